@@ -1,0 +1,28 @@
+// Bundles the relay, the CLI and the VS Code extension into dist/, each a single self-contained file,
+// so a relay deploys as `dist/relay.js` + `relay/index.js` with no node_modules on the server.
+import * as esbuild from 'esbuild';
+
+const watch = process.argv.includes('--watch');
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  // ws tries these optional native add-ons; the pure-JS fallbacks are what we test and ship.
+  external: ['bufferutil', 'utf-8-validate'],
+};
+const builds = [
+  { ...common, entryPoints: { relay: 'relay/main.ts' }, outdir: 'dist' },
+  { ...common, entryPoints: { cli: 'extension/cli.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
+  { ...common, entryPoints: { extension: 'extension/extension.ts' }, outdir: 'dist', external: [...common.external, 'vscode'], minify: true },
+];
+
+if (watch) {
+  for (const options of builds) await (await esbuild.context(options)).watch();
+} else {
+  const started = Date.now();
+  await Promise.all(builds.map((options) => esbuild.build(options)));
+  console.log(`built dist/ in ${Date.now() - started} ms`);
+}

@@ -1,0 +1,233 @@
+/**
+ * The agent: keeps one WebSocket to the relay open, registers a name, and forwards every stream the
+ * relay opens to the local server. Reconnects with backoff and reclaims the same name. No vscode
+ * imports: the CLI, the extension and the tests all use this module.
+ */
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import WebSocket from 'ws';
+import {
+  CONNECT_PATH, CloseCode, FrameType, HEADER_BYTES, MAX_FRAME_PAYLOAD, PROTOCOL_VERSION, decodeJson,
+  type Frame, type Hello, type Refusal, type Welcome,
+} from '../relay/protocol.js';
+import { Tunnel } from '../relay/tunnel.js';
+import { LocalTarget, parseTarget, type RequestRecord } from './forward.js';
+
+export type { RequestRecord } from './forward.js';
+
+export const AGENT_VERSION = '0.1.0';
+const FIRST_RETRY_MS = 1_000;
+const MAX_RETRY_MS = 30_000;
+/** Before the first success, give up after this many failed attempts (the relay is likely wrong). */
+const INITIAL_ATTEMPTS = 5;
+
+export interface AgentOptions {
+  /** `5173`, `localhost:5173`, `http://127.0.0.1:5173` or `https://localhost:8443`. */
+  target: string;
+  /** The relay's URL, e.g. `http://localhost:8080` or `https://example.dev`. */
+  relay: string;
+  subdomain?: string;
+  token?: string;
+  hostHeader?: 'rewrite' | 'preserve';
+  /** Accept a self-signed certificate from an https:// local target. */
+  insecureTarget?: boolean;
+  /** `user:password`: the relay asks public visitors for these. */
+  basicAuth?: string;
+  heartbeatMs?: number;
+  /** Bytes of each body kept for request logs. */
+  captureBytes?: number;
+}
+
+export type AgentErrorCode = Refusal['code'] | 'unreachable';
+
+/** Why the agent stopped for good; `message` is written for a person. */
+export class AgentError extends Error {
+  override name = 'AgentError';
+  constructor(readonly code: AgentErrorCode, message: string) {
+    super(message);
+  }
+}
+
+export type AgentState =
+  | { status: 'connecting'; attempt: number }
+  | { status: 'live'; url: string; since: number }
+  | { status: 'reconnecting'; attempt: number; retryAt: number; reason: string }
+  | { status: 'failed'; error: AgentError }
+  | { status: 'stopped' };
+
+export interface AgentEvents {
+  state: [AgentState];
+  request: [RequestRecord];
+  log: ['info' | 'warn' | 'error', string];
+}
+
+export class Agent extends EventEmitter<AgentEvents> {
+  readonly target: URL;
+  readonly relayUrl: URL;
+  private readonly local: LocalTarget;
+  private current: AgentState = { status: 'connecting', attempt: 0 };
+  private tunnel?: Tunnel;
+  private subdomain?: string;
+  private resume = randomBytes(18).toString('base64url');
+  private everLive = false;
+  private attempt = 0;
+  private retryTimer?: NodeJS.Timeout;
+  private nextRequestId = 1;
+  private startPromise?: Promise<string>;
+
+  constructor(private readonly options: AgentOptions) {
+    super();
+    this.target = parseTarget(options.target);
+    this.relayUrl = relayEndpoint(options.relay);
+    this.subdomain = options.subdomain?.toLowerCase();
+    this.local = new LocalTarget(this.target, {
+      hostHeader: options.hostHeader ?? 'rewrite',
+      insecure: options.insecureTarget ?? false,
+      captureBytes: options.captureBytes ?? 8192,
+    });
+  }
+
+  get state(): AgentState {
+    return this.current;
+  }
+
+  get url(): string | undefined {
+    return this.current.status === 'live' ? this.current.url : undefined;
+  }
+
+  /** Connects; resolves with the public URL, or rejects with an AgentError when the relay says no. */
+  start(): Promise<string> {
+    this.startPromise ??= new Promise<string>((resolve, reject) => {
+      const onState = (state: AgentState) => {
+        if (state.status === 'live') resolve(state.url);
+        else if (state.status === 'failed') reject(state.error);
+        else if (state.status === 'stopped') reject(new AgentError('unreachable', 'Sharing was stopped before the tunnel came up.'));
+        else return;
+        this.off('state', onState);
+      };
+      this.on('state', onState);
+      this.connect();
+    });
+    return this.startPromise;
+  }
+
+  /** Stops sharing: the relay frees the name at once. */
+  async stop(): Promise<void> {
+    if (this.current.status === 'stopped') return;
+    clearTimeout(this.retryTimer);
+    const tunnel = this.tunnel;
+    this.setState({ status: 'stopped' });
+    if (tunnel?.isOpen) {
+      const closed = new Promise((resolve) => tunnel.ws.once('close', resolve));
+      tunnel.close(CloseCode.normal, 'sharing stopped');
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    } else {
+      tunnel?.ws.terminate();
+    }
+    await this.local.close();
+  }
+
+  /** Sends a logged request to the local server again; the result is also emitted as 'request'. */
+  async replay(record: RequestRecord): Promise<RequestRecord> {
+    const result = await this.local.replay(record, this.nextRequestId++);
+    this.emit('request', result);
+    return result;
+  }
+
+  private connect(): void {
+    if (this.current.status === 'stopped' || this.current.status === 'failed') return;
+    this.setState({ status: 'connecting', attempt: this.attempt });
+    const ws = new WebSocket(this.relayUrl, {
+      perMessageDeflate: false,
+      maxPayload: 4 * (MAX_FRAME_PAYLOAD + HEADER_BYTES),
+      handshakeTimeout: 10_000,
+      headers: { 'user-agent': `porthole-agent/${AGENT_VERSION}` },
+    });
+    let refusal: Refusal | undefined;
+    let goingAway = false;
+    const tunnel = new Tunnel(ws, {
+      control: (frame: Frame) => {
+        if (frame.type === FrameType.Welcome) this.welcomed(decodeJson<Welcome>(frame, 'WELCOME'));
+        else if (frame.type === FrameType.Refuse) refusal = decodeJson<Refusal>(frame, 'REFUSE');
+        else if (frame.type === FrameType.GoAway) goingAway = true;
+      },
+      open: (stream, head) => {
+        const id = this.nextRequestId++;
+        this.local.forward(stream, head, id, this.listenerCount('request') > 0 ? (r) => this.emit('request', r) : undefined);
+      },
+      closed: (code, reason) => {
+        if (this.tunnel !== tunnel) return;
+        this.tunnel = undefined;
+        if (refusal) return this.fail(new AgentError(refusal.code, refusal.message));
+        this.scheduleReconnect(goingAway ? 'the relay restarted' : describeClose(code, reason, connectError), goingAway);
+      },
+    }, 'agent');
+    let connectError: string | undefined;
+    ws.on('error', (error) => { connectError = error.message; });
+    ws.on('unexpected-response', (_req, res) => {
+      connectError = `the relay answered HTTP ${res.statusCode} instead of accepting the WebSocket (is ${this.options.relay} a Porthole relay?)`;
+      ws.terminate();
+    });
+    ws.on('open', () => {
+      const hello: Hello = {
+        protocol: PROTOCOL_VERSION, agent: AGENT_VERSION, token: this.options.token, subdomain: this.subdomain,
+        resume: this.resume, basicAuth: this.options.basicAuth,
+      };
+      tunnel.sendControl(FrameType.Hello, hello);
+    });
+    this.tunnel = tunnel;
+  }
+
+  private welcomed(welcome: Welcome): void {
+    this.subdomain = welcome.subdomain;
+    this.resume = welcome.resume;
+    this.everLive = true;
+    this.attempt = 0;
+    this.tunnel?.startHeartbeat(this.options.heartbeatMs ?? welcome.heartbeat * 1000);
+    this.setState({ status: 'live', url: welcome.url, since: Date.now() });
+  }
+
+  private scheduleReconnect(reason: string, soon: boolean): void {
+    if (this.current.status === 'stopped' || this.current.status === 'failed') return;
+    this.attempt++;
+    if (!this.everLive && this.attempt >= INITIAL_ATTEMPTS) {
+      return this.fail(new AgentError('unreachable', `Could not reach the relay at ${this.options.relay} after ${this.attempt} attempts: ${reason}. Check the relay URL and that the relay is running.`));
+    }
+    // Full jitter: spreads a crowd of agents that lost the same relay over the whole backoff window.
+    const ceiling = soon ? FIRST_RETRY_MS : Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (this.attempt - 1));
+    const delay = Math.round(Math.random() * ceiling);
+    this.emit('log', 'warn', `Tunnel to ${this.options.relay} lost (${reason}); retrying in ${(delay / 1000).toFixed(1)} s.`);
+    this.setState({ status: 'reconnecting', attempt: this.attempt, retryAt: Date.now() + delay, reason });
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  private fail(error: AgentError): void {
+    this.setState({ status: 'failed', error });
+    void this.local.close();
+  }
+
+  private setState(state: AgentState): void {
+    this.current = state;
+    this.emit('state', state);
+  }
+}
+
+/** The WebSocket URL for a relay given as http(s):// or ws(s)://, with or without a path. */
+export function relayEndpoint(relay: string): URL {
+  let url: URL;
+  try {
+    url = new URL(/^[a-z]+:\/\//i.test(relay) ? relay : `http://${relay}`);
+  } catch {
+    throw new AgentError('unreachable', `"${relay}" is not a relay URL. Use one like https://example.dev or http://localhost:8080.`);
+  }
+  const secure = url.protocol === 'https:' || url.protocol === 'wss:';
+  if (!['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol)) throw new AgentError('unreachable', `The relay URL must start with http://, https://, ws:// or wss://, not ${url.protocol}//.`);
+  return new URL(`${secure ? 'wss' : 'ws'}://${url.host}${CONNECT_PATH}`);
+}
+
+function describeClose(code: number, reason: string, connectError?: string): string {
+  if (connectError) return connectError;
+  if (code === CloseCode.heartbeatTimeout) return 'the relay stopped answering heartbeats';
+  if (code === CloseCode.protocolError) return `protocol error: ${reason}`;
+  return reason ? `${reason} (code ${code})` : `connection closed (code ${code})`;
+}

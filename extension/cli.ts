@@ -1,0 +1,135 @@
+/** `porthole share <port|url>`: the agent on the command line, printing the URL and one line per request. */
+import { parseArgs } from 'node:util';
+import { startRelay, type Relay } from '../relay/relay.js';
+import { Agent, AgentError, AGENT_VERSION, type AgentState, type RequestRecord } from './agent.js';
+
+const USAGE = `Usage: porthole share <port|url> [options]
+
+Shares a local server through a Porthole relay. Without --relay, starts a relay in this process on
+http://*.localhost:8080, so you can try everything on one machine.
+
+  --relay URL             the relay, e.g. https://example.dev        (PORTHOLE_RELAY)
+  --subdomain NAME        the name to ask for; a random one otherwise
+  --token T               the relay's agent token                    (PORTHOLE_TOKEN)
+  --auth USER:PASSWORD    ask public visitors for these (HTTP Basic)
+  --host-header MODE      rewrite (default: Host becomes the local target) or preserve
+  --insecure              accept a self-signed certificate from an https:// target
+  --json                  print JSON lines: {"event":"ready","url":…}, {"event":"request",…}
+  --quiet                 print the URL only, no request lines
+  --help, --version`;
+
+type Output = (event: string, fields: Record<string, unknown>, text?: string) => void;
+
+function output(json: boolean): Output {
+  return (event, fields, text) => {
+    if (json) process.stdout.write(`${JSON.stringify({ event, ...fields })}\n`);
+    else if (text !== undefined) process.stdout.write(`${text}\n`);
+  };
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function requestLine(r: RequestRecord): string {
+  const status = r.error ? 'ERR' : String(r.status ?? '-');
+  return `${r.method.padEnd(7)} ${r.path.length > 60 ? r.path.slice(0, 59) + '…' : r.path.padEnd(60)} ${status.padStart(3)} ${`${r.durationMs ?? 0} ms`.padStart(10)} ${formatBytes(r.responseBytes).padStart(10)}${r.error ? `  ${r.error}` : ''}`;
+}
+
+async function embeddedRelay(say: Output): Promise<Relay> {
+  const quietLog = () => undefined;
+  try {
+    return await startRelay({ httpPort: 8080 }, undefined, quietLog);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    const relay = await startRelay({ httpPort: 0 }, undefined, quietLog);
+    say('notice', { message: `port 8080 is busy; the embedded relay uses ${relay.httpPort}` }, `Port 8080 is busy; the embedded relay listens on ${relay.httpPort} instead.`);
+    return relay;
+  }
+}
+
+async function share(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true, strict: true,
+    options: {
+      relay: { type: 'string' }, subdomain: { type: 'string' }, token: { type: 'string' }, auth: { type: 'string' },
+      'host-header': { type: 'string' }, insecure: { type: 'boolean' }, json: { type: 'boolean' }, quiet: { type: 'boolean' },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError('Give exactly one port or URL to share, e.g. porthole share 5173.');
+  const hostHeader = values['host-header'] ?? 'rewrite';
+  if (hostHeader !== 'rewrite' && hostHeader !== 'preserve') throw new UsageError(`--host-header must be rewrite or preserve, not "${hostHeader}".`);
+  if (values.auth !== undefined && !/^[^:]+:.+$/.test(values.auth)) throw new UsageError('--auth takes USER:PASSWORD, e.g. --auth demo:s3cret.');
+  const say = output(Boolean(values.json));
+
+  const relayUrl = values.relay ?? process.env.PORTHOLE_RELAY;
+  const relay = relayUrl ? undefined : await embeddedRelay(say);
+  const agent = new Agent({
+    target: positionals[0], relay: relayUrl ?? relay?.url ?? '', subdomain: values.subdomain,
+    token: values.token ?? process.env.PORTHOLE_TOKEN, hostHeader, insecureTarget: values.insecure, basicAuth: values.auth,
+  });
+  if (!values.quiet) {
+    agent.on('request', (r) => say('request', {
+      id: r.id, method: r.method, path: r.path, status: r.status, durationMs: r.durationMs,
+      requestBytes: r.requestBytes, responseBytes: r.responseBytes, upgrade: r.upgrade || undefined, error: r.error,
+    }, requestLine(r)));
+  }
+  agent.on('state', (state: AgentState) => {
+    if (state.status === 'reconnecting') {
+      say('reconnecting', { reason: state.reason, retryInMs: state.retryAt - Date.now(), attempt: state.attempt },
+        `Reconnecting (${state.reason}); next try in ${((state.retryAt - Date.now()) / 1000).toFixed(1)} s`);
+    } else if (state.status === 'live') {
+      say('ready', { url: state.url, target: agent.target.origin, relay: relayUrl ?? relay?.url },
+        `Porthole ${AGENT_VERSION}  ${state.url}  →  ${agent.target.origin}${relay ? `\n(embedded relay at ${relay.url}; for others to reach you, run a relay of your own: see the README)` : ''}`);
+    }
+  });
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await agent.stop();
+    await relay?.close(0);
+    say('stopped', {}, 'Stopped sharing.');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+
+  try {
+    await agent.start();
+  } catch (error) {
+    if (!(error instanceof AgentError)) throw error;
+    say('error', { code: error.code, message: error.message });
+    process.stderr.write(`porthole: ${error.message}\n`);
+    await relay?.close(0);
+    return 1;
+  }
+  await new Promise<void>((resolve) => agent.on('state', (state) => {
+    if (state.status === 'failed') {
+      say('error', { code: state.error.code, message: state.error.message });
+      process.stderr.write(`porthole: ${state.error.message}\n`);
+      resolve();
+    }
+  }));
+  await relay?.close(0);
+  return 1;
+}
+
+class UsageError extends Error {}
+
+async function main(): Promise<void> {
+  const [command, ...rest] = process.argv.slice(2);
+  if (command === '--version' || command === '-v') return void console.log(AGENT_VERSION);
+  if (!command || command === '--help' || command === '-h' || rest.includes('--help')) return void console.log(USAGE);
+  if (command !== 'share') throw new UsageError(`Unknown command "${command}". Porthole has one: porthole share <port|url>. (The relay runs with: node relay.)`);
+  process.exitCode = await share(rest);
+}
+
+main().catch((error: Error) => {
+  const usage = error instanceof UsageError || (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS');
+  process.stderr.write(`porthole: ${error.message}\n${usage ? `\n${USAGE}\n` : ''}`);
+  process.exit(usage ? 2 : 1);
+});

@@ -1,0 +1,286 @@
+/**
+ * The agent's local side: replays each tunnel stream as a request to the local server, over
+ * kept-alive connections, and streams the answer back. Also records what happened for request logs.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { Readable } from 'node:stream';
+import { Pool, type Dispatcher } from 'undici';
+import type { RequestHead } from '../relay/protocol.js';
+import { pipeReadable, pipeWritable, type TunnelStream } from '../relay/tunnel.js';
+
+/** Connections kept open to the local server; more than a browser opens, fewer than a server allows. */
+const LOCAL_CONNECTIONS = 64;
+/** A dev server compiling on first load can be slow; after this long the visitor gets a 504. */
+const HEADERS_TIMEOUT_MS = 5 * 60_000;
+
+export interface RequestRecord {
+  id: number;
+  method: string;
+  path: string;
+  remote?: string;
+  startedAt: number;
+  durationMs?: number;
+  status?: number;
+  error?: string;
+  upgrade: boolean;
+  replayOf?: number;
+  /** Raw headers, name and value alternating. */
+  requestHeaders: string[];
+  responseHeaders: string[];
+  requestBytes: number;
+  responseBytes: number;
+  /** The first `captureBytes` of each body. */
+  requestBody: Buffer;
+  responseBody: Buffer;
+  requestBodyTruncated: boolean;
+  responseBodyTruncated: boolean;
+}
+
+export interface LocalTargetOptions {
+  hostHeader: 'rewrite' | 'preserve';
+  insecure: boolean;
+  captureBytes: number;
+}
+
+/** Turns `5173`, `localhost:5173` or a full URL into the local server's origin. */
+export function parseTarget(target: string): URL {
+  const text = target.trim();
+  const withScheme = /^\d+$/.test(text) ? `http://localhost:${text}` : /^[a-z]+:\/\//i.test(text) ? text : `http://${text}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new Error(`"${target}" is not a port or URL. Give a port like 5173, or a URL like http://localhost:5173.`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`Porthole shares http:// and https:// servers, not ${url.protocol}//.`);
+  if (!url.port && /^\d+$/.test(text)) throw new Error(`${text} is not a valid port number.`);
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  if (port < 1 || port > 65535) throw new Error(`${port} is not a valid port number (1–65535).`);
+  return new URL(url.origin);
+}
+
+export class LocalTarget {
+  private readonly pool: Pool;
+
+  constructor(readonly url: URL, private readonly options: LocalTargetOptions) {
+    this.pool = new Pool(url.origin, {
+      connections: LOCAL_CONNECTIONS,
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      bodyTimeout: 0, // server-sent events and long polls may stay quiet for as long as they like
+      connect: { rejectUnauthorized: !options.insecure, autoSelectFamily: true, noDelay: true },
+    });
+  }
+
+  /** Forwards one stream; `record` is called when it completes or fails (omit it to skip capture). */
+  forward(stream: TunnelStream, head: RequestHead, id: number, record?: (r: RequestRecord) => void): void {
+    const log = record ? new Recorder(head, id, this.options.captureBytes, record) : undefined;
+    if (head.upgrade) return this.forwardUpgrade(stream, head, log);
+
+    let body: Readable | null = null;
+    if (head.body) {
+      body = new Readable({ read: () => { if (pending > 0) { stream.consumed(pending); pending = 0; } } });
+      let pending = 0;
+      stream.onData = (chunk) => {
+        log?.requestChunk(chunk);
+        if (body?.push(chunk)) stream.consumed(chunk.length);
+        else pending += chunk.length;
+      };
+      stream.onEnd = () => body?.push(null);
+    }
+
+    let responded = false;
+    let abort: ((reason: Error) => void) | undefined;
+    let resume: (() => void) | undefined;
+    stream.onWritable = () => resume?.();
+    stream.onReset = (reset) => {
+      body?.destroy();
+      abort?.(new Error(reset.message));
+    };
+    const handler: Dispatcher.DispatchHandler = {
+      onConnect: (abortRequest) => { abort = abortRequest; },
+      onHeaders: (status, rawHeaders, resumeResponse, statusText) => {
+        if (status < 200) return true;
+        responded = true;
+        resume = resumeResponse;
+        const headers = rawHeaders.map((h) => h.toString('latin1'));
+        stream.sendResponse({ status, statusText, headers });
+        log?.response(status, headers);
+        return true;
+      },
+      onData: (chunk) => {
+        log?.responseChunk(chunk);
+        return stream.write(chunk);
+      },
+      onComplete: () => {
+        stream.end();
+        log?.finish();
+      },
+      onError: (error) => {
+        const message = this.explain(error);
+        stream.reset(responded ? 'internal' : isTimeout(error) ? 'timeout' : 'unreachable', message);
+        log?.finish(message);
+      },
+    };
+    this.pool.dispatch({ method: head.method, path: head.path, headers: this.localHeaders(head.headers), body }, handler);
+  }
+
+  /** Sends a recorded request to the local server again, with the body as captured. */
+  async replay(original: RequestRecord, id: number): Promise<RequestRecord> {
+    if (original.requestBodyTruncated) {
+      throw new Error(`This request's body (${original.requestBytes} bytes) was larger than the ${this.options.captureBytes} bytes kept, so it cannot be replayed exactly.`);
+    }
+    const head: RequestHead = { method: original.method, path: original.path, headers: original.requestHeaders, remote: 'replay' };
+    let done!: (r: RequestRecord) => void;
+    const finished = new Promise<RequestRecord>((resolve) => { done = resolve; });
+    const recorder = new Recorder(head, id, this.options.captureBytes, done);
+    recorder.requestChunk(original.requestBody);
+    try {
+      const response = await this.pool.request({
+        method: original.method as Dispatcher.HttpMethod, path: original.path,
+        headers: this.localHeaders(original.requestHeaders), body: original.requestBody.length > 0 ? original.requestBody : null,
+      });
+      recorder.response(response.statusCode, flatten(response.headers));
+      for await (const chunk of response.body) recorder.responseChunk(chunk as Buffer);
+      recorder.finish();
+    } catch (error) {
+      recorder.finish(this.explain(error as Error));
+    }
+    const result = await finished;
+    result.replayOf = original.id;
+    return result;
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  private forwardUpgrade(stream: TunnelStream, head: RequestHead, log?: Recorder): void {
+    const early: Buffer[] = [];
+    stream.onData = (chunk) => early.push(chunk);
+    const request = (this.url.protocol === 'https:' ? https : http).request({
+      host: this.url.hostname, port: this.url.port || undefined, method: head.method, path: head.path,
+      headers: this.localHeaders(head.headers, true), agent: false, rejectUnauthorized: !this.options.insecure,
+    });
+    stream.onReset = () => request.destroy();
+    request.on('upgrade', (response, socket, rest) => {
+      socket.setNoDelay(true);
+      stream.sendResponse({ status: 101, statusText: response.statusMessage, headers: response.rawHeaders });
+      log?.response(101, response.rawHeaders);
+      if (rest.length > 0) stream.write(rest);
+      pipeWritable(stream, socket);
+      for (const chunk of early.splice(0)) { socket.write(chunk); stream.consumed(chunk.length); }
+      pipeReadable(socket, stream);
+      stream.onReset = () => socket.destroy();
+      socket.on('error', () => stream.reset('cancelled', 'the local server closed the upgraded connection'));
+      socket.on('close', () => { stream.end(); log?.finish(); });
+    });
+    request.on('response', (response) => {
+      stream.sendResponse({ status: response.statusCode ?? 502, statusText: response.statusMessage, headers: response.rawHeaders });
+      log?.response(response.statusCode ?? 502, response.rawHeaders);
+      pipeReadable(response, stream);
+      response.on('end', () => log?.finish());
+    });
+    request.on('error', (error) => {
+      const message = this.explain(error);
+      stream.reset('unreachable', message);
+      log?.finish(message);
+    });
+    request.end();
+  }
+
+  /** Request headers for the local server: Host rewritten to the target unless told to preserve it. */
+  private localHeaders(raw: string[], upgrade = false): string[] {
+    const headers: string[] = [];
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i].toLowerCase();
+      if (name === 'host' && this.options.hostHeader === 'rewrite') continue;
+      // undici sets Connection itself; Node's http client needs them for upgrades.
+      if (!upgrade && (name === 'connection' || name === 'upgrade')) continue;
+      headers.push(raw[i], raw[i + 1]);
+    }
+    if (this.options.hostHeader === 'rewrite') headers.push('host', this.url.host);
+    return headers;
+  }
+
+  private explain(error: Error): string {
+    const code = errorCode(error);
+    const where = this.url.host;
+    switch (code) {
+      case 'ECONNREFUSED': return `Nothing is listening on ${where} (connection refused). Is your dev server running on that port?`;
+      case 'ENOTFOUND': case 'EAI_AGAIN': return `The local host name in ${this.url.origin} does not resolve.`;
+      case 'ECONNRESET': case 'UND_ERR_SOCKET': return `The local server at ${where} closed the connection before answering.`;
+      case 'UND_ERR_HEADERS_TIMEOUT': return `The local server at ${where} did not answer within ${HEADERS_TIMEOUT_MS / 1000} s.`;
+      case 'DEPTH_ZERO_SELF_SIGNED_CERT': case 'SELF_SIGNED_CERT_IN_CHAIN': case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE': case 'ERR_TLS_CERT_ALTNAME_INVALID':
+        return `The local server's TLS certificate is not trusted (${code}). Share with --insecure to accept a self-signed certificate.`;
+      default: return `The request to the local server at ${where} failed: ${error.message}`;
+    }
+  }
+}
+
+function errorCode(error: Error): string | undefined {
+  const { code, cause } = error as Error & { code?: string; cause?: { code?: string } };
+  return code ?? cause?.code;
+}
+
+function isTimeout(error: Error): boolean {
+  return errorCode(error) === 'UND_ERR_HEADERS_TIMEOUT';
+}
+
+function flatten(headers: Record<string, string | string[] | undefined>): string[] {
+  const raw: string[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value]) raw.push(name, v);
+  }
+  return raw;
+}
+
+/** Builds a RequestRecord as a stream progresses, keeping only the first bytes of each body. */
+class Recorder {
+  private readonly record: RequestRecord;
+  private readonly started = performance.now();
+  private readonly requestChunks: Buffer[] = [];
+  private readonly responseChunks: Buffer[] = [];
+  private finished = false;
+
+  constructor(head: RequestHead, id: number, private readonly limit: number, private readonly emit: (r: RequestRecord) => void) {
+    this.record = {
+      id, method: head.method, path: head.path, remote: head.remote, startedAt: Date.now(), upgrade: Boolean(head.upgrade),
+      requestHeaders: head.headers, responseHeaders: [], requestBytes: 0, responseBytes: 0,
+      requestBody: Buffer.alloc(0), responseBody: Buffer.alloc(0), requestBodyTruncated: false, responseBodyTruncated: false,
+    };
+  }
+
+  requestChunk(chunk: Buffer): void {
+    this.record.requestBytes += chunk.length;
+    keep(this.requestChunks, chunk, this.record.requestBytes - chunk.length, this.limit);
+  }
+
+  response(status: number, headers: string[]): void {
+    this.record.status = status;
+    this.record.responseHeaders = headers;
+  }
+
+  responseChunk(chunk: Buffer): void {
+    this.record.responseBytes += chunk.length;
+    keep(this.responseChunks, chunk, this.record.responseBytes - chunk.length, this.limit);
+  }
+
+  finish(error?: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    const r = this.record;
+    r.durationMs = Math.round((performance.now() - this.started) * 10) / 10;
+    if (error) r.error = error;
+    r.requestBody = Buffer.concat(this.requestChunks);
+    r.responseBody = Buffer.concat(this.responseChunks);
+    r.requestBodyTruncated = r.requestBytes > r.requestBody.length;
+    r.responseBodyTruncated = r.responseBytes > r.responseBody.length;
+    this.emit(r);
+  }
+}
+
+function keep(chunks: Buffer[], chunk: Buffer, before: number, limit: number): void {
+  if (before >= limit) return;
+  chunks.push(Buffer.from(chunk.subarray(0, limit - before)));
+}

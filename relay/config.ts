@@ -1,0 +1,169 @@
+/**
+ * The relay's settings: flags, each with a PORTHOLE_* environment variable, and the embedded
+ * defaults that make a bare `node relay` a working local relay on http://*.localhost:8080.
+ */
+import fs from 'node:fs';
+import { isIP } from 'node:net';
+import { parseArgs } from 'node:util';
+import { MAX_FRAME_PAYLOAD } from './protocol.js';
+
+export const DEFAULT_HTTP_PORT = 8080;
+export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
+export const DEFAULT_MAX_STREAMS_PER_TUNNEL = 128;
+export const DEFAULT_MAX_TUNNELS_PER_TOKEN = 16;
+export const DEFAULT_GRACE_SECONDS = 60;
+export const DEFAULT_HEARTBEAT_SECONDS = 15;
+export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
+
+export interface RelayConfig {
+  host: string;
+  domain: string;
+  httpPort: number;
+  /** Agent tokens; empty means "no token needed", allowed only on loopback. */
+  tokens: string[];
+  tokensFile?: string;
+  adminToken?: string;
+  gracePeriodMs: number;
+  heartbeatMs: number;
+  maxHeaderBytes: number;
+  maxStreamsPerTunnel: number;
+  maxTunnelsPerToken: number;
+  maxFramePayload: number;
+  logFormat: 'text' | 'json';
+  tls?: TlsConfig;
+}
+
+export type TlsConfig = {
+  httpsPort: number;
+} & ({ kind: 'acme'; email: string; directory: string; dataDir: string; skipSelfCheck: boolean; dnsHook?: string }
+  | { kind: 'files'; certFile: string; keyFile: string });
+
+export const USAGE = `Usage: node relay [options]
+
+Starts a Porthole relay. With no options: http://<name>.localhost:8080 on 127.0.0.1, no TLS, no token.
+
+  --domain NAME            apex domain; tunnels are <name>.NAME           (PORTHOLE_DOMAIN, default localhost)
+  --host ADDRESS           address to listen on                           (PORTHOLE_HOST, default 127.0.0.1)
+  --http-port N            HTTP port (80 with TLS)                        (PORTHOLE_HTTP_PORT, default 8080)
+  --token T                an agent token; repeat for several             (PORTHOLE_TOKENS, comma-separated)
+  --tokens-file FILE       agent tokens, one per line; re-read on SIGHUP  (PORTHOLE_TOKENS_FILE)
+  --admin-token T          token for /_porthole/metrics                   (PORTHOLE_ADMIN_TOKEN)
+  --grace SECONDS          how long a dropped agent's name stays reserved (PORTHOLE_GRACE, default 60)
+  --heartbeat SECONDS      ping interval; silent peers are cut after two  (PORTHOLE_HEARTBEAT, default 15)
+  --max-header-size BYTES  largest public request head                    (PORTHOLE_MAX_HEADER_SIZE, default 16384)
+  --max-streams N          concurrent requests per tunnel                 (PORTHOLE_MAX_STREAMS, default 128)
+  --max-tunnels-per-token N                                               (PORTHOLE_MAX_TUNNELS_PER_TOKEN, default 16)
+  --max-frame-size BYTES   largest protocol frame payload                 (PORTHOLE_MAX_FRAME_SIZE, default 262144)
+  --log-format text|json   one JSON object per line with json             (PORTHOLE_LOG_FORMAT, default text)
+
+TLS (Let's Encrypt, or your own certificate):
+  --acme-email ADDRESS     enables automatic certificates                 (PORTHOLE_ACME_EMAIL)
+  --acme-directory URL     ACME directory (default Let's Encrypt production) (PORTHOLE_ACME_DIRECTORY)
+  --data-dir DIR           account key and certificates                   (PORTHOLE_DATA_DIR, default ./.porthole)
+  --acme-dns-hook MODULE   one wildcard certificate through DNS-01 with this hook module (PORTHOLE_ACME_DNS_HOOK)
+  --acme-skip-self-check   test only: skip the client's own pre-validation fetch
+  --tls-cert FILE, --tls-key FILE   bring your own certificate (a wildcard for *.domain)
+  --https-port N           HTTPS port                                     (PORTHOLE_HTTPS_PORT, default 443)
+  --help`;
+
+const OPTIONS = {
+  domain: { type: 'string' }, host: { type: 'string' }, 'http-port': { type: 'string' }, 'https-port': { type: 'string' },
+  token: { type: 'string', multiple: true }, 'tokens-file': { type: 'string' }, 'admin-token': { type: 'string' },
+  grace: { type: 'string' }, heartbeat: { type: 'string' }, 'max-header-size': { type: 'string' },
+  'max-streams': { type: 'string' }, 'max-tunnels-per-token': { type: 'string' }, 'max-frame-size': { type: 'string' },
+  'log-format': { type: 'string' }, 'acme-email': { type: 'string' }, 'acme-directory': { type: 'string' },
+  'data-dir': { type: 'string' }, 'acme-dns-hook': { type: 'string' }, 'acme-skip-self-check': { type: 'boolean' },
+  'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, help: { type: 'boolean' },
+} as const;
+
+/** A setting the person has to fix; main prints the message and exits 2. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function defaultConfig(): RelayConfig {
+  return {
+    host: '127.0.0.1', domain: 'localhost', httpPort: DEFAULT_HTTP_PORT, tokens: [],
+    gracePeriodMs: DEFAULT_GRACE_SECONDS * 1000, heartbeatMs: DEFAULT_HEARTBEAT_SECONDS * 1000,
+    maxHeaderBytes: DEFAULT_MAX_HEADER_BYTES, maxStreamsPerTunnel: DEFAULT_MAX_STREAMS_PER_TUNNEL,
+    maxTunnelsPerToken: DEFAULT_MAX_TUNNELS_PER_TOKEN, maxFramePayload: MAX_FRAME_PAYLOAD, logFormat: 'text',
+  };
+}
+
+/** Reads flags, then PORTHOLE_* variables, then the defaults. Returns undefined for --help. */
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): RelayConfig | undefined {
+  let values;
+  try {
+    values = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message}\n\n${USAGE}`);
+  }
+  if (values.help) return undefined;
+  const text = (flag: keyof typeof OPTIONS): string | undefined => {
+    const value = values[flag];
+    if (typeof value === 'string') return value;
+    return env[`PORTHOLE_${flag.toUpperCase().replace(/-/g, '_')}`] || undefined;
+  };
+  const number = (flag: keyof typeof OPTIONS, fallback: number, min = 0): number => {
+    const raw = text(flag);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min) throw new ConfigError(`--${flag} must be a whole number of at least ${min}, not "${raw}".`);
+    return value;
+  };
+
+  const config = defaultConfig();
+  config.domain = (text('domain') ?? config.domain).toLowerCase().replace(/\.$/, '');
+  config.host = text('host') ?? config.host;
+  config.tokensFile = text('tokens-file');
+  config.tokens = [...(values.token ?? env.PORTHOLE_TOKENS?.split(',') ?? []), ...(config.tokensFile ? readTokensFile(config.tokensFile) : [])]
+    .map((t) => t.trim()).filter(Boolean);
+  config.adminToken = text('admin-token');
+  config.gracePeriodMs = number('grace', DEFAULT_GRACE_SECONDS) * 1000;
+  config.heartbeatMs = number('heartbeat', DEFAULT_HEARTBEAT_SECONDS, 1) * 1000;
+  config.maxHeaderBytes = number('max-header-size', DEFAULT_MAX_HEADER_BYTES, 1024);
+  config.maxStreamsPerTunnel = number('max-streams', DEFAULT_MAX_STREAMS_PER_TUNNEL, 1);
+  config.maxTunnelsPerToken = number('max-tunnels-per-token', DEFAULT_MAX_TUNNELS_PER_TOKEN, 1);
+  config.maxFramePayload = number('max-frame-size', MAX_FRAME_PAYLOAD, 16 * 1024);
+  if (config.maxFramePayload > MAX_FRAME_PAYLOAD) throw new ConfigError(`--max-frame-size can be at most ${MAX_FRAME_PAYLOAD} bytes.`);
+  const logFormat = text('log-format') ?? 'text';
+  if (logFormat !== 'text' && logFormat !== 'json') throw new ConfigError(`--log-format must be text or json, not "${logFormat}".`);
+  config.logFormat = logFormat;
+
+  const email = text('acme-email');
+  const certFile = text('tls-cert');
+  const keyFile = text('tls-key');
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new ConfigError('--tls-cert and --tls-key go together: give both files.');
+  if (email && certFile) throw new ConfigError('Choose one: --acme-email (automatic certificates) or --tls-cert/--tls-key (your own).');
+  const tlsOn = Boolean(email || certFile);
+  config.httpPort = number('http-port', tlsOn ? 80 : DEFAULT_HTTP_PORT);
+  if (email) {
+    config.tls = {
+      kind: 'acme', httpsPort: number('https-port', 443), email, directory: text('acme-directory') ?? LETS_ENCRYPT_DIRECTORY,
+      dataDir: text('data-dir') ?? '.porthole', skipSelfCheck: Boolean(values['acme-skip-self-check']), dnsHook: text('acme-dns-hook'),
+    };
+  } else if (certFile && keyFile) {
+    config.tls = { kind: 'files', httpsPort: number('https-port', 443), certFile, keyFile };
+  }
+
+  if (config.tokens.length === 0 && !isLoopback(config.host)) {
+    throw new ConfigError(`Refusing to listen on ${config.host} without an agent token: anyone could open tunnels on your domain.\n` +
+      'Give one with --token <secret> (or PORTHOLE_TOKENS, or --tokens-file FILE). Make one with: openssl rand -hex 24');
+  }
+  return config;
+}
+
+export function readTokensFile(file: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`Cannot read the tokens file ${file}: ${(error as Error).message}`);
+  }
+  return text.split('\n').map((line) => line.replace(/#.*/, '').trim()).filter(Boolean);
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost' || host === '::1') return true;
+  return isIP(host) === 4 && host.startsWith('127.');
+}

@@ -1,0 +1,44 @@
+/** The relay's own pages: what a visitor sees when there is no tunnel answer to show. */
+import type { ServerResponse } from 'node:http';
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function render(title: string, message: string, hint?: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>${escapeHtml(title)} · Porthole</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#222}
+h1{font-size:1.4rem}p.hint{color:#666}footer{margin-top:3rem;color:#999;font-size:.8rem}</style></head>
+<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>${hint ? `<p class="hint">${escapeHtml(hint)}</p>` : ''}
+<footer>Served by a Porthole relay</footer></body></html>
+`;
+}
+
+/** Sends one of the relay's pages, unless the response already started. */
+export function sendPage(res: ServerResponse, status: number, title: string, message: string, hint?: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = render(title, message, hint);
+  res.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+/** The same page written straight to a socket, for upgrade requests that have no ServerResponse. */
+export function rawPage(status: number, reason: string, title: string, message: string): string {
+  const body = render(title, message);
+  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+}
+
+export function statusPage(domain: string, tunnels: number, version: string): string {
+  return render('Porthole relay', `This relay serves tunnels at *.${domain}. ${tunnels} tunnel${tunnels === 1 ? '' : 's'} connected. Version ${version}.`,
+    'Share a local port with: porthole share 5173 --relay <this relay URL>');
+}

@@ -1,0 +1,226 @@
+/**
+ * The Porthole wire protocol: what relay and agent say to each other over one WebSocket.
+ *
+ * Every WebSocket message is binary and carries one or more frames back to back:
+ *
+ *     | type: u8 | stream id: u32 BE | payload length: u32 BE | payload |
+ *
+ * Stream 0 is the connection itself (HELLO, WELCOME, REFUSE, GOAWAY). Every public HTTP request,
+ * and every upgraded connection (WebSocket, HMR), is one stream, opened by the relay with OPEN.
+ * Heads are small JSON payloads; bodies travel as raw DATA payloads, never as JSON.
+ *
+ * Flow control works as in HTTP/2: each side may have at most `INITIAL_WINDOW` unacknowledged
+ * body bytes in flight per stream, and the receiver returns credit with WINDOW as its consumer
+ * (the browser, or the local server) takes the bytes. One slow reader therefore stalls only its
+ * own stream, and memory stays bounded whatever the body size.
+ */
+
+/** Bumped when a change would confuse a peer of the previous version; HELLO carries it. */
+export const PROTOCOL_VERSION = 1;
+
+/** Path on the relay's apex where agents open their WebSocket. */
+export const CONNECT_PATH = '/_porthole/connect';
+
+export const HEADER_BYTES = 9;
+/** Largest payload of one frame. Bodies are cut into DATA frames of at most this size. */
+export const MAX_FRAME_PAYLOAD = 256 * 1024;
+/** Largest WebSocket message either side accepts (several frames may share one message). */
+export const MAX_MESSAGE_BYTES = 4 * MAX_FRAME_PAYLOAD;
+/** Largest JSON head (OPEN/RESPONSE/HELLO…). Public header size is limited before this. */
+export const MAX_HEAD_BYTES = 128 * 1024;
+/** Body bytes a sender may have in flight on one stream before it waits for WINDOW. */
+export const INITIAL_WINDOW = 1024 * 1024;
+
+export enum FrameType {
+  /** agent → relay, stream 0, JSON `Hello`: the first frame on every connection. */
+  Hello = 1,
+  /** relay → agent, stream 0, JSON `Welcome`: the tunnel is live. */
+  Welcome = 2,
+  /** relay → agent, stream 0, JSON `Refusal`: registration refused; the relay closes next. */
+  Refuse = 3,
+  /** relay → agent, JSON `RequestHead`: a new stream (a public request or upgrade). */
+  Open = 4,
+  /** agent → relay, JSON `ResponseHead`: the local server's status and headers. */
+  Response = 5,
+  /** either way: body bytes (or raw bytes of an upgraded connection). Counts against the window. */
+  Data = 6,
+  /** either way, empty: the sender's side of the body is complete. */
+  End = 7,
+  /** either way, JSON `Reset`: the stream is abandoned; no more frames for it. */
+  Reset = 8,
+  /** either way, u32 BE: the receiver consumed this many more bytes of the stream. */
+  Window = 9,
+  /** relay → agent, stream 0, JSON `GoAway`: the relay is shutting down; reconnect soon. */
+  GoAway = 10,
+}
+
+const KNOWN_TYPES = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+
+export interface Hello {
+  protocol: number;
+  /** Agent software version, for the relay's logs. */
+  agent: string;
+  token?: string;
+  /** Requested name; the relay picks a readable random one when absent. */
+  subdomain?: string;
+  /** Secret from an earlier WELCOME: proves this agent owned the name before a drop. */
+  resume?: string;
+  /** `user:password` for HTTP Basic protection of the public URL. */
+  basicAuth?: string;
+}
+
+export interface Welcome {
+  url: string;
+  subdomain: string;
+  /** Keep this to reclaim the same name after a reconnect. */
+  resume: string;
+  /** Seconds between pings the relay expects. */
+  heartbeat: number;
+}
+
+export type RefusalCode = 'version' | 'token' | 'taken' | 'invalid-name' | 'limit' | 'malformed';
+export interface Refusal {
+  code: RefusalCode;
+  message: string;
+}
+
+export interface RequestHead {
+  method: string;
+  /** Path and query, exactly as the public client sent it. */
+  path: string;
+  /** Raw headers, name and value alternating, hop-by-hop headers already removed. */
+  headers: string[];
+  /** True when a body follows (Content-Length > 0 or chunked); END alone follows otherwise. */
+  body?: boolean;
+  /** True when the client asked to switch protocols (WebSocket); DATA then carries raw bytes. */
+  upgrade?: boolean;
+  /** Public client address, for the request log. */
+  remote?: string;
+}
+
+export interface ResponseHead {
+  status: number;
+  statusText?: string;
+  headers: string[];
+}
+
+export type ResetCode = 'unreachable' | 'timeout' | 'cancelled' | 'protocol' | 'refused' | 'internal';
+export interface Reset {
+  code: ResetCode;
+  message: string;
+}
+
+export interface GoAway {
+  reason: string;
+}
+
+export interface Frame {
+  type: FrameType;
+  stream: number;
+  payload: Buffer;
+}
+
+/** A peer sent bytes that are not a valid frame; the connection is closed with this message. */
+export class ProtocolError extends Error {
+  override name = 'ProtocolError';
+}
+
+/** WebSocket close codes the relay uses (4000–4999 are for applications). */
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  protocolError: 1002,
+  unsupportedData: 1003,
+  tooBig: 1009,
+  refused: 4000,
+  heartbeatTimeout: 4001,
+  replaced: 4002,
+} as const;
+
+export function encodeFrame(type: FrameType, stream: number, payload?: Buffer | Uint8Array): Buffer {
+  const length = payload ? payload.length : 0;
+  const frame = Buffer.allocUnsafe(HEADER_BYTES + length);
+  frame[0] = type;
+  frame.writeUInt32BE(stream, 1);
+  frame.writeUInt32BE(length, 5);
+  if (payload) frame.set(payload, HEADER_BYTES);
+  return frame;
+}
+
+export function encodeJson(type: FrameType, stream: number, value: unknown): Buffer {
+  return encodeFrame(type, stream, Buffer.from(JSON.stringify(value)));
+}
+
+export function encodeWindow(stream: number, increment: number): Buffer {
+  const frame = Buffer.allocUnsafe(HEADER_BYTES + 4);
+  frame[0] = FrameType.Window;
+  frame.writeUInt32BE(stream, 1);
+  frame.writeUInt32BE(4, 5);
+  frame.writeUInt32BE(increment, HEADER_BYTES);
+  return frame;
+}
+
+/**
+ * Splits one WebSocket message into frames. Payloads are views into `message`, not copies.
+ * Throws ProtocolError on anything malformed: a partial header, a length past the end,
+ * an unknown type, an oversized payload.
+ */
+export function decodeFrames(message: Buffer, maxPayload = MAX_FRAME_PAYLOAD): Frame[] {
+  const frames: Frame[] = [];
+  let offset = 0;
+  while (offset < message.length) {
+    if (message.length - offset < HEADER_BYTES) {
+      throw new ProtocolError(`truncated frame header (${message.length - offset} of ${HEADER_BYTES} bytes)`);
+    }
+    const type = message[offset];
+    const stream = message.readUInt32BE(offset + 1);
+    const length = message.readUInt32BE(offset + 5);
+    if (!KNOWN_TYPES.has(type)) throw new ProtocolError(`unknown frame type ${type} on stream ${stream}`);
+    if (length > maxPayload) throw new ProtocolError(`frame of ${length} bytes exceeds the ${maxPayload}-byte limit`);
+    const start = offset + HEADER_BYTES;
+    if (start + length > message.length) {
+      throw new ProtocolError(`frame on stream ${stream} claims ${length} bytes but only ${message.length - start} follow`);
+    }
+    frames.push({ type, stream, payload: message.subarray(start, start + length) });
+    offset = start + length;
+  }
+  return frames;
+}
+
+export function decodeJson<T>(frame: Frame, what: string): T {
+  if (frame.payload.length > MAX_HEAD_BYTES) throw new ProtocolError(`${what} of ${frame.payload.length} bytes is too large`);
+  let value: unknown;
+  try {
+    value = JSON.parse(frame.payload.toString('utf8'));
+  } catch {
+    throw new ProtocolError(`${what} on stream ${frame.stream} is not valid JSON`);
+  }
+  if (value === null || typeof value !== 'object') throw new ProtocolError(`${what} on stream ${frame.stream} is not an object`);
+  return value as T;
+}
+
+export function decodeWindow(frame: Frame): number {
+  if (frame.payload.length !== 4) throw new ProtocolError(`WINDOW on stream ${frame.stream} must carry 4 bytes`);
+  const increment = frame.payload.readUInt32BE(0);
+  if (increment === 0) throw new ProtocolError(`WINDOW on stream ${frame.stream} grants 0 bytes`);
+  return increment;
+}
+
+/** Checks a decoded head has the fields the receiver relies on; throws ProtocolError otherwise. */
+export function checkRequestHead(head: RequestHead, stream: number): RequestHead {
+  if (typeof head.method !== 'string' || typeof head.path !== 'string' || !isStringList(head.headers)) {
+    throw new ProtocolError(`OPEN on stream ${stream} lacks method, path or headers`);
+  }
+  return head;
+}
+
+export function checkResponseHead(head: ResponseHead, stream: number): ResponseHead {
+  if (!Number.isInteger(head.status) || head.status < 100 || head.status > 999 || !isStringList(head.headers)) {
+    throw new ProtocolError(`RESPONSE on stream ${stream} has no valid status or headers`);
+  }
+  return head;
+}
+
+function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.length % 2 === 0 && value.every((v) => typeof v === 'string');
+}

@@ -1,0 +1,121 @@
+/**
+ * Public side of the relay: turns a public HTTP request (or upgrade) into a tunnel stream and the
+ * agent's answer back into an HTTP response, with the usual reverse-proxy header hygiene.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { RequestHead, Reset, ResponseHead } from './protocol.js';
+import { rawPage, sendPage } from './pages.js';
+import { pipeReadable, pipeWritable, type Tunnel } from './tunnel.js';
+
+/** Connection-scoped headers (RFC 9110 §7.6.1) that never cross a proxy. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'proxy-authenticate']);
+/** Set by the relay itself; a public client's own values are never passed on. */
+const SET_BY_RELAY = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'forwarded', 'x-real-ip', 'expect']);
+
+const STATUS_FOR_RESET: Record<Reset['code'], [number, string]> = {
+  unreachable: [502, 'The local server is unreachable'],
+  timeout: [504, 'The local server did not answer in time'],
+  refused: [503, 'The tunnel is busy'],
+  cancelled: [502, 'The tunnel closed'],
+  protocol: [502, 'The agent sent a bad response'],
+  internal: [502, 'The agent failed'],
+};
+
+export interface ForwardContext {
+  tunnel: Tunnel;
+  subdomain: string;
+  proto: 'http' | 'https';
+  /** Strip the client's Authorization header: it was meant for the relay's Basic-auth gate. */
+  stripAuthorization: boolean;
+  /** Called once when the public side is finished, however it ends. */
+  onDone(status: number, bytesIn: number, bytesOut: number): void;
+}
+
+/** Builds the head the agent sees: client headers minus hop-by-hop ones, plus X-Forwarded-*. */
+export function requestHead(req: IncomingMessage, ctx: ForwardContext, upgrade: boolean): RequestHead {
+  const raw = req.rawHeaders;
+  const dropped = connectionTokens(req.headers.connection);
+  const headers: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    if (HOP_BY_HOP.has(name) || SET_BY_RELAY.has(name) || dropped.has(name)) continue;
+    if (ctx.stripAuthorization && name === 'authorization') continue;
+    headers.push(raw[i], raw[i + 1]);
+  }
+  if (upgrade) headers.push('Connection', 'Upgrade', 'Upgrade', req.headers.upgrade ?? 'websocket');
+  const remote = req.socket.remoteAddress ?? '';
+  headers.push('X-Forwarded-For', remote, 'X-Forwarded-Proto', ctx.proto, 'X-Forwarded-Host', req.headers.host ?? '');
+  const head: RequestHead = { method: req.method ?? 'GET', path: req.url ?? '/', headers, remote };
+  if (upgrade) head.upgrade = true;
+  else if (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0) head.body = true;
+  return head;
+}
+
+/** Sends a public request through the tunnel and streams the answer back. */
+export function forwardRequest(req: IncomingMessage, res: ServerResponse, ctx: ForwardContext): void {
+  const stream = ctx.tunnel.openStream(requestHead(req, ctx, false));
+  pipeReadable(req, stream);
+  stream.onResponse = (head) => {
+    res.writeHead(head.status, head.statusText, responseHeaders(head));
+    pipeWritable(stream, res);
+  };
+  stream.onReset = (reset) => {
+    if (res.headersSent) return res.destroy();
+    const [status, title] = STATUS_FOR_RESET[reset.code];
+    sendPage(res, status, title, reset.message, `Tunnel: ${ctx.subdomain}`);
+  };
+  res.on('close', () => {
+    if (!res.writableFinished) stream.reset('cancelled', 'the public client went away');
+    ctx.onDone(res.statusCode, stream.sentBytes, stream.receivedBytes);
+  });
+}
+
+/** Sends a public upgrade request (WebSocket) through the tunnel; raw bytes flow once it switches. */
+export function forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ctx: ForwardContext): void {
+  const stream = ctx.tunnel.openStream(requestHead(req, ctx, true));
+  let status = 0;
+  if (head.length > 0) stream.write(head);
+  pipeReadable(socket, stream);
+  socket.on('error', () => stream.reset('cancelled', 'the public client went away'));
+  socket.on('close', () => {
+    stream.reset('cancelled', 'the public client went away');
+    ctx.onDone(status, stream.sentBytes, stream.receivedBytes);
+  });
+  stream.onResponse = (answer) => {
+    status = answer.status;
+    const headers = answer.status === 101 ? answer.headers : [...responseHeaders(answer), 'Connection', 'close'];
+    const lines = [`HTTP/1.1 ${answer.status} ${answer.statusText ?? ''}`];
+    for (let i = 0; i < headers.length; i += 2) lines.push(`${headers[i]}: ${headers[i + 1]}`);
+    socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+    pipeWritable(stream, socket);
+  };
+  stream.onReset = (reset) => {
+    if (status !== 0) return socket.destroy();
+    const [code, title] = STATUS_FOR_RESET[reset.code];
+    status = code;
+    socket.end(rawPage(code, title, title, reset.message));
+  };
+}
+
+/** Response headers for the public client, hop-by-hop ones removed; repeated ones (Set-Cookie) kept. */
+function responseHeaders(head: ResponseHead): string[] {
+  const dropped = connectionTokens(header(head.headers, 'connection'));
+  const out: string[] = [];
+  for (let i = 0; i < head.headers.length; i += 2) {
+    const name = head.headers[i].toLowerCase();
+    if (HOP_BY_HOP.has(name) || dropped.has(name)) continue;
+    out.push(head.headers[i], head.headers[i + 1]);
+  }
+  return out;
+}
+
+function header(raw: string[], name: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() === name) return raw[i + 1];
+  return undefined;
+}
+
+function connectionTokens(value: string | undefined): Set<string> {
+  return new Set(value ? value.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean) : []);
+}
+

@@ -1,0 +1,289 @@
+/**
+ * The relay: accepts agents on `/_porthole/connect` at the apex, routes public requests by Host
+ * to their tunnel, and serves a status page, health and metrics at the apex.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { timingSafeEqual } from 'node:crypto';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { defaultConfig, type RelayConfig } from './config.js';
+import { createLog, type Log } from './log.js';
+import { Metrics } from './metrics.js';
+import { sendPage, statusPage, rawPage } from './pages.js';
+import {
+  CONNECT_PATH, CloseCode, FrameType, HEADER_BYTES, PROTOCOL_VERSION, ProtocolError, decodeJson,
+  type Frame, type Hello, type Refusal, type Welcome,
+} from './protocol.js';
+import { forwardRequest, forwardUpgrade, type ForwardContext } from './proxy.js';
+import { Registry, type Registration } from './registry.js';
+import { Tunnel } from './tunnel.js';
+
+export const RELAY_VERSION = '0.1.0';
+/** An agent that has not said HELLO by then is disconnected. */
+const HELLO_TIMEOUT_MS = 10_000;
+/** How long a shutdown waits for public requests in flight. */
+const SHUTDOWN_GRACE_MS = 5_000;
+
+/** Where TLS certificates come from (ACME or files); the relay only asks. */
+export interface CertificateSource {
+  /** Static key and certificate, or an SNI callback that finds one per name. */
+  serverOptions(): https.ServerOptions;
+  /** Answers ACME HTTP-01 challenges on the HTTP port; true when it handled the request. */
+  handleHttpChallenge(req: IncomingMessage, res: ServerResponse): boolean;
+  expiries(): { name: string; notAfter: Date }[];
+  stop(): void;
+}
+
+export interface Relay {
+  /** The apex URL agents connect to, e.g. http://localhost:8080. */
+  readonly url: string;
+  readonly httpPort: number;
+  readonly httpsPort?: number;
+  readonly registry: Registry;
+  readonly metrics: Metrics;
+  setTokens(tokens: string[]): void;
+  /** Graceful stop: GOAWAY to agents, in-flight requests get a few seconds, then everything closes. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startRelay(options: Partial<RelayConfig> = {}, certificates?: CertificateSource, log: Log = createLog(options.logFormat ?? 'text')): Promise<Relay> {
+  const config: RelayConfig = { ...defaultConfig(), ...options };
+  const registry = new Registry({ gracePeriodMs: config.gracePeriodMs, maxTunnelsPerToken: config.maxTunnelsPerToken });
+  const metrics = new Metrics();
+  let tokens = config.tokens.map((t) => Buffer.from(t));
+  const tlsOn = Boolean(config.tls && certificates);
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4 * (config.maxFramePayload + HEADER_BYTES) });
+  let publicPort = config.httpPort;
+
+  const isApex = (host: string) => host === config.domain;
+  const tunnelUrl = (subdomain: string) => `${tlsOn ? 'https' : 'http'}://${subdomain}.${config.domain}${portSuffix(tlsOn ? 'https' : 'http', publicPort)}`;
+
+  function route(req: IncomingMessage): { apex: true } | { apex: false; subdomain?: string } {
+    const host = (req.headers.host ?? '').toLowerCase().replace(/:\d+$/, '').replace(/\.$/, '');
+    if (isApex(host)) return { apex: true };
+    const suffix = `.${config.domain}`;
+    if (!host.endsWith(suffix)) return { apex: false };
+    const subdomain = host.slice(0, -suffix.length);
+    return { apex: false, subdomain: subdomain.includes('.') ? undefined : subdomain };
+  }
+
+  function serveApex(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/_porthole/health') {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ ok: true, version: RELAY_VERSION, tunnels: registry.size }));
+    } else if (path === '/_porthole/metrics') {
+      if (!config.adminToken || !bearerMatches(req.headers.authorization, Buffer.from(config.adminToken))) {
+        sendPage(res, config.adminToken ? 401 : 404, 'Metrics need the admin token',
+          config.adminToken ? 'Send Authorization: Bearer <admin token>.' : 'Start the relay with --admin-token to enable /_porthole/metrics.');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      res.end(metrics.render(registry, certificates?.expiries() ?? []));
+    } else if (path === '/' || path === '/index.html') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(statusPage(config.domain, registry.size, RELAY_VERSION));
+    } else {
+      sendPage(res, 404, 'Not found', `This relay has no page at ${path}.`);
+    }
+  }
+
+  /** Finds the live tunnel for a public request, or answers with the page that says why not. */
+  function admit(req: IncomingMessage, respond: (status: number, title: string, message: string, headers?: Record<string, string>) => void): Registration | undefined {
+    const target = route(req);
+    if (target.apex) return undefined;
+    const registration = target.subdomain === undefined ? undefined : registry.lookup(target.subdomain);
+    if (!registration) {
+      const name = target.subdomain ?? req.headers.host ?? '';
+      respond(404, 'No such tunnel', `No tunnel named "${name}" is connected to this relay. Check the URL, or start sharing with: porthole share <port> --subdomain ${target.subdomain ?? 'NAME'}`);
+      return undefined;
+    }
+    if (!registration.tunnel) {
+      const seconds = Math.max(1, Math.ceil(((registration.reconnectingUntil ?? Date.now()) - Date.now()) / 1000));
+      respond(503, 'Tunnel reconnecting', `The tunnel "${registration.subdomain}" lost its agent and is waiting up to ${seconds} s for it to reconnect. Try again in a moment.`, { 'retry-after': '2' });
+      return undefined;
+    }
+    if (registration.auth && !registration.auth.allows(req.headers.authorization)) {
+      respond(401, 'Password required', 'This tunnel is protected. Enter the user name and password its owner gave you.', { 'www-authenticate': `Basic realm="${registration.subdomain}", charset="UTF-8"` });
+      return undefined;
+    }
+    if (registration.activeStreams >= config.maxStreamsPerTunnel) {
+      respond(503, 'Tunnel busy', `The tunnel "${registration.subdomain}" already has ${registration.activeStreams} requests in flight, the most this relay allows. Try again shortly.`, { 'retry-after': '1' });
+      return undefined;
+    }
+    return registration;
+  }
+
+  function context(registration: Registration, proto: 'http' | 'https'): ForwardContext {
+    registration.activeStreams++;
+    return {
+      tunnel: registration.tunnel as Tunnel,
+      subdomain: registration.subdomain,
+      proto,
+      stripAuthorization: Boolean(registration.auth),
+      onDone: (status, bytesIn, bytesOut) => {
+        registration.activeStreams--;
+        metrics.request(status, bytesIn, bytesOut);
+      },
+    };
+  }
+
+  function onRequest(proto: 'http' | 'https') {
+    return (req: IncomingMessage, res: ServerResponse, expectsContinue = false) => {
+      if (route(req).apex) return serveApex(req, res);
+      const registration = admit(req, (status, title, message, headers) => sendPage(res, status, title, message, undefined, headers));
+      if (!registration) return;
+      // Answer `Expect: 100-continue` only once we know the tunnel will take the body.
+      if (expectsContinue) res.writeContinue();
+      forwardRequest(req, res, context(registration, proto));
+    };
+  }
+
+  function onUpgrade(proto: 'http' | 'https') {
+    return (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => socket.destroy());
+      const target = route(req);
+      if (target.apex) {
+        if ((req.url ?? '').split('?')[0] !== CONNECT_PATH) {
+          socket.end(rawPage(404, 'Not Found', 'Not found', `Agents connect to ${CONNECT_PATH}.`));
+          return;
+        }
+        wss.handleUpgrade(req, socket, head, (ws) => acceptAgent(ws, req));
+        return;
+      }
+      const registration = admit(req, (status, title, message) => socket.end(rawPage(status, title, title, message)));
+      if (registration) forwardUpgrade(req, socket, head, context(registration, proto));
+    };
+  }
+
+  function acceptAgent(ws: WebSocket, req: IncomingMessage): void {
+    const remote = req.socket.remoteAddress;
+    let registration: Registration | undefined;
+    const tunnel = new Tunnel(ws, {
+      control: (frame) => onControl(frame),
+      closed: (code, reason) => {
+        clearTimeout(helloTimer);
+        if (!registration) return;
+        const clean = code === CloseCode.normal;
+        registry.disconnected(registration, tunnel, clean);
+        log('agent.disconnected', { tunnel: registration.subdomain, code, reason: reason || undefined, clean, remote });
+      },
+    });
+    tunnel.startHeartbeat(config.heartbeatMs);
+    const helloTimer = setTimeout(() => tunnel.close(CloseCode.protocolError, `no HELLO within ${HELLO_TIMEOUT_MS / 1000} s`), HELLO_TIMEOUT_MS);
+
+    const refuse = (refusal: Refusal) => {
+      metrics.refusedAgents++;
+      log('agent.refused', { code: refusal.code, reason: refusal.message, remote });
+      tunnel.sendControl(FrameType.Refuse, refusal);
+      tunnel.close(CloseCode.refused, refusal.code);
+    };
+
+    function onControl(frame: Frame): void {
+      if (frame.type !== FrameType.Hello || registration) {
+        throw new ProtocolError(registration ? `unexpected frame type ${frame.type} on stream 0` : 'the first frame must be HELLO');
+      }
+      clearTimeout(helloTimer);
+      const hello = decodeJson<Hello>(frame, 'HELLO');
+      if (hello.protocol !== PROTOCOL_VERSION) {
+        return refuse({ code: 'version', message: `This agent speaks Porthole protocol ${hello.protocol} but the relay speaks ${PROTOCOL_VERSION}. Update Porthole (npm install -g porthole-tunnel@latest, or update the VS Code extension).` });
+      }
+      if (tokens.length > 0 && !tokens.some((t) => typeof hello.token === 'string' && safeEqual(Buffer.from(hello.token), t))) {
+        return refuse({ code: 'token', message: hello.token ? 'The relay rejected this token. Check it with the relay operator, or set the right one with --token / Porthole: Set Relay Token.' : 'This relay needs a token. Pass one with --token (or PORTHOLE_TOKEN), or run Porthole: Set Relay Token in VS Code.' });
+      }
+      const claim = registry.claim(hello, hello.token ?? 'anonymous', tunnel);
+      if (!claim.ok) return refuse(claim.refusal);
+      registration = claim.registration;
+      const resumed = Boolean(claim.replaced) || hello.resume === registration.resume;
+      claim.replaced?.close(CloseCode.replaced, 'replaced by a newer connection of the same agent');
+      metrics.agentConnections++;
+      if (hello.resume) metrics.agentReconnects++;
+      const welcome: Welcome = { url: tunnelUrl(registration.subdomain), subdomain: registration.subdomain, resume: registration.resume, heartbeat: config.heartbeatMs / 1000 };
+      tunnel.sendControl(FrameType.Welcome, welcome);
+      log('agent.connected', { tunnel: registration.subdomain, agent: hello.agent, resumed, remote, auth: Boolean(hello.basicAuth) });
+    }
+  }
+
+  const httpServer = http.createServer({ maxHeaderSize: config.maxHeaderBytes, keepAlive: true, noDelay: true });
+  const servers: http.Server[] = [httpServer];
+  let httpsServer: https.Server | undefined;
+  if (tlsOn && certificates && config.tls) {
+    const tls = config.tls;
+    httpsServer = https.createServer({ ...certificates.serverOptions(), maxHeaderSize: config.maxHeaderBytes, keepAlive: true, noDelay: true });
+    servers.push(httpsServer);
+    httpsServer.on('request', onRequest('https'));
+    httpsServer.on('checkContinue', (req, res) => onRequest('https')(req, res, true));
+    httpsServer.on('upgrade', onUpgrade('https'));
+    httpServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (certificates.handleHttpChallenge(req, res)) return;
+      const host = (req.headers.host ?? config.domain).replace(/:\d+$/, '');
+      res.writeHead(308, { location: `https://${host}${portSuffix('https', tls.httpsPort)}${req.url ?? '/'}`, 'content-length': 0 });
+      res.end();
+    });
+  } else {
+    httpServer.on('request', onRequest('http'));
+    httpServer.on('checkContinue', (req, res) => onRequest('http')(req, res, true));
+    httpServer.on('upgrade', onUpgrade('http'));
+  }
+  for (const server of servers) server.on('clientError', (error, socket) => onClientError(error as NodeJS.ErrnoException, socket));
+
+  publicPort = await listen(httpServer, config.host, config.httpPort);
+  const httpPort = publicPort;
+  let httpsPort: number | undefined;
+  if (httpsServer && config.tls) publicPort = httpsPort = await listen(httpsServer, config.host, config.tls.httpsPort);
+  const url = `${tlsOn ? 'https' : 'http'}://${config.domain}${portSuffix(tlsOn ? 'https' : 'http', publicPort)}`;
+  log('relay.listening', { url, host: config.host, httpPort, httpsPort, tokens: tokens.length });
+
+  return {
+    url, httpPort, httpsPort, registry, metrics,
+    setTokens(next) { tokens = next.map((t) => Buffer.from(t)); },
+    async close(graceMs = SHUTDOWN_GRACE_MS) {
+      for (const server of servers) server.close();
+      const tunnels = [...registry.registrations()].flatMap((r) => (r.tunnel ? [r.tunnel] : []));
+      for (const tunnel of tunnels) tunnel.sendControl(FrameType.GoAway, { reason: 'the relay is restarting' });
+      const deadline = Date.now() + graceMs;
+      while (Date.now() < deadline && tunnels.some((t) => t.streams.size > 0)) await new Promise((r) => setTimeout(r, 50));
+      for (const tunnel of tunnels) tunnel.close(CloseCode.goingAway, 'relay shutting down');
+      for (const server of servers) server.closeAllConnections();
+      registry.clear();
+      certificates?.stop();
+      await Promise.all(servers.map((server) => new Promise((r) => server.close(() => r(undefined)))));
+    },
+  };
+}
+
+function onClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  if (error.code === 'HPE_HEADER_OVERFLOW') {
+    socket.end(rawPage(431, 'Request Header Fields Too Large', 'Request headers too large', 'The request headers are larger than this relay accepts (--max-header-size).'));
+  } else {
+    socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  }
+}
+
+function listen(server: http.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function portSuffix(proto: 'http' | 'https', port: number): string {
+  return (proto === 'http' && port === 80) || (proto === 'https' && port === 443) ? '' : `:${port}`;
+}
+
+function safeEqual(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function bearerMatches(authorization: string | undefined, token: Buffer): boolean {
+  return Boolean(authorization?.startsWith('Bearer ')) && safeEqual(Buffer.from((authorization as string).slice(7).trim()), token);
+}
