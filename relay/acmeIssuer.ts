@@ -5,6 +5,7 @@
  * here every challenge is cleaned up only once the whole order has finished.
  */
 import * as acme from 'acme-client';
+import type { CertificateLog } from './certificates.js';
 import type { Dns01Hook } from './dns01.js';
 import { txtRecordName } from './dns01.js';
 
@@ -19,7 +20,7 @@ export interface AcmeIssuerOptions {
   backoffMinMs: number;
   backoffMaxMs: number;
   dns01?: Dns01Hook;
-  log(event: string, fields: Record<string, unknown>): void;
+  log: CertificateLog;
 }
 
 export class AcmeIssuer {
@@ -62,14 +63,15 @@ export class AcmeIssuer {
       return { certPem, keyPem: key.toString() };
     } finally {
       for (const cleanup of cleanups) {
-        await cleanup().catch((err: Error) => this.opts.log('acme.cleanup-failed', { names, error: err.message }));
+        await cleanup().catch((err: Error) => this.opts.log('acme.cleanup-failed', { names: names.join(','), error: err.message }));
       }
     }
   }
 
   private ensureAccount(): Promise<unknown> {
     // Registering with a key that already has an account returns that account: no state beyond the key.
-    this.account ??= this.client.createAccount({ termsOfServiceAgreed: true, contact: [`mailto:${this.opts.email}`] })
+    const contact = this.opts.email ? [`mailto:${this.opts.email}`] : [];
+    this.account ??= this.client.createAccount({ termsOfServiceAgreed: true, contact })
       .catch((err: Error) => {
         this.account = undefined;
         throw new Error(`ACME account registration at ${this.opts.directoryUrl} failed: ${err.message}; check --acme-email and that the directory URL is reachable from this server`);
@@ -83,7 +85,7 @@ export class AcmeIssuer {
     const challenge = authz.challenges.find((c) => c.type === type);
     if (!challenge) {
       const offered = authz.challenges.map((c) => c.type).join(', ');
-      throw new Error(`${identifier}: the CA offers no ${type} challenge (only ${offered})${type === 'http-01' ? '; a wildcard needs a DNS-01 hook' : ''}`);
+      throw new Error(`${identifier}: the CA offers no ${type} challenge (only ${offered})${authz.wildcard ? '; a wildcard needs a DNS-01 hook' : ''}`);
     }
     const keyAuthorization = await this.client.getChallengeKeyAuthorization(challenge);
     let completed = false;
@@ -94,8 +96,9 @@ export class AcmeIssuer {
       } else {
         const hook = this.opts.dns01 as Dns01Hook;
         const name = txtRecordName(authz.identifier.value);
-        await hook.set(name, keyAuthorization).catch((err: Error) => { throw new Error(`the DNS-01 hook could not set TXT ${name}: ${err.message}`); });
+        // Registered first: a set() that fails halfway may still have published the value.
         cleanups.push(() => hook.clear(name, keyAuthorization));
+        await hook.set(name, keyAuthorization).catch((err: Error) => { throw new Error(`the DNS-01 hook could not set TXT ${name}: ${err.message}`); });
       }
       if (!this.opts.skipSelfCheck) await this.client.verifyChallenge(authz, challenge);
       await this.client.completeChallenge(challenge);

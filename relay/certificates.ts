@@ -14,9 +14,9 @@
  * - Certificates and the account key live in `dataDir`; a restart serves them again without an order.
  * - A timer renews each certificate when less than `renewBeforeMs` (default: a third of its lifetime,
  *   30 days for Let's Encrypt's 90) remains, while the server keeps running.
- * - Events for `log`: acme.order (one per order placed), acme.issued, acme.failed, tls.loaded,
- *   tls.stored-unusable, tls.no-tunnel, tls.apex-fallback, tls.live-check-failed, tls.renew-skipped,
- *   acme.cleanup-failed, acme.deactivate-failed.
+ * - Events for `log`: acme.order (one per order placed; reason: start-up, on demand, renewal, expired),
+ *   acme.issued, acme.failed, tls.loaded, tls.stored-unusable, tls.no-tunnel, tls.apex-fallback,
+ *   tls.live-check-failed, tls.renew-skipped, acme.cleanup-failed, acme.deactivate-failed.
  */
 import type http from 'node:http';
 import type tls from 'node:tls';
@@ -30,11 +30,15 @@ export type { Dns01Hook } from './dns01.js';
 export { loadDns01Hook } from './dns01.js';
 
 export type SniCallback = (servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => void;
+/** Primitive fields only, so the relay's text and JSON loggers print them as they are. */
+export type CertificateLog = (event: string, fields: Record<string, string | number | boolean | undefined>) => void;
 
 /** What the relay's servers need, from ACME or from files (--tls-cert/--tls-key). */
 export interface CertificateSource {
   start(): Promise<void>;
   readonly sniCallback: SniCallback;
+  /** For https.createServer: the SNI callback, and the current default certificate for clients without SNI. */
+  serverOptions(): { SNICallback: SniCallback; cert?: string; key?: string };
   /** Sets the server's default certificate (clients that send no SNI) and keeps it current on renewal. */
   attach(server: tls.Server): void;
   /** Answers `/.well-known/acme-challenge/<token>` on port 80; true when it handled the request. */
@@ -47,6 +51,7 @@ export interface CertificateSource {
 export interface CertificateOptions {
   /** The relay's apex, e.g. `example.dev`; tunnels are `<name>.example.dev`. */
   domain: string;
+  /** Contact for the ACME account; empty registers without one. Registering agrees to the CA's terms. */
   email: string;
   /** Default: Let's Encrypt production. */
   directoryUrl?: string;
@@ -64,7 +69,7 @@ export interface CertificateOptions {
   /** Polling of the CA while it validates; acme-client's defaults (5 s, 30 s) make a first handshake slow. */
   backoffMinMs?: number;
   backoffMaxMs?: number;
-  log(event: string, fields: Record<string, unknown>): void;
+  log: CertificateLog;
 }
 
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -76,6 +81,7 @@ export class CertificateManager implements CertificateSource {
   private readonly domain: string;
   /** `example.dev`, or `*.example.dev` with DNS-01. */
   private readonly primary: string;
+  private readonly directoryUrl: string;
   private readonly store: CertificateStore;
   private issuer?: AcmeIssuer;
   private readonly certs = new Map<string, CertificateRecord>();
@@ -91,15 +97,15 @@ export class CertificateManager implements CertificateSource {
       throw new Error(`"${opts.domain}" is not a domain name a certificate can be issued for; pass the relay's public name, e.g. --domain example.dev`);
     }
     this.primary = opts.dns01 ? `*.${this.domain}` : this.domain;
-    this.store = new CertificateStore(opts.dataDir, opts.directoryUrl ?? acme.directory.letsencrypt.production);
+    this.directoryUrl = opts.directoryUrl ?? acme.directory.letsencrypt.production;
+    this.store = new CertificateStore(opts.dataDir, this.directoryUrl);
   }
 
   async start(): Promise<void> {
     await this.store.init();
     const accountKey = await this.store.accountKey(() => acme.crypto.createPrivateEcdsaKey('P-256'));
     this.issuer = new AcmeIssuer({
-      directoryUrl: this.opts.directoryUrl ?? acme.directory.letsencrypt.production,
-      email: this.opts.email, accountKey, dns01: this.opts.dns01, log: this.opts.log,
+      directoryUrl: this.directoryUrl, email: this.opts.email, accountKey, dns01: this.opts.dns01, log: this.opts.log,
       skipSelfCheck: this.opts.skipSelfCheck ?? false,
       backoffMinMs: this.opts.backoffMinMs ?? 1000, backoffMaxMs: this.opts.backoffMaxMs ?? 10_000,
     });
@@ -119,6 +125,11 @@ export class CertificateManager implements CertificateSource {
       ? cb(null, record.context)
       : cb(new Error(`no certificate for ${servername} yet: the relay is still obtaining its certificate for ${this.primary}`))));
   };
+
+  serverOptions(): { SNICallback: SniCallback; cert?: string; key?: string } {
+    const primary = this.certs.get(this.primary);
+    return { SNICallback: this.sniCallback, cert: primary?.certPem, key: primary?.keyPem };
+  }
 
   attach(server: tls.Server): void {
     this.servers.add(server);
@@ -161,13 +172,14 @@ export class CertificateManager implements CertificateSource {
       this.opts.log('tls.no-tunnel', { servername: name });
       return undefined;
     }
-    const record = this.certs.get(name) ?? (await this.stored(name));
-    if (record && record.notAfter.getTime() > Date.now()) {
-      if (Date.now() >= this.renewAt(record)) this.obtain(name, 'renewal').catch(() => undefined); // logged in obtain
-      return record;
+    let record = this.certs.get(name);
+    if (!record) {
+      if (this.coolingDown(name)) return undefined;
+      record = await this.once(name, async () => (await this.stored(name)) ?? this.order(name, 'on demand'));
     }
-    if (Date.now() < (this.failedAt.get(name) ?? 0) + this.retryAfterFailureMs) return undefined;
-    return this.obtain(name, 'on demand');
+    if (record.notAfter.getTime() <= Date.now()) return this.coolingDown(name) ? undefined : this.obtain(name, 'expired');
+    if (Date.now() >= this.renewAt(record)) this.obtain(name, 'renewal').catch(() => undefined); // logged in order()
+    return record;
   }
 
   private subdomainOf(name: string): string | undefined {
@@ -199,17 +211,21 @@ export class CertificateManager implements CertificateSource {
     }
   }
 
-  /** One order per name at a time: every caller waiting for the same name shares it. */
-  private obtain(name: string, reason: string): Promise<CertificateRecord> {
-    let order = this.pending.get(name);
-    if (!order) {
-      order = this.order(name, reason).finally(() => {
+  /** One task per name at a time: every handshake waiting for the same name shares its load or order. */
+  private once(name: string, task: () => Promise<CertificateRecord>): Promise<CertificateRecord> {
+    let pending = this.pending.get(name);
+    if (!pending) {
+      pending = task().finally(() => {
         this.pending.delete(name);
         this.schedule();
       });
-      this.pending.set(name, order);
+      this.pending.set(name, pending);
     }
-    return order;
+    return pending;
+  }
+
+  private obtain(name: string, reason: string): Promise<CertificateRecord> {
+    return this.once(name, () => this.order(name, reason));
   }
 
   private async order(name: string, reason: string): Promise<CertificateRecord> {
@@ -217,18 +233,18 @@ export class CertificateManager implements CertificateSource {
     const issuer = this.issuer;
     if (!issuer) throw new Error('CertificateManager.start() must finish before certificates can be ordered');
     const started = Date.now();
-    this.opts.log('acme.order', { names, reason });
+    this.opts.log('acme.order', { names: names.join(','), reason });
     try {
       const { certPem, keyPem } = await issuer.issue(names);
       const record = await this.store.save(name, certPem, keyPem);
       this.remember(record);
       this.failedAt.delete(name);
-      this.opts.log('acme.issued', { names, serial: record.serial, notAfter: record.notAfter.toISOString(), ms: Date.now() - started });
+      this.opts.log('acme.issued', { names: names.join(','), serial: record.serial, notAfter: record.notAfter.toISOString(), ms: Date.now() - started });
       return record;
     } catch (err) {
       this.failedAt.set(name, Date.now());
       const error = new Error(`ACME order for ${names.join(' and ')} failed: ${(err as Error).message}; ${this.hint(name)}`);
-      this.opts.log('acme.failed', { names, reason, error: error.message, ms: Date.now() - started });
+      this.opts.log('acme.failed', { names: names.join(','), reason, error: error.message, ms: Date.now() - started });
       throw error;
     }
   }
@@ -249,11 +265,15 @@ export class CertificateManager implements CertificateSource {
     return this.opts.retryAfterFailureMs ?? 15 * 60 * 1000;
   }
 
+  private coolingDown(name: string): boolean {
+    return Date.now() < (this.failedAt.get(name) ?? -Infinity) + this.retryAfterFailureMs;
+  }
+
   /** Capped at half the lifetime so a large renewBeforeMs cannot make every fresh certificate due at once. */
   private renewAt(record: CertificateRecord): number {
     const lifetime = record.notAfter.getTime() - record.notBefore.getTime();
     const before = Math.min(this.opts.renewBeforeMs ?? lifetime / 3, lifetime / 2);
-    return Math.max(record.notAfter.getTime() - before, (this.failedAt.get(record.name) ?? 0) + this.retryAfterFailureMs);
+    return Math.max(record.notAfter.getTime() - before, (this.failedAt.get(record.name) ?? -Infinity) + this.retryAfterFailureMs);
   }
 
   /** Sleeps until the next certificate is due (or an hour), renews what is due, and sleeps again. */

@@ -1,27 +1,19 @@
 /** `node relay`: parses flags, starts the relay, and stops it gracefully on SIGTERM/SIGINT. */
-import fs from 'node:fs';
-import { ConfigError, USAGE, parseConfig, readTokensFile, type TlsConfig } from './config.js';
+import { CertificateManager, loadDns01Hook, staticCertificate, type CertificateSource } from './certificates.js';
+import { ConfigError, USAGE, parseConfig, readTokensFile, type RelayConfig } from './config.js';
 import { createLog, type Log } from './log.js';
-import { startRelay, type CertificateSource } from './relay.js';
+import type { Registry } from './registry.js';
+import { startRelay } from './relay.js';
 
-function fileCertificates(tls: Extract<TlsConfig, { kind: 'files' }>): CertificateSource {
-  const read = (file: string) => {
-    try {
-      return fs.readFileSync(file);
-    } catch (error) {
-      throw new ConfigError(`Cannot read ${file}: ${(error as Error).message}`);
-    }
-  };
-  const cert = read(tls.certFile);
-  const key = read(tls.keyFile);
-  return { serverOptions: () => ({ cert, key }), handleHttpChallenge: () => false, expiries: () => [], stop: () => undefined };
-}
-
-async function certificatesFor(tls: TlsConfig | undefined, domain: string, log: Log): Promise<CertificateSource | undefined> {
+/** Certificates from files or from ACME; ACME issues only for names whose tunnel is live right now. */
+async function certificatesFor(config: RelayConfig, isLiveName: (subdomain: string) => boolean, log: Log): Promise<CertificateSource | undefined> {
+  const tls = config.tls;
   if (!tls) return undefined;
-  if (tls.kind === 'files') return fileCertificates(tls);
-  log('relay.acme-unavailable', { domain });
-  throw new ConfigError('ACME certificates are not available in this build yet; use --tls-cert/--tls-key.');
+  if (tls.kind === 'files') return staticCertificate(tls.certFile, tls.keyFile, { log });
+  return new CertificateManager({
+    domain: config.domain, email: tls.email, directoryUrl: tls.directory, dataDir: tls.dataDir, skipSelfCheck: tls.skipSelfCheck,
+    isLiveName, dns01: tls.dnsHook ? await loadDns01Hook(tls.dnsHook) : undefined, log,
+  });
 }
 
 async function main(): Promise<void> {
@@ -31,8 +23,10 @@ async function main(): Promise<void> {
     return;
   }
   const log = createLog(config.logFormat);
-  const certificates = await certificatesFor(config.tls, config.domain, log);
+  let registry: Registry | undefined;
+  const certificates = await certificatesFor(config, (subdomain) => Boolean(registry?.lookup(subdomain)?.tunnel), log);
   const relay = await startRelay(config, certificates, log);
+  registry = relay.registry;
   if (config.logFormat === 'text') {
     console.log(`Porthole relay ready at ${relay.url}`);
     console.log(`Share a port through it: npx porthole share 5173 --relay ${relay.url}`);

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { timingSafeEqual } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { CertificateSource } from './certificates.js';
 import { defaultConfig, type RelayConfig } from './config.js';
 import { createLog, type Log } from './log.js';
 import { Metrics } from './metrics.js';
@@ -25,16 +26,6 @@ export const RELAY_VERSION = '0.1.0';
 const HELLO_TIMEOUT_MS = 10_000;
 /** How long a shutdown waits for public requests in flight. */
 const SHUTDOWN_GRACE_MS = 5_000;
-
-/** Where TLS certificates come from (ACME or files); the relay only asks. */
-export interface CertificateSource {
-  /** Static key and certificate, or an SNI callback that finds one per name. */
-  serverOptions(): https.ServerOptions;
-  /** Answers ACME HTTP-01 challenges on the HTTP port; true when it handled the request. */
-  handleHttpChallenge(req: IncomingMessage, res: ServerResponse): boolean;
-  expiries(): { name: string; notAfter: Date }[];
-  stop(): void;
-}
 
 export interface Relay {
   /** The apex URL agents connect to, e.g. http://localhost:8080. */
@@ -211,7 +202,7 @@ export async function startRelay(options: Partial<RelayConfig> = {}, certificate
   let httpsServer: https.Server | undefined;
   if (tlsOn && certificates && config.tls) {
     const tls = config.tls;
-    httpsServer = https.createServer({ ...certificates.serverOptions(), maxHeaderSize: config.maxHeaderBytes, keepAlive: true, noDelay: true });
+    httpsServer = https.createServer({ SNICallback: certificates.sniCallback, maxHeaderSize: config.maxHeaderBytes, keepAlive: true, noDelay: true });
     servers.push(httpsServer);
     httpsServer.on('request', onRequest('https'));
     httpsServer.on('checkContinue', (req, res) => onRequest('https')(req, res, true));
@@ -232,7 +223,12 @@ export async function startRelay(options: Partial<RelayConfig> = {}, certificate
   publicPort = await listen(httpServer, config.host, config.httpPort);
   const httpPort = publicPort;
   let httpsPort: number | undefined;
-  if (httpsServer && config.tls) publicPort = httpsPort = await listen(httpsServer, config.host, config.tls.httpsPort);
+  if (httpsServer && certificates && config.tls) {
+    // The CA validates the apex over HTTP-01 on the HTTP port, so that one must listen first.
+    await certificates.start();
+    certificates.attach(httpsServer);
+    publicPort = httpsPort = await listen(httpsServer, config.host, config.tls.httpsPort);
+  }
   const url = `${tlsOn ? 'https' : 'http'}://${config.domain}${portSuffix(tlsOn ? 'https' : 'http', publicPort)}`;
   log('relay.listening', { url, host: config.host, httpPort, httpsPort, tokens: tokens.length });
 

@@ -6,12 +6,12 @@
 import fs from 'node:fs';
 import type tls from 'node:tls';
 import { parseCertificate, type CertificateRecord } from './certificateStore.js';
-import type { CertificateSource, SniCallback } from './certificates.js';
+import type { CertificateLog, CertificateSource, SniCallback } from './certificates.js';
 
 export interface StaticCertificateOptions {
   /** Default: one hour. */
   reloadIntervalMs?: number;
-  log?(event: string, fields: Record<string, unknown>): void;
+  log?: CertificateLog;
 }
 
 function read(certPath: string, keyPath: string): CertificateRecord {
@@ -53,6 +53,7 @@ export function staticCertificate(certPath: string, keyPath: string, options: St
   return {
     start: async () => undefined,
     sniCallback,
+    serverOptions: () => ({ SNICallback: sniCallback, cert: record.certPem, key: record.keyPem }),
     attach(server) {
       servers.add(server);
       server.setSecureContext({ cert: record.certPem, key: record.keyPem });

@@ -33,6 +33,8 @@ export class Tunnel {
   private heartbeat?: NodeJS.Timeout;
   private heardFrom = true;
   private closed = false;
+  /** Why this side closed, when it did: a terminated socket reports only 1006. */
+  private closedHere?: { code: number; reason: string };
 
   constructor(readonly ws: WebSocket, private readonly handlers: TunnelHandlers, readonly label = 'tunnel') {
     ws.binaryType = 'nodebuffer';
@@ -98,6 +100,7 @@ export class Tunnel {
 
   /** Closes the WebSocket after sending what is queued. */
   close(code: number = CloseCode.normal, reason = ''): void {
+    this.closedHere ??= { code, reason };
     this.flush();
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason.slice(0, 120));
   }
@@ -137,7 +140,7 @@ export class Tunnel {
     clearInterval(this.heartbeat);
     this.batch = [];
     for (const stream of [...this.streams.values()]) stream.abandon({ code: 'cancelled', message: 'the tunnel closed' });
-    this.handlers.closed(code, reason);
+    this.handlers.closed(this.closedHere?.code ?? code, this.closedHere?.reason ?? reason);
   }
 
   /** Called by a stream once both directions are finished. */

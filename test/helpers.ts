@@ -1,0 +1,192 @@
+/** Shared test fixtures: a real local origin server, a real relay and agents, all on loopback. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { WebSocketServer } from 'ws';
+import { startRelay, type Relay } from '../relay/relay';
+import type { RelayConfig } from '../relay/config';
+import { Agent, type AgentOptions } from '../extension/agent';
+
+export const root = path.join(__dirname, '..');
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** Polls `check` until it returns a truthy value, or fails after `ms` saying what it waited for. */
+export async function waitFor<T>(check: () => T | Promise<T>, ms: number, what: string): Promise<NonNullable<T>> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value) return value as NonNullable<T>;
+    } catch (error) {
+      last = error;
+    }
+    await sleep(25);
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+export interface Origin {
+  port: number;
+  seen: http.IncomingHttpHeaders[];
+  close(): Promise<void>;
+}
+
+/** The "local dev server": a plain Node server with the routes the tests need. */
+export async function startOrigin(): Promise<Origin> {
+  const seen: http.IncomingHttpHeaders[] = [];
+  const server = http.createServer((req, res) => {
+    seen.push(req.headers);
+    const url = new URL(req.url ?? '/', 'http://origin');
+    const n = Number(url.searchParams.get('n') ?? 0);
+    switch (url.pathname) {
+      case '/hello': res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 18 }); return res.end(req.method === 'HEAD' ? undefined : 'hello from origin\n');
+      case '/headers': res.setHeader('content-type', 'application/json'); return res.end(JSON.stringify(req.headers));
+      case '/cookies': res.setHeader('set-cookie', ['a=1; Path=/', 'b=2; Path=/', 'c=3; HttpOnly']); return res.end('ok');
+      case '/nocontent': res.writeHead(204); return res.end();
+      case '/etag':
+        if (req.headers['if-none-match'] === '"v1"') { res.writeHead(304, { etag: '"v1"' }); return res.end(); }
+        res.writeHead(200, { etag: '"v1"', 'content-type': 'text/plain' });
+        return res.end('versioned body');
+      case '/bytes': return sendBytes(res, n);
+      case '/chunked': res.write('first,'); return setTimeout(() => res.end('second'), 20);
+      case '/echo': res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/octet-stream' }); return void req.pipe(res);
+      case '/sha': {
+        const hash = createHash('sha256');
+        let bytes = 0;
+        req.on('data', (d: Buffer) => { bytes += d.length; hash.update(d); });
+        return void req.on('end', () => res.end(JSON.stringify({ bytes, sha256: hash.digest('hex') })));
+      }
+      case '/sse': {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        let i = 0;
+        const timer = setInterval(() => { res.write(`data: tick ${i}\n\n`); if (++i === 5) { clearInterval(timer); res.end(); } }, 200);
+        return void req.on('close', () => clearInterval(timer));
+      }
+      case '/slow': return void setTimeout(() => res.end('slow done'), n || 500);
+      default: res.writeHead(404); return res.end('origin: no such path');
+    }
+  });
+  const wss = new WebSocketServer({ server, path: '/ws' });
+  wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+  const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
+  return {
+    port, seen,
+    close: async () => {
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** Streams `total` bytes of a repeating pattern, honouring back-pressure. */
+function sendBytes(res: http.ServerResponse, total: number): void {
+  const chunk = Buffer.alloc(64 * 1024, 'porthole-');
+  let left = total;
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': total });
+  const pump = () => {
+    while (left > 0) {
+      const size = Math.min(left, chunk.length);
+      left -= size;
+      if (!res.write(size === chunk.length ? chunk : chunk.subarray(0, size))) return void res.once('drain', pump);
+    }
+    res.end();
+  };
+  pump();
+}
+
+export const quietLog = () => undefined;
+
+/** An in-process relay on a free port with the embedded defaults, quiet. */
+export function relay(options: Partial<RelayConfig> = {}): Promise<Relay> {
+  return startRelay({ httpPort: 0, ...options }, undefined, quietLog);
+}
+
+/** A live agent sharing `port` through `relay`. */
+export async function agent(relayUrl: string, port: number, options: Partial<AgentOptions> = {}): Promise<Agent & { host: string }> {
+  const shared = new Agent({ target: String(port), relay: relayUrl, ...options });
+  const url = await shared.start();
+  return Object.assign(shared, { host: new URL(url).host });
+}
+
+export interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  rawHeaders: string[];
+  body: Buffer;
+}
+
+/** A request to the relay at 127.0.0.1:`port` with an explicit Host, collecting the whole answer. */
+export function request(port: number, host: string, options: { path?: string; method?: string; headers?: http.OutgoingHttpHeaders; body?: Buffer | string; timeout?: number } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: options.path ?? '/', method: options.method ?? 'GET', headers: { host, ...options.headers }, agent: false, timeout: options.timeout ?? 10_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (d: Buffer) => chunks.push(d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('request timed out')));
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+export function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export interface Child {
+  process: ChildProcess;
+  out: string;
+  err: string;
+  exited: Promise<number | null>;
+  /** JSON lines printed so far (the CLI's --json output). */
+  events(): Record<string, unknown>[];
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Runs a built entry point (dist/relay.js, dist/cli.js) as a real process. */
+export function run(args: string[], env: NodeJS.ProcessEnv = {}): Child {
+  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const handle: Child = {
+    process: child, out: '', err: '',
+    exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
+    events: () => handle.out.split('\n').flatMap((line) => { try { return [JSON.parse(line)]; } catch { return []; } }),
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await handle.exited;
+      clearTimeout(timer);
+    },
+  };
+  child.stdout?.on('data', (d) => { handle.out += d; });
+  child.stderr?.on('data', (d) => { handle.err += d; });
+  return handle;
+}
+
+/** `porthole share` as a real process; resolves once it printed its ready event. */
+export async function share(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Child & { url: string }> {
+  const child = run([path.join(root, 'dist/cli.js'), 'share', ...args, '--json'], env);
+  const url = await waitFor(() => {
+    const ready = child.events().find((e) => e.event === 'ready');
+    if (ready) return ready.url as string;
+    if (child.process.exitCode !== null) throw new Error(`porthole share exited ${child.process.exitCode}: ${child.err}`);
+    return undefined;
+  }, 15_000, 'the ready event');
+  return Object.assign(child, { url });
+}

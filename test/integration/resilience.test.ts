@@ -1,0 +1,168 @@
+/** Failures of every kind stay with the party concerned: restarts, dead agents, silent peers, bad frames, limits. */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import WebSocket, { WebSocketServer } from 'ws';
+import { Agent, type AgentState } from '../../extension/agent';
+import { CONNECT_PATH, FrameType, PROTOCOL_VERSION, encodeFrame, encodeJson, type Refusal } from '../../relay/protocol';
+import { agent, freePort, relay, request, run, share, sleep, startOrigin, waitFor, type Origin } from '../helpers';
+
+const ctx = {} as { origin: Origin };
+const it = suite('resilience', ctx);
+it.before(async () => { ctx.origin = await startOrigin(); });
+it.after(async () => { await ctx.origin.close(); });
+
+/** A hand-made agent: a raw WebSocket that says HELLO and then whatever the test wants. */
+async function rawAgent(port: number, options: WebSocket.ClientOptions = {}): Promise<WebSocket> {
+  const ws = new WebSocket(`ws://localhost:${port}${CONNECT_PATH}`, options);
+  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+  return ws;
+}
+const closeOf = (ws: WebSocket) => new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+
+it('the relay restarts: the agent reconnects and the same URL works again', async () => {
+  const port = await freePort();
+  let r = await relay({ httpPort: port });
+  const a = await agent(r.url, ctx.origin.port, { subdomain: 'phoenix' });
+  const states: string[] = [];
+  a.on('state', (s: AgentState) => states.push(s.status));
+  await r.close(0);
+  r = await relay({ httpPort: port });
+  await waitFor(async () => (await request(port, a.host, { path: '/hello' })).status === 200, 15_000, 'the tunnel back after the restart');
+  assert.is(a.url, `http://phoenix.localhost:${port}`);
+  assert.ok(states.includes('reconnecting') && states.at(-1) === 'live', states.join(' → '));
+  await a.stop();
+  await r.close(0);
+});
+
+it('an agent killed outright: 503 during the grace period, nobody else takes the name, then 404', async () => {
+  const r = await relay({ gracePeriodMs: 1500 });
+  const killed = await share([String(ctx.origin.port), '--relay', r.url, '--subdomain', 'doomed']);
+  const host = new URL(killed.url).host;
+  assert.is((await request(r.httpPort, host, { path: '/hello' })).status, 200);
+  killed.process.kill('SIGKILL');
+  await waitFor(async () => (await request(r.httpPort, host, { path: '/hello' })).status === 503, 5000, 'the reconnecting page');
+  const page = await request(r.httpPort, host, { path: '/hello' });
+  assert.match(page.body.toString(), /waiting up to \d+ s for it to reconnect/);
+  const thief = new Agent({ target: String(ctx.origin.port), relay: r.url, subdomain: 'doomed' });
+  const refused = await thief.start().then(() => undefined, (e: Error & { code?: string }) => e);
+  assert.is(refused?.code, 'taken');
+  assert.match(refused?.message ?? '', /reserved for its previous agent/);
+  await waitFor(async () => (await request(r.httpPort, host, { path: '/hello' })).status === 404, 5000, 'the 404 after the grace period');
+  await r.close(0);
+});
+
+it('a clean stop frees the name at once', async () => {
+  const r = await relay({ gracePeriodMs: 60_000 });
+  const first = await agent(r.url, ctx.origin.port, { subdomain: 'handover' });
+  await first.stop();
+  await waitFor(() => r.registry.lookup('handover') === undefined, 2000, 'the name to be freed');
+  const second = await agent(r.url, ctx.origin.port, { subdomain: 'handover' });
+  assert.is((await request(r.httpPort, second.host, { path: '/hello' })).status, 200);
+  await second.stop();
+  await r.close(0);
+});
+
+it('the relay detects a silent agent within two heartbeat intervals', async () => {
+  const r = await relay({ heartbeatMs: 200, gracePeriodMs: 5000 });
+  const ws = await rawAgent(r.httpPort, { autoPong: false });
+  ws.send(encodeJson(FrameType.Hello, 0, { protocol: PROTOCOL_VERSION, agent: 'silent', subdomain: 'silent' }));
+  await waitFor(() => r.registry.lookup('silent')?.tunnel, 2000, 'registration');
+  const started = Date.now();
+  const { code } = await closeOf(ws);
+  assert.is(code, 4001);
+  assert.ok(Date.now() - started <= 700, `detected after ${Date.now() - started} ms`);
+  assert.ok(r.registry.lookup('silent')?.reconnectingUntil, 'the name waits for its agent');
+  await r.close(0);
+});
+
+it('the agent detects a silent relay and reconnects', async () => {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', autoPong: false });
+  await new Promise((resolve) => wss.once('listening', resolve));
+  wss.on('connection', (ws) => ws.on('message', () => ws.send(encodeJson(FrameType.Welcome, 0, { url: 'http://x.localhost', subdomain: 'x', resume: 'r'.repeat(24), heartbeat: 0.2 }))));
+  const a = new Agent({ target: String(ctx.origin.port), relay: `http://127.0.0.1:${(wss.address() as { port: number }).port}`, heartbeatMs: 200 });
+  await a.start();
+  const reconnecting = await waitFor(() => (a.state.status === 'reconnecting' ? a.state : undefined), 2000, 'reconnecting state');
+  assert.match(reconnecting.reason, /stopped answering heartbeats/);
+  await a.stop();
+  wss.close();
+});
+
+it('malformed and oversized frames close only that connection, with a reason', async () => {
+  const r = await relay();
+  const good = await agent(r.url, ctx.origin.port, { subdomain: 'bystander' });
+  const cases: [string, (ws: WebSocket) => void, number, RegExp][] = [
+    ['truncated header', (ws) => ws.send(Buffer.from([1, 0, 0])), 1002, /truncated frame header/],
+    ['unknown type', (ws) => ws.send(encodeFrame(42 as FrameType, 0)), 1002, /unknown frame type 42/],
+    ['text message', (ws) => ws.send('hello?'), 1002, /frames are binary/],
+    ['HELLO that is not JSON', (ws) => ws.send(encodeFrame(FrameType.Hello, 0, Buffer.from('{nope'))), 1002, /not valid JSON/],
+    ['DATA before HELLO', (ws) => ws.send(encodeFrame(FrameType.Window, 0, Buffer.alloc(4, 1))), 1002, /first frame must be HELLO/],
+    ['oversized message', (ws) => ws.send(Buffer.alloc(2 * 1024 * 1024)), 1009, /Max payload size exceeded|^$/],
+  ];
+  for (const [label, send, expectedCode, reason] of cases) {
+    const ws = await rawAgent(r.httpPort);
+    const closed = closeOf(ws);
+    send(ws);
+    const { code, reason: text } = await closed;
+    assert.is(code, expectedCode, label);
+    assert.match(text, reason, label);
+  }
+  assert.is((await request(r.httpPort, good.host, { path: '/hello' })).status, 200, 'the other tunnel never noticed');
+  await good.stop();
+  await r.close(0);
+});
+
+it('an old agent gets a clear "please update" refusal', async () => {
+  const r = await relay();
+  const ws = await rawAgent(r.httpPort);
+  const refusal = new Promise<Refusal>((resolve) => ws.on('message', (data: Buffer) => resolve(JSON.parse(data.subarray(9).toString()))));
+  ws.send(encodeJson(FrameType.Hello, 0, { protocol: 0, agent: 'ancient' }));
+  assert.is((await refusal).code, 'version');
+  assert.match((await refusal).message, /Update Porthole/);
+  await r.close(0);
+});
+
+it('per-tunnel stream limit: the busy tunnel answers 503, others are untouched', async () => {
+  const r = await relay({ maxStreamsPerTunnel: 2 });
+  const busy = await agent(r.url, ctx.origin.port, { subdomain: 'busy' });
+  const calm = await agent(r.url, ctx.origin.port, { subdomain: 'calm' });
+  const slow = [request(r.httpPort, busy.host, { path: '/slow?n=800' }), request(r.httpPort, busy.host, { path: '/slow?n=800' })];
+  await sleep(100);
+  const third = await request(r.httpPort, busy.host, { path: '/hello' });
+  assert.is(third.status, 503);
+  assert.match(third.body.toString(), /already has 2 requests in flight/);
+  assert.is((await request(r.httpPort, calm.host, { path: '/hello' })).status, 200);
+  assert.ok((await Promise.all(slow)).every((reply) => reply.status === 200));
+  await busy.stop();
+  await calm.stop();
+  await r.close(0);
+});
+
+it('the CLI exits non-zero with a clear message: wrong token, taken name, invalid name, unreachable relay', async () => {
+  const r = await relay({ tokens: ['right-token-123456'] });
+  const owner = await agent(r.url, ctx.origin.port, { subdomain: 'owned', token: 'right-token-123456' });
+  const attempts: [string[], RegExp][] = [
+    [['--token', 'wrong-token'], /rejected this token/],
+    [[], /needs a token/],
+    [['--token', 'right-token-123456', '--subdomain', 'owned'], /already taken/],
+    [['--token', 'right-token-123456', '--subdomain', 'Not_A..Name!'], /not a valid name/],
+  ];
+  for (const [args, message] of attempts) {
+    const child = run(['dist/cli.js', 'share', String(ctx.origin.port), '--relay', r.url, ...args]);
+    const code = await Promise.race([child.exited, sleep(10_000).then(() => 'timeout')]);
+    await child.stop();
+    assert.is(code, 1, args.join(' '));
+    assert.match(child.err, message);
+  }
+  const closedPort = await freePort();
+  const lost = run(['dist/cli.js', 'share', String(ctx.origin.port), '--relay', `http://127.0.0.1:${closedPort}`, '--json']);
+  const code = await Promise.race([lost.exited, sleep(40_000).then(() => 'timeout')]);
+  await lost.stop();
+  assert.is(code, 1);
+  assert.match(lost.err, /Could not reach the relay .* after 5 attempts/);
+  assert.ok(lost.events().some((e) => e.event === 'error' && e.code === 'unreachable'));
+  assert.is((await request(r.httpPort, owner.host, { path: '/hello' })).status, 200);
+  await owner.stop();
+  await r.close(0);
+});
+
+it.run();

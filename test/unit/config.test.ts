@@ -1,0 +1,55 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, parseConfig } from '../../relay/config';
+
+test('no flags: the embedded default is a local relay on 127.0.0.1:8080 for *.localhost', () => {
+  const config = parseConfig([], {});
+  assert.ok(config);
+  assert.is(config?.host, '127.0.0.1');
+  assert.is(config?.httpPort, 8080);
+  assert.is(config?.domain, 'localhost');
+  assert.equal(config?.tokens, []);
+  assert.is(config?.tls, undefined);
+});
+
+test('flags win over PORTHOLE_* variables, which win over defaults', () => {
+  const config = parseConfig(['--domain', 'Example.DEV.', '--http-port', '9000', '--token', 'a', '--token', 'b'], { PORTHOLE_DOMAIN: 'other.dev', PORTHOLE_GRACE: '5', PORTHOLE_HOST: '::1' });
+  assert.is(config?.domain, 'example.dev');
+  assert.is(config?.httpPort, 9000);
+  assert.equal(config?.tokens, ['a', 'b']);
+  assert.is(config?.gracePeriodMs, 5000);
+  assert.is(config?.host, '::1');
+});
+
+test('beyond loopback the relay refuses to start without a token, and says how to give one', () => {
+  assert.throws(() => parseConfig(['--host', '0.0.0.0'], {}), (e: Error) => e instanceof ConfigError && /--token/.test(e.message) && /openssl rand/.test(e.message));
+  assert.ok(parseConfig(['--host', '0.0.0.0'], { PORTHOLE_TOKENS: 'abc,def' }));
+});
+
+test('tokens come from a file too, comments and blank lines ignored', () => {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'porthole-')), 'tokens');
+  fs.writeFileSync(file, '# agents\nalpha\n\n beta  # laptop\n');
+  assert.equal(parseConfig(['--tokens-file', file], {})?.tokens, ['alpha', 'beta']);
+  assert.throws(() => parseConfig(['--tokens-file', file + '.missing'], {}), /Cannot read the tokens file/);
+});
+
+test('TLS flags: ACME or files, not both; ports default to 80/443', () => {
+  const acme = parseConfig(['--domain', 'example.dev', '--acme-email', 'ops@example.dev', '--token', 't'], {});
+  assert.is(acme?.httpPort, 80);
+  assert.is(acme?.tls?.httpsPort, 443);
+  assert.is(acme?.tls?.kind, 'acme');
+  assert.throws(() => parseConfig(['--tls-cert', 'c.pem'], {}), /go together/);
+  assert.throws(() => parseConfig(['--acme-email', 'a@b.c', '--tls-cert', 'c', '--tls-key', 'k'], {}), /Choose one/);
+});
+
+test('bad values get a message naming the flag', () => {
+  assert.throws(() => parseConfig(['--http-port', 'eighty'], {}), /--http-port must be a whole number/);
+  assert.throws(() => parseConfig(['--log-format', 'xml'], {}), /--log-format must be text or json/);
+  assert.throws(() => parseConfig(['--bogus'], {}), /Unknown option '--bogus'/);
+  assert.is(parseConfig(['--help'], {}), undefined);
+});
+
+test.run();

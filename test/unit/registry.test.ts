@@ -1,0 +1,77 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { BasicAuthGate, Registry, nameProblem } from '../../relay/registry';
+import type { Tunnel } from '../../relay/tunnel';
+
+const tunnel = (label: string) => ({ label }) as unknown as Tunnel;
+
+test('names follow DNS label rules and reserved names are refused', () => {
+  for (const good of ['myapp', 'a', 'my-app-2', '0day']) assert.is(nameProblem(good), undefined, good);
+  for (const bad of ['Not_A..Name!', '-lead', 'trail-', 'a'.repeat(64), 'has.dot', '']) assert.match(nameProblem(bad) ?? '', /not a valid name/, bad);
+  assert.match(nameProblem('www') ?? '', /reserved/);
+});
+
+test('a random name is readable and unique', () => {
+  const registry = new Registry({ gracePeriodMs: 1000, maxTunnelsPerToken: 1000 });
+  const names = new Set<string>();
+  for (let i = 0; i < 200; i++) {
+    const claim = registry.claim({ protocol: 1, agent: 't' }, 'owner', tunnel(String(i)));
+    assert.ok(claim.ok);
+    if (claim.ok) names.add(claim.registration.subdomain);
+  }
+  assert.is(names.size, 200);
+  for (const name of names) assert.match(name, /^[a-z]+-[a-z]+-\d\d$/);
+  registry.clear();
+});
+
+test('a taken name is refused; its owner gets it back with the resume secret during the grace period', async () => {
+  const registry = new Registry({ gracePeriodMs: 150, maxTunnelsPerToken: 5 });
+  const first = tunnel('first');
+  const claim = registry.claim({ protocol: 1, agent: 't', subdomain: 'myapp' }, 'owner', first);
+  assert.ok(claim.ok);
+  if (!claim.ok) return;
+  const resume = claim.registration.resume;
+  const thief = registry.claim({ protocol: 1, agent: 't', subdomain: 'myapp', resume: 'guess-guess-guess-guess' }, 'other', tunnel('thief'));
+  assert.ok(!thief.ok && thief.refusal.code === 'taken' && /in use/.test(thief.refusal.message));
+
+  registry.disconnected(claim.registration, first, false);
+  const during = registry.claim({ protocol: 1, agent: 't', subdomain: 'myapp' }, 'other', tunnel('thief'));
+  assert.ok(!during.ok && /reserved for its previous agent/.test(during.refusal.message));
+  const back = registry.claim({ protocol: 1, agent: 't', subdomain: 'myapp', resume }, 'owner', tunnel('second'));
+  assert.ok(back.ok);
+
+  if (back.ok) registry.disconnected(back.registration, back.registration.tunnel as Tunnel, false);
+  await new Promise((r) => setTimeout(r, 250));
+  assert.is(registry.lookup('myapp'), undefined, 'the name is free once the grace period is over');
+});
+
+test('a clean disconnect frees the name at once', () => {
+  const registry = new Registry({ gracePeriodMs: 60_000, maxTunnelsPerToken: 5 });
+  const t = tunnel('t');
+  const claim = registry.claim({ protocol: 1, agent: 't', subdomain: 'myapp' }, 'owner', t);
+  assert.ok(claim.ok);
+  if (claim.ok) registry.disconnected(claim.registration, t, true);
+  assert.is(registry.lookup('myapp'), undefined);
+});
+
+test('tunnels per token are limited', () => {
+  const registry = new Registry({ gracePeriodMs: 1000, maxTunnelsPerToken: 2 });
+  assert.ok(registry.claim({ protocol: 1, agent: 't' }, 'owner', tunnel('1')).ok);
+  assert.ok(registry.claim({ protocol: 1, agent: 't' }, 'owner', tunnel('2')).ok);
+  const third = registry.claim({ protocol: 1, agent: 't' }, 'owner', tunnel('3'));
+  assert.ok(!third.ok && third.refusal.code === 'limit');
+  assert.ok(registry.claim({ protocol: 1, agent: 't' }, 'someone-else', tunnel('4')).ok);
+  registry.clear();
+});
+
+test('Basic auth keeps a digest and checks credentials', () => {
+  const gate = new BasicAuthGate('demo:s3cret');
+  const header = (c: string) => `Basic ${Buffer.from(c).toString('base64')}`;
+  assert.ok(gate.allows(header('demo:s3cret')));
+  assert.not.ok(gate.allows(header('demo:wrong')));
+  assert.not.ok(gate.allows(undefined));
+  assert.not.ok(gate.allows('Bearer demo:s3cret'));
+  assert.not.ok(JSON.stringify(Object.values(gate)).includes('s3cret'));
+});
+
+test.run();

@@ -1,0 +1,102 @@
+/** The multiplexed tunnel over a real WebSocket pair on loopback: flow control, batching, limits. */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { AddressInfo } from 'node:net';
+import WebSocket, { WebSocketServer } from 'ws';
+import { FrameType, INITIAL_WINDOW, MAX_FRAME_PAYLOAD, encodeFrame, type RequestHead } from '../../relay/protocol';
+import { Tunnel, type TunnelStream } from '../../relay/tunnel';
+
+const head: RequestHead = { method: 'POST', path: '/', headers: [], body: true };
+const tick = (ms = 20) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A relay-side Tunnel and a raw client WebSocket connected to it. */
+async function pair(onOpen?: (stream: TunnelStream, head: RequestHead) => void) {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await new Promise((resolve) => wss.once('listening', resolve));
+  const serverSide = new Promise<WebSocket>((resolve) => wss.once('connection', resolve));
+  const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
+  const closed: { code?: number; reason?: string } = {};
+  const agent = new Tunnel(client, { control: () => undefined, open: onOpen, closed: (code, reason) => Object.assign(closed, { code, reason }) });
+  await new Promise((resolve) => client.once('open', resolve));
+  const relaySocket = await serverSide;
+  const relayClosed: { code?: number; reason?: string } = {};
+  const relay = new Tunnel(relaySocket, { control: () => undefined, closed: (code, reason) => Object.assign(relayClosed, { code, reason }) });
+  return { relay, agent, client, relayClosed, closed, done: () => { client.terminate(); wss.close(); } };
+}
+
+const it = suite('tunnel');
+
+it('credit windows: a sender stops at the window and resumes as the receiver consumes', async () => {
+  const received: Buffer[] = [];
+  let agentStream!: TunnelStream;
+  const t = await pair((stream) => {
+    agentStream = stream;
+    stream.onData = (chunk) => received.push(Buffer.from(chunk));
+  });
+  const stream = t.relay.openStream(head);
+  const total = 3 * INITIAL_WINDOW;
+  const source = Buffer.alloc(total);
+  for (let i = 0; i < total; i++) source[i] = i % 251;
+  let writable = true;
+  let offset = 0;
+  while (writable && offset < total) {
+    writable = stream.write(source.subarray(offset, offset + 64 * 1024));
+    offset += 64 * 1024;
+  }
+  assert.is(offset, INITIAL_WINDOW, 'write() says stop once the window is spent');
+  await tick(100);
+  assert.is(received.reduce((n, b) => n + b.length, 0), INITIAL_WINDOW, 'nothing beyond the window is in flight');
+
+  let resumed = 0;
+  stream.onWritable = () => { resumed++; };
+  agentStream.consumed(INITIAL_WINDOW);
+  await tick(100);
+  assert.ok(resumed > 0, 'the sender is told it may resume');
+  stream.write(source.subarray(offset));
+  stream.end();
+  const ended = new Promise<void>((resolve) => { agentStream.onEnd = resolve; });
+  while (received.reduce((n, b) => n + b.length, 0) < total) {
+    const pending = received.reduce((n, b) => n + b.length, 0) - INITIAL_WINDOW;
+    agentStream.consumed(Math.max(pending, 1));
+    await tick(10);
+  }
+  await ended;
+  assert.ok(Buffer.concat(received).equals(source), 'every byte arrives, in order');
+  t.done();
+});
+
+it('frames queued in one turn of the event loop leave as one WebSocket message', async () => {
+  const t = await pair();
+  let messages = 0;
+  t.client.on('message', () => { messages++; });
+  for (let i = 0; i < 10; i++) t.relay.openStream({ method: 'GET', path: `/${i}`, headers: [] }).end();
+  await tick(50);
+  assert.is(messages, 1);
+  t.done();
+});
+
+it('a peer that overruns a stream window is disconnected with a reason', async () => {
+  const t = await pair();
+  const stream = t.relay.openStream(head);
+  stream.onData = () => undefined; // a consumer that never takes anything
+  const full = Buffer.concat(Array.from({ length: INITIAL_WINDOW / MAX_FRAME_PAYLOAD }, () => encodeFrame(FrameType.Data, stream.id, Buffer.alloc(MAX_FRAME_PAYLOAD))));
+  t.client.send(full);
+  t.client.send(encodeFrame(FrameType.Data, stream.id, Buffer.alloc(1)));
+  const { code, reason } = await new Promise<{ code: number; reason: string }>((resolve) => t.client.on('close', (c, r) => resolve({ code: c, reason: r.toString() })));
+  assert.is(code, 1002);
+  assert.match(reason, /stream 1 overran its flow-control window/);
+  t.done();
+});
+
+it('closing the tunnel resets every open stream', async () => {
+  const t = await pair();
+  const resets: string[] = [];
+  for (let i = 0; i < 3; i++) t.relay.openStream(head).onReset = (r) => resets.push(r.code);
+  t.client.terminate();
+  await tick(100);
+  assert.equal(resets, ['cancelled', 'cancelled', 'cancelled']);
+  assert.is(t.relay.streams.size, 0);
+  t.done();
+});
+
+it.run();
