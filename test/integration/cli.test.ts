@@ -1,0 +1,103 @@
+/** `porthole share` as a person runs it: a real process, its output, its exit codes. */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { relay, request, run, share, startOrigin, waitFor, type Origin } from '../helpers';
+
+const ctx = {} as { origin: Origin };
+const it = suite('porthole share', ctx);
+it.before(async () => { ctx.origin = await startOrigin(); });
+it.after(async () => { await ctx.origin.close(); });
+
+it('without --relay it starts an embedded relay and prints the URL, then one line per request', async () => {
+  const child = run(['dist/cli.js', 'share', String(ctx.origin.port), '--subdomain', 'solo']);
+  try {
+    const url = await waitFor(() => /(http:\/\/solo\.localhost:\d+)/.exec(child.out)?.[1], 15_000, `the URL in ${child.out}${child.err}`);
+    const { port, host } = new URL(url);
+    assert.is((await request(Number(port), host, { path: '/hello?from=test' })).status, 200);
+    const line = await waitFor(() => child.out.split('\n').find((l) => l.startsWith('GET') && l.includes('/hello?from=test')), 5000, 'a request line');
+    assert.match(line, /GET\s+\/hello\?from=test\s+200\s+[\d.]+ ms\s+18 B/);
+  } finally {
+    await child.stop('SIGINT');
+  }
+  assert.is(await child.exited, 0, 'Ctrl+C is a clean stop');
+});
+
+it('--json prints a ready event and one request event per request', async () => {
+  const r = await relay();
+  const child = await share([String(ctx.origin.port), '--relay', r.url, '--subdomain', 'scripted']);
+  try {
+    assert.is(child.url, `http://scripted.localhost:${r.httpPort}`);
+    await request(r.httpPort, new URL(child.url).host, { path: '/echo', method: 'POST', body: 'ping' });
+    const event = await waitFor(() => child.events().find((e) => e.event === 'request'), 5000, 'a request event');
+    assert.is(event.method, 'POST');
+    assert.is(event.path, '/echo');
+    assert.is(event.status, 200);
+    assert.is(event.requestBytes, 4);
+    assert.is(event.responseBytes, 4);
+    assert.type(event.durationMs, 'number');
+  } finally {
+    await child.stop();
+    await r.close(0);
+  }
+});
+
+it('--host-header preserve passes the public Host to the local server', async () => {
+  const r = await relay();
+  const child = await share([String(ctx.origin.port), '--relay', r.url, '--subdomain', 'keephost', '--host-header', 'preserve']);
+  try {
+    const host = new URL(child.url).host;
+    const seen = JSON.parse((await request(r.httpPort, host, { path: '/headers' })).body.toString());
+    assert.is(seen.host, host);
+  } finally {
+    await child.stop();
+    await r.close(0);
+  }
+});
+
+it('an https:// local target with a self-signed certificate needs --insecure, and says so', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porthole-selfsigned-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
+  const server = https.createServer({ key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(path.join(dir, 'cert.pem')) }, (_req, res) => res.end('secure origin'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const target = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const r = await relay();
+  const strict = await share([target, '--relay', r.url, '--subdomain', 'strict']);
+  const lenient = await share([target, '--relay', r.url, '--subdomain', 'lenient', '--insecure']);
+  try {
+    const refused = await request(r.httpPort, new URL(strict.url).host);
+    assert.is(refused.status, 502);
+    assert.match(refused.body.toString(), /not trusted .*--insecure/);
+    const served = await request(r.httpPort, new URL(lenient.url).host);
+    assert.is(served.status, 200);
+    assert.is(served.body.toString(), 'secure origin');
+  } finally {
+    await strict.stop();
+    await lenient.stop();
+    await r.close(0);
+    server.close();
+  }
+});
+
+it('usage errors exit 2 with the usage text; a bad target exits 1 saying what is wrong', async () => {
+  const cases: [string[], number, RegExp][] = [
+    [['share'], 2, /Give exactly one port or URL[\s\S]*Usage: porthole share/],
+    [['share', '5173', '--host-header', 'sideways'], 2, /--host-header must be rewrite or preserve/],
+    [['share', '5173', '--bogus'], 2, /Unknown option '--bogus'/],
+    [['frobnicate'], 2, /Unknown command "frobnicate"/],
+    [['share', 'ftp://x'], 1, /shares http:\/\/ and https:\/\/ servers, not ftp:/],
+  ];
+  for (const [args, expected, message] of cases) {
+    const child = run(['dist/cli.js', ...args]);
+    assert.is(await child.exited, expected, args.join(' '));
+    assert.match(child.err, message, args.join(' '));
+  }
+});
+
+it.run();
