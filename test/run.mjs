@@ -34,6 +34,19 @@ function installDependencies() {
   }
 }
 
+/** Debian programs the suites use directly; pebble and chromium are installed by their own harnesses. */
+function installDebianPackages(packages) {
+  const missing = packages.filter((p) => spawnSync('sh', ['-c', `command -v ${p}`]).status !== 0);
+  if (missing.length === 0) return;
+  console.log(`== installing ${missing.join(', ')} (apt-get)`);
+  const sudo = process.getuid?.() === 0 ? [] : ['sudo', '-n'];
+  const apt = (args) => spawnSync(sudo[0] ?? 'apt-get', [...sudo.slice(1), ...(sudo.length ? ['apt-get'] : []), ...args], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (apt(['update', '-qq']).status !== 0 || apt(['install', '-y', '-qq', ...missing]).status !== 0) {
+    console.error(`Could not install ${missing.join(', ')} with apt-get; install them and run npm test again.`);
+    process.exit(1);
+  }
+}
+
 function runStage(stage) {
   return new Promise((resolve) => {
     const started = Date.now();
@@ -56,6 +69,7 @@ function runStage(stage) {
 }
 
 installDependencies();
+installDebianPackages(['lsof', 'openssl']);
 const results = [];
 for (const stage of stages) {
   if (only.length > 0 && !only.includes(stage.name)) continue;
