@@ -74,6 +74,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   private retryTimer?: NodeJS.Timeout;
   private nextRequestId = 1;
   private startPromise?: Promise<string>;
+  private localClosed?: Promise<void>;
 
   constructor(private readonly options: AgentOptions) {
     super();
@@ -114,6 +115,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   /** Stops sharing: the relay frees the name at once. */
   async stop(): Promise<void> {
     if (this.current.status === 'stopped') return;
+    if (this.current.status === 'failed') return this.closeLocal();
     clearTimeout(this.retryTimer);
     const tunnel = this.tunnel;
     this.setState({ status: 'stopped' });
@@ -124,7 +126,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     } else {
       tunnel?.ws.terminate();
     }
-    await this.local.close();
+    await this.closeLocal();
   }
 
   /** Sends a logged request to the local server again; the result is also emitted as 'request'. */
@@ -203,7 +205,12 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   private fail(error: AgentError): void {
     this.setState({ status: 'failed', error });
-    void this.local.close();
+    void this.closeLocal();
+  }
+
+  private closeLocal(): Promise<void> {
+    this.localClosed ??= this.local.close();
+    return this.localClosed;
   }
 
   private setState(state: AgentState): void {

@@ -1,0 +1,253 @@
+/**
+ * The commands of the extension. Each works from the command palette (asking what it needs) and
+ * from `vscode.commands.executeCommand` with an argument (a port, URL or share id), which is how
+ * keybindings, other extensions and the extension-host tests drive them.
+ */
+import * as vscode from 'vscode';
+import { AgentError, relayEndpoint } from './agent.js';
+import type { RequestLogPanels } from './requestLogView.js';
+import { pickTarget } from './sharePicker.js';
+import { ShareStoppedError, type Share, type ShareManager, type ShareRequest } from './sharing.js';
+import { errorReason } from './statusModel.js';
+import { parseTarget } from './target.js';
+
+export const COMMANDS = {
+  share: 'porthole.sharePort',
+  stop: 'porthole.stopSharing',
+  copyUrl: 'porthole.copyPublicUrl',
+  openUrl: 'porthole.openPublicUrl',
+  showLog: 'porthole.showRequestLog',
+  setToken: 'porthole.setRelayToken',
+  menu: 'porthole.shareMenu',
+} as const;
+
+/** A share command argument: `"5173"`, a URL, or `{ target, basicAuth }` (`askPassword` prompts for one). */
+type ShareArgument = string | number | { target: string | number; basicAuth?: string; askPassword?: boolean };
+
+export function tokenKey(relayUrl: string): string {
+  try {
+    return `porthole.relayToken:${relayEndpoint(relayUrl).origin}`;
+  } catch {
+    return `porthole.relayToken:${relayUrl.trim()}`;
+  }
+}
+
+export class Commands {
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly manager: ShareManager,
+    private readonly panels: RequestLogPanels,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  register(): vscode.Disposable[] {
+    const on = (id: string, run: (arg?: unknown) => unknown) => vscode.commands.registerCommand(id, run);
+    return [
+      on(COMMANDS.share, (arg) => this.share(arg as ShareArgument | undefined)),
+      on(COMMANDS.stop, (arg) => this.stop(arg)),
+      on(COMMANDS.copyUrl, (arg) => this.copyUrl(arg)),
+      on(COMMANDS.openUrl, (arg) => this.openUrl(arg)),
+      on(COMMANDS.showLog, (arg) => this.showLog(arg)),
+      on(COMMANDS.setToken, (arg) => this.setToken(typeof arg === 'string' ? arg : undefined)),
+      on(COMMANDS.menu, (arg) => this.menu(arg)),
+    ];
+  }
+
+  /** Resolves with the public URL, or undefined when cancelled or refused (the user is told why). */
+  async share(arg?: ShareArgument): Promise<string | undefined> {
+    let request: ShareRequest;
+    if (arg !== undefined) {
+      const input = typeof arg === 'object' ? arg.target : arg;
+      const target = parseTarget(String(input));
+      if ('error' in target) return void vscode.window.showErrorMessage(`Porthole: ${target.error}`);
+      let basicAuth = typeof arg === 'object' ? arg.basicAuth : undefined;
+      if (typeof arg === 'object' && arg.askPassword && !basicAuth) {
+        basicAuth = await askCredentials();
+        if (!basicAuth) return undefined;
+      }
+      request = { target, basicAuth };
+    } else {
+      const sharedUrls = new Map(this.manager.shares.filter((s) => s.url).map((s) => [s.target.key, s.url!]));
+      const detect = vscode.workspace.getConfiguration('porthole').get<boolean>('autoDetect', true);
+      const picked = await pickTarget({ detect, sharedUrls });
+      if (!picked) return undefined;
+      const basicAuth = picked.withPassword ? await askCredentials() : undefined;
+      if (picked.withPassword && !basicAuth) return undefined;
+      request = { target: picked.target, basicAuth };
+    }
+    return this.start(() => this.manager.share(request), request.target.label);
+  }
+
+  async start(run: () => Promise<Share>, label: string): Promise<string | undefined> {
+    try {
+      const share = await run();
+      const url = share.url!;
+      void vscode.window.showInformationMessage(`Porthole: ${share.target.url} is public at ${url}`, 'Open', 'Copy', 'Request Log')
+        .then((action) => this.menuAction(action, share));
+      return url;
+    } catch (error) {
+      this.reportShareError(label, error);
+      return undefined;
+    }
+  }
+
+  private reportShareError(label: string, error: unknown): void {
+    if (error instanceof ShareStoppedError) return; // the user stopped it while it connected
+    const message = error instanceof Error ? error.message : String(error);
+    this.log.error(`Sharing ${label} failed: ${message}`);
+    const code = error instanceof AgentError ? error.code : undefined;
+    const actions = code === 'token' ? ['Set Relay Token'] : code ? ['Open Settings', 'Show Log'] : ['Show Log'];
+    const reason = code ? ` (${errorReason(code)})` : '';
+    void vscode.window.showErrorMessage(`Porthole could not share ${label}${reason}: ${message}`, ...actions).then((action) => {
+      if (action === 'Set Relay Token') void vscode.commands.executeCommand(COMMANDS.setToken);
+      else if (action === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'porthole.');
+      else if (action === 'Show Log') this.log.show();
+    });
+  }
+
+  async stop(arg?: unknown): Promise<boolean> {
+    const shares = arg === undefined ? await this.pickShares('Stop sharing', true) : [this.findShare(arg)].filter((s) => s !== undefined);
+    if (!shares?.length) return false;
+    await Promise.all(shares.map((share) => this.manager.stop(share)));
+    return true;
+  }
+
+  async copyUrl(arg?: unknown): Promise<string | undefined> {
+    const share = await this.oneShare(arg, 'Copy the public URL of');
+    if (!share?.url) return undefined;
+    await vscode.env.clipboard.writeText(share.url);
+    void vscode.window.showInformationMessage(`Porthole: copied ${share.url}`);
+    return share.url;
+  }
+
+  async openUrl(arg?: unknown): Promise<string | undefined> {
+    const share = await this.oneShare(arg, 'Open the public URL of');
+    if (!share?.url) return undefined;
+    await vscode.env.openExternal(vscode.Uri.parse(share.url));
+    return share.url;
+  }
+
+  async showLog(arg?: unknown): Promise<boolean> {
+    const share = await this.oneShare(arg, 'Show the request log of');
+    if (share) this.panels.show(share);
+    return Boolean(share);
+  }
+
+  /** Stores the token for the configured relay in SecretStorage (an empty token removes it). */
+  async setToken(given?: string): Promise<boolean> {
+    const relay = vscode.workspace.getConfiguration('porthole').get<string>('relayUrl', '').trim();
+    if (!relay) {
+      const action = await vscode.window.showWarningMessage(
+        'Porthole: the embedded relay needs no token. Set “porthole.relayUrl” to your relay first, then set its token.', 'Open Settings');
+      if (action) void vscode.commands.executeCommand('workbench.action.openSettings', 'porthole.relayUrl');
+      return false;
+    }
+    const token = given ?? await vscode.window.showInputBox({
+      title: 'Porthole: Set Relay Token',
+      prompt: `Token for ${relay}. Kept in VS Code's secret storage, never in settings. Leave empty to remove it.`,
+      password: true,
+      ignoreFocusOut: true,
+    });
+    if (token === undefined) return false;
+    const key = tokenKey(relay);
+    if (token.trim()) await this.context.secrets.store(key, token.trim());
+    else await this.context.secrets.delete(key);
+    this.log.info(`Relay token for ${relay} ${token.trim() ? 'stored' : 'removed'}.`);
+    // Shares refused for their token were waiting for exactly this.
+    for (const share of this.manager.shares.filter((s) => s.state.status === 'failed' && s.state.error.code === 'token')) {
+      void this.start(() => this.manager.retry(share), share.target.label);
+    }
+    if (!given) void vscode.window.showInformationMessage(`Porthole: token for ${relay} ${token.trim() ? 'saved' : 'removed'}.`);
+    return true;
+  }
+
+  /** The quick menu behind a status-bar item. */
+  async menu(arg?: unknown): Promise<void> {
+    const share = this.findShare(arg);
+    if (!share) return;
+    const items = share.state.status === 'failed'
+      ? ['$(refresh) Retry', '$(output) Show Log', '$(close) Dismiss']
+      : [...(share.url ? ['$(link-external) Open in Browser', '$(copy) Copy Public URL'] : []), '$(list-flat) Show Request Log', '$(debug-stop) Stop Sharing'];
+    const picked = await vscode.window.showQuickPick(items, { title: `Porthole: ${share.target.url}${share.url ? ` → ${share.url}` : ''}` });
+    await this.menuAction(picked?.replace(/^\$\([\w-]+\) /, ''), share);
+  }
+
+  private async menuAction(action: string | undefined, share: Share): Promise<void> {
+    try {
+      await this.runMenuAction(action, share);
+    } catch (error) {
+      const message = `Porthole: “${action}” failed for ${share.target.url}: ${(error as Error).message}`;
+      this.log.error(message);
+      void vscode.window.showErrorMessage(message);
+    }
+  }
+
+  private async runMenuAction(action: string | undefined, share: Share): Promise<void> {
+    switch (action) {
+      case 'Open':
+      case 'Open in Browser':
+        await this.openUrl(share.id);
+        break;
+      case 'Copy':
+      case 'Copy Public URL':
+        await this.copyUrl(share.id);
+        break;
+      case 'Request Log':
+      case 'Show Request Log':
+        this.panels.show(share);
+        break;
+      case 'Stop Sharing':
+      case 'Dismiss':
+        await this.manager.stop(share);
+        break;
+      case 'Retry':
+        await this.start(() => this.manager.retry(share), share.target.label);
+        break;
+      case 'Show Log':
+        this.log.show();
+        break;
+    }
+  }
+
+  private findShare(arg: unknown): Share | undefined {
+    if (arg === undefined || arg === null) return undefined;
+    const text = String(arg);
+    const target = parseTarget(text);
+    return this.manager.find(text) ?? ('error' in target ? undefined : this.manager.find(target.key));
+  }
+
+  private async oneShare(arg: unknown, verb: string): Promise<Share | undefined> {
+    if (arg !== undefined) return this.findShare(arg);
+    return (await this.pickShares(verb, false))?.[0];
+  }
+
+  /** The only share, or the one(s) the user picks; tells the user when nothing is shared. */
+  private async pickShares(verb: string, allowAll: boolean): Promise<Share[] | undefined> {
+    const shares = this.manager.shares;
+    if (shares.length === 0) {
+      const action = await vscode.window.showInformationMessage('Porthole: nothing is shared yet.', 'Share Port');
+      if (action) void vscode.commands.executeCommand(COMMANDS.share);
+      return undefined;
+    }
+    if (shares.length === 1) return [shares[0]!];
+    const items = shares.map((share) => ({ label: share.target.label, description: share.url ?? share.state.status, share }));
+    const all = { label: '$(close-all) All shares', description: `${shares.length} shares`, share: undefined };
+    const picked = await vscode.window.showQuickPick(allowAll ? [...items, all] : items, { title: `Porthole: ${verb}…` });
+    if (!picked) return undefined;
+    return picked.share ? [picked.share] : [...shares];
+  }
+}
+
+async function askCredentials(): Promise<string | undefined> {
+  const user = await vscode.window.showInputBox({
+    title: 'Porthole: Share with a password (1/2)', prompt: 'User name visitors of the public URL sign in with',
+    value: 'porthole', ignoreFocusOut: true,
+    validateInput: (value) => (!value || value.includes(':') ? 'A user name is needed, without “:”.' : undefined),
+  });
+  if (!user) return undefined;
+  const password = await vscode.window.showInputBox({
+    title: 'Porthole: Share with a password (2/2)', prompt: `Password for ${user}`, password: true, ignoreFocusOut: true,
+    validateInput: (value) => (value.length < 4 ? 'Use at least 4 characters.' : undefined),
+  });
+  return password ? `${user}:${password}` : undefined;
+}

@@ -1,0 +1,45 @@
+/**
+ * What a person may type as "the thing to share": a port, host:port, or an http(s) URL. Pure, so
+ * the quick pick can validate as the user types and shares can be told apart by their local server.
+ */
+
+export interface Target {
+  /** What the agent is given (it accepts all of these forms). */
+  input: string;
+  /** Full local URL, e.g. http://localhost:5173. */
+  url: string;
+  /** Short label for the status bar: ":5173" on this machine, "host:port" elsewhere. */
+  label: string;
+  /** Identifies the local server: two inputs naming the same server share one key. */
+  key: string;
+}
+
+export const TARGET_HINT = 'Type a port (5173), host:port (localhost:5173) or a URL (http://127.0.0.1:5173).';
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1', '0.0.0.0', '[::]']);
+
+export function parseTarget(raw: string): Target | { error: string } {
+  const input = raw.trim();
+  if (!input) return { error: TARGET_HINT };
+  let url: URL;
+  try {
+    if (/^\d+$/.test(input)) url = new URL(`http://localhost:${input}`);
+    else if (/^https?:\/\//i.test(input)) url = new URL(input);
+    else if (/^(\[[0-9a-f:.]+\]|[\w.-]+):\d+$/i.test(input)) url = new URL(`http://${input}`);
+    else return { error: `“${input}” is not a port or URL. ${TARGET_HINT}` };
+  } catch {
+    return { error: `“${input}” is not a valid address. ${TARGET_HINT}` };
+  }
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    return { error: `Port ${url.port || input} is out of range: ports go from 1 to 65535.` };
+  }
+  const loopback = LOOPBACK.has(url.hostname.toLowerCase());
+  const host = loopback ? 'localhost' : url.hostname.toLowerCase();
+  const scheme = url.protocol === 'https:' ? 'https' : 'http';
+  return {
+    input,
+    url: `${scheme}://${loopback ? 'localhost' : url.hostname}:${port}`,
+    label: `${scheme === 'https' ? 'https ' : ''}${loopback ? '' : url.hostname}:${port}`,
+    key: `${scheme}://${host}:${port}`,
+  };
+}

@@ -1,0 +1,53 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { contentSecurityPolicy, makeNonce, renderShell } from '../../extension/requestLogHtml.js';
+import { requestLogClient } from '../../extension/requestLogClient.js';
+
+const CSP_SOURCE = 'https://*.vscode-cdn.net';
+
+test('nonces are fresh, long and safe to put in an attribute', () => {
+  const a = makeNonce();
+  assert.match(a, /^[A-Za-z0-9]{20,}$/);
+  assert.is.not(a, makeNonce());
+});
+
+test('the CSP allows only the nonce-tagged script and nothing from elsewhere', () => {
+  const csp = contentSecurityPolicy(CSP_SOURCE, 'abc123');
+  assert.ok(csp.startsWith("default-src 'none'"));
+  assert.ok(csp.includes("script-src 'nonce-abc123'"));
+  assert.not.ok(csp.includes('unsafe-inline'));
+  assert.not.ok(csp.includes('unsafe-eval'));
+  assert.not.ok(/connect-src|frame-src/.test(csp));
+});
+
+test('the shell carries the CSP, tags its only script and style with the nonce, and escapes its title', () => {
+  const html = renderShell({ cspSource: CSP_SOURCE, nonce: 'N0nce', title: 'Requests <b>:5173</b>' });
+  assert.ok(html.includes(`<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;`));
+  assert.is(html.match(/<script\b/g)?.length, 1);
+  assert.ok(html.includes('<script nonce="N0nce">'));
+  assert.ok(html.includes('<style nonce="N0nce">'));
+  assert.ok(html.includes('<title>Requests &#60;b&#62;:5173&#60;/b&#62;</title>'));
+  assert.not.ok(/\sstyle="/.test(html), 'no inline style attributes (the CSP would block them)');
+  assert.not.ok(/\son[a-z]+="/.test(html), 'no inline event handlers');
+});
+
+test('the shell is accessible: labelled controls, a grid, live status', () => {
+  const html = renderShell({ cspSource: CSP_SOURCE, nonce: 'n', title: 't' });
+  for (const id of ['filter', 'status-filter']) assert.match(html, new RegExp(`id="${id}"[^>]*aria-label="[^"]+"`));
+  assert.ok(html.includes('role="grid"'));
+  assert.ok(html.includes('aria-live="polite"'));
+  assert.ok(html.includes('<button id="replay" type="button"'));
+  assert.ok(html.includes('var(--vscode-'), 'styled with theme colours');
+});
+
+test('the page script is self-contained and writes request data only as text', () => {
+  const source = requestLogClient.toString();
+  assert.not.throws(() => new Function(`(${source})`), 'parses on its own');
+  for (const sink of ['innerHTML', 'outerHTML', 'insertAdjacentHTML', 'document.write', 'eval(', 'new Function', 'srcdoc']) {
+    assert.not.ok(source.includes(sink), `the page script uses ${sink}`);
+  }
+  assert.ok(source.includes('textContent'));
+  assert.ok(renderShell({ cspSource: CSP_SOURCE, nonce: 'n', title: 't' }).includes(source));
+});
+
+test.run();
