@@ -6,7 +6,8 @@
  */
 import * as vscode from 'vscode';
 import { COMMANDS, Commands, tokenKey } from './commands.js';
-import { PortWatcher, type ListeningPort } from './ports.js';
+import { PortWatcher } from './portWatcher.js';
+import type { ListeningPort } from './ports.js';
 import { DEFAULT_MAX_ENTRIES } from './requestLog.js';
 import { RequestLogPanels } from './requestLogView.js';
 import { ShareManager, type ShareSettings } from './sharing.js';
@@ -93,18 +94,7 @@ class DevServerNotifier implements vscode.Disposable {
   private start(): void {
     const watcher = new PortWatcher();
     this.watcher = watcher;
-    // The first scan reports every port already listening, all in one synchronous burst: those
-    // servers were running before VS Code started, and offering them on every start would nag.
-    let settled = false;
-    const settle = () => (settled = true);
-    const fallback = setTimeout(settle, 2 * watcher.intervalMs);
-    watcher.on('added', () => queueMicrotask(() => {
-      clearTimeout(fallback);
-      settle();
-    }));
-    watcher.on('likelyDevServer', (port) => {
-      if (settled) void this.offer(port);
-    });
+    watcher.on('likelyDevServer', (port) => void this.offer(port));
     watcher.on('problem', (message) => this.log.warn(`Port detection: ${message}`));
   }
 

@@ -11,8 +11,9 @@ import {
   parseProcNetTcp, parsePsCommandLines, parseSocketInode, parseTasklistCsv, type Listener,
 } from '../../extension/portParsers.js';
 import {
-  PortWatcher, categorize, labelHttp, probeHttp, rankListeners, scanPorts, type ListeningPort, type PortCategory, type PortSource,
+  categorize, labelHttp, probeHttp, rankListeners, scanPorts, type ListeningPort, type PortCategory, type PortSource,
 } from '../../extension/ports.js';
+import { PortWatcher } from '../../extension/portWatcher.js';
 
 const fixtures = path.join(__dirname, '..', 'fixtures', 'ports');
 const fixture = (name: string) => fs.readFileSync(path.join(fixtures, name), 'utf8');
@@ -327,8 +328,16 @@ async function waitFor<T>(find: () => T | undefined, withinMs: number, what: str
 }
 
 test('PortWatcher: sees a new listener of this process, its removal, and offers it once', async () => {
+  const earlier = net.createServer();
+  const earlierPort = await listen(earlier, 0, '127.0.0.1');
   const watcher = new PortWatcher({ intervalMs: 10 });
   assert.is(watcher.intervalMs, PortWatcher.MIN_INTERVAL_MS, 'minimum interval enforced');
+  const offers: number[] = [];
+  watcher.on('likelyDevServer', (port) => offers.push(port.port));
+  await watcher.ready;
+  assert.ok(watcher.ports.some((p) => p.port === earlierPort), 'a port listening before the watcher is listed');
+  assert.not.ok(offers.includes(earlierPort), 'but not offered: it was there before');
+  await close(earlier);
   const events: { event: string; port: ListeningPort }[] = [];
   for (const event of ['added', 'removed', 'likelyDevServer'] as const) watcher.on(event, (port) => events.push({ event, port }));
   const problems: string[] = [];
@@ -360,7 +369,7 @@ test('PortWatcher: sees a new listener of this process, its removal, and offers 
 });
 
 test('PortWatcher does not keep a process alive', async () => {
-  const script = `const { PortWatcher } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'extension', 'ports.ts'))});
+  const script = `const { PortWatcher } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'extension', 'portWatcher.ts'))});
     new PortWatcher().on('added', () => {}); setTimeout(() => {}, 300);`;
   const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: 'inherit' });
   const code = await new Promise<number | null>((resolve, reject) => {
