@@ -50,7 +50,7 @@ function installDebianPackages(packages) {
 function runStage(stage) {
   return new Promise((resolve) => {
     const started = Date.now();
-    console.log(`\n== ${stage.name}: ${stage.cmd.map((a) => path.relative(root, a) || a).join(' ')}`);
+    console.log(`\n== ${stage.name}: ${stage.cmd.map((a) => (a === process.execPath ? 'node' : path.relative(root, a) || a)).join(' ')}`);
     const child = spawn(stage.cmd[0], stage.cmd.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], detached: true, env: { ...process.env, FORCE_COLOR: '0' } });
     let output = '';
     child.stdout.on('data', (d) => { output += d; process.stdout.write(d); });
