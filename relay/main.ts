@@ -1,6 +1,6 @@
 /** `node relay`: parses flags, starts the relay, and stops it gracefully on SIGTERM/SIGINT. */
 import { CertificateManager, loadDns01Hook, staticCertificate, type CertificateSource } from './certificates.js';
-import { ConfigError, USAGE, parseConfig, readTokensFile, type RelayConfig } from './config.js';
+import { ConfigError, USAGE, isLoopback, parseConfig, readTokensFile, type RelayConfig } from './config.js';
 import { createLog, type Log } from './log.js';
 import type { Registry } from './registry.js';
 import { startRelay } from './relay.js';
@@ -23,6 +23,10 @@ async function main(): Promise<void> {
     return;
   }
   const log = createLog(config.logFormat);
+  if (config.tls && isLoopback(config.host)) {
+    // A public certificate on a loopback-only relay is almost always a forgotten --host; ACME would then fail with a DNS hint.
+    log('relay.loopback-only', { host: config.host, hint: 'only this machine can reach the relay: to serve the internet, pass --host 0.0.0.0 (or set PORTHOLE_HOST)' });
+  }
   let registry: Registry | undefined;
   const certificates = await certificatesFor(config, (subdomain) => Boolean(registry?.lookup(subdomain)?.tunnel), log);
   const relay = await startRelay(config, certificates, log);
@@ -37,19 +41,29 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return process.exit(1);
     stopping = true;
+    const started = Date.now();
     log('relay.stopping', { signal });
     await relay.close();
+    log('relay.stopped', { ms: Date.now() - started });
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  const flagTokens = config.tokens.filter((t) => !startupFileTokens.includes(t));
+  let tokenCount = config.tokens.length;
   process.on('SIGHUP', () => {
-    if (!config.tokensFile) return;
+    if (!config.tokensFile) {
+      log('relay.tokens-reload-skipped', { why: 'SIGHUP re-reads --tokens-file, and this relay has none' });
+      return;
+    }
     try {
-      const fromFile = readTokensFile(config.tokensFile);
-      const tokens = [...config.tokens.filter((t) => !startupFileTokens.includes(t)), ...fromFile];
-      relay.setTokens(tokens);
-      log('relay.tokens-reloaded', { count: tokens.length });
+      const tokens = [...flagTokens, ...readTokensFile(config.tokensFile)];
+      if (tokens.length === 0 && tokenCount > 0) {
+        throw new Error(`${config.tokensFile} has no tokens: kept the ${tokenCount} current ones, because an empty list would let anyone open tunnels. To shut everyone out, stop the relay.`);
+      }
+      const revoked = relay.setTokens(tokens);
+      tokenCount = tokens.length;
+      log('relay.tokens-reloaded', { count: tokens.length, revoked });
     } catch (error) {
       log('relay.tokens-reload-failed', { error: (error as Error).message });
     }
@@ -59,7 +73,7 @@ async function main(): Promise<void> {
 main().catch((error: Error & { code?: string }) => {
   if (error instanceof ConfigError) console.error(`porthole relay: ${error.message}`);
   else if (error.code === 'EADDRINUSE') console.error(`porthole relay: ${error.message}. Another program uses that port: stop it, or pick another with --http-port.`);
-  else if (error.code === 'EACCES') console.error(`porthole relay: ${error.message}. Ports below 1024 need privileges: see "Deploy a relay" in the README (setcap or a systemd socket).`);
+  else if (error.code === 'EACCES') console.error(`porthole relay: ${error.message}. Ports below 1024 need a privilege: run the relay with the systemd unit in relay/deploy/ (it grants CAP_NET_BIND_SERVICE), see "Deploy a relay" in the README.`);
   else console.error(`porthole relay: ${error.stack ?? error.message}`);
   process.exit(2);
 });

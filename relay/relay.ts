@@ -34,7 +34,8 @@ export interface Relay {
   readonly httpsPort?: number;
   readonly registry: Registry;
   readonly metrics: Metrics;
-  setTokens(tokens: string[]): void;
+  /** Replaces the agent tokens; tunnels opened with a token that is no longer listed are closed. Returns how many. */
+  setTokens(tokens: string[]): number;
   /** Graceful stop: GOAWAY to agents, in-flight requests get a few seconds, then everything closes. */
   close(graceMs?: number): Promise<void>;
 }
@@ -47,6 +48,8 @@ export async function startRelay(options: Partial<RelayConfig> = {}, certificate
   const tlsOn = Boolean(config.tls && certificates);
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4 * (config.maxFramePayload + HEADER_BYTES) });
   let publicPort = config.httpPort;
+  /** Public requests between arrival and their response handed to the socket; upgrades (WebSockets) are not counted. */
+  let requestsInFlight = 0;
 
   const isApex = (host: string) => host === config.domain;
   const tunnelUrl = (subdomain: string) => `${tlsOn ? 'https' : 'http'}://${subdomain}.${config.domain}${portSuffix(tlsOn ? 'https' : 'http', publicPort)}`;
@@ -68,7 +71,8 @@ export async function startRelay(options: Partial<RelayConfig> = {}, certificate
     } else if (path === '/_porthole/metrics') {
       if (!config.adminToken || !bearerMatches(req.headers.authorization, Buffer.from(config.adminToken))) {
         sendPage(res, config.adminToken ? 401 : 404, 'Metrics need the admin token',
-          config.adminToken ? 'Send Authorization: Bearer <admin token>.' : 'Start the relay with --admin-token to enable /_porthole/metrics.');
+          config.adminToken ? 'Send Authorization: Bearer <admin token>.' : 'Start the relay with --admin-token to enable /_porthole/metrics.',
+          undefined, config.adminToken ? { 'www-authenticate': 'Bearer realm="porthole metrics"' } : {});
         return;
       }
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
@@ -107,8 +111,9 @@ export async function startRelay(options: Partial<RelayConfig> = {}, certificate
     return registration;
   }
 
-  function context(registration: Registration, proto: 'http' | 'https'): ForwardContext {
+  function context(registration: Registration, proto: 'http' | 'https', upgrade: boolean): ForwardContext {
     registration.activeStreams++;
+    if (!upgrade) requestsInFlight++;
     return {
       tunnel: registration.tunnel as Tunnel,
       subdomain: registration.subdomain,
@@ -116,6 +121,7 @@ export async function startRelay(options: Partial<RelayConfig> = {}, certificate
       stripAuthorization: Boolean(registration.auth),
       onDone: (status, bytesIn, bytesOut) => {
         registration.activeStreams--;
+        if (!upgrade) requestsInFlight--;
         metrics.request(status, bytesIn, bytesOut);
       },
     };
@@ -128,7 +134,7 @@ export async function startRelay(options: Partial<RelayConfig> = {}, certificate
       if (!registration) return;
       // Answer `Expect: 100-continue` only once we know the tunnel will take the body.
       if (expectsContinue) res.writeContinue();
-      forwardRequest(req, res, context(registration, proto));
+      forwardRequest(req, res, context(registration, proto, false));
     };
   }
 
@@ -145,7 +151,7 @@ export async function startRelay(options: Partial<RelayConfig> = {}, certificate
         return;
       }
       const registration = admit(req, (status, title, message) => socket.end(rawPage(status, title, title, message)));
-      if (registration) forwardUpgrade(req, socket, head, context(registration, proto));
+      if (registration) forwardUpgrade(req, socket, head, context(registration, proto, true));
     };
   }
 
@@ -157,7 +163,8 @@ export async function startRelay(options: Partial<RelayConfig> = {}, certificate
       closed: (code, reason) => {
         clearTimeout(helloTimer);
         if (!registration) return;
-        const clean = code === CloseCode.normal;
+        // A revoked token's name is not kept for an agent that can no longer come back.
+        const clean = code === CloseCode.normal || code === CloseCode.refused;
         registry.disconnected(registration, tunnel, clean);
         log('agent.disconnected', { tunnel: registration.subdomain, code, reason: reason || undefined, clean, remote });
       },
@@ -184,13 +191,15 @@ export async function startRelay(options: Partial<RelayConfig> = {}, certificate
       if (tokens.length > 0 && !tokens.some((t) => typeof hello.token === 'string' && safeEqual(Buffer.from(hello.token), t))) {
         return refuse({ code: 'token', message: hello.token ? 'The relay rejected this token. Check it with the relay operator, or set the right one with --token / Porthole: Set Relay Token.' : 'This relay needs a token. Pass one with --token (or PORTHOLE_TOKEN), or run Porthole: Set Relay Token in VS Code.' });
       }
+      // Agents send their resume secret on every HELLO, so only a name this relay still held makes a reconnect.
+      const held = hello.subdomain === undefined ? undefined : registry.lookup(hello.subdomain.toLowerCase());
       const claim = registry.claim(hello, hello.token ?? 'anonymous', tunnel);
       if (!claim.ok) return refuse(claim.refusal);
       registration = claim.registration;
-      const resumed = Boolean(claim.replaced) || hello.resume === registration.resume;
+      const resumed = registration === held;
       claim.replaced?.close(CloseCode.replaced, 'replaced by a newer connection of the same agent');
       metrics.agentConnections++;
-      if (hello.resume) metrics.agentReconnects++;
+      if (resumed) metrics.agentReconnects++;
       const welcome: Welcome = { url: tunnelUrl(registration.subdomain), subdomain: registration.subdomain, resume: registration.resume, heartbeat: config.heartbeatMs / 1000 };
       tunnel.sendControl(FrameType.Welcome, welcome);
       log('agent.connected', { tunnel: registration.subdomain, agent: hello.agent, resumed, remote, auth: Boolean(hello.basicAuth) });
@@ -234,13 +243,27 @@ export async function startRelay(options: Partial<RelayConfig> = {}, certificate
 
   return {
     url, httpPort, httpsPort, registry, metrics,
-    setTokens(next) { tokens = next.map((t) => Buffer.from(t)); },
+    setTokens(next) {
+      tokens = next.map((t) => Buffer.from(t));
+      if (tokens.length === 0) return 0;
+      let closed = 0;
+      for (const registration of [...registry.registrations()]) {
+        if (!registration.tunnel || tokens.some((t) => safeEqual(Buffer.from(registration.owner), t))) continue;
+        registration.tunnel.sendControl(FrameType.Refuse, { code: 'token', message: 'The relay operator revoked the token of this tunnel. Ask them for a new one and set it with --token / Porthole: Set Relay Token.' } satisfies Refusal);
+        registration.tunnel.close(CloseCode.refused, 'token revoked');
+        log('agent.revoked', { tunnel: registration.subdomain });
+        closed++;
+      }
+      return closed;
+    },
     async close(graceMs = SHUTDOWN_GRACE_MS) {
       for (const server of servers) server.close();
-      const tunnels = [...registry.registrations()].flatMap((r) => (r.tunnel ? [r.tunnel] : []));
-      for (const tunnel of tunnels) tunnel.sendControl(FrameType.GoAway, { reason: 'the relay is restarting' });
+      for (const registration of registry.registrations()) registration.tunnel?.sendControl(FrameType.GoAway, { reason: 'the relay is restarting' });
+      // Until each response has been handed to its socket: the agent's last frame can come well before that.
+      // Upgraded connections (WebSockets) never finish by themselves, so they are not waited for.
       const deadline = Date.now() + graceMs;
-      while (Date.now() < deadline && tunnels.some((t) => t.streams.size > 0)) await new Promise((r) => setTimeout(r, 50));
+      while (Date.now() < deadline && requestsInFlight > 0) await new Promise((r) => setTimeout(r, 50));
+      const tunnels = [...registry.registrations()].flatMap((r) => (r.tunnel ? [r.tunnel] : []));
       for (const tunnel of tunnels) tunnel.close(CloseCode.goingAway, 'relay shutting down');
       for (const server of servers) server.closeAllConnections();
       registry.clear();

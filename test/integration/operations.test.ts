@@ -1,0 +1,289 @@
+/**
+ * Running a relay: metrics behind the admin token, JSON logs, graceful shutdown on SIGTERM, and token
+ * rotation on SIGHUP. Metrics run in-process; logs, signals and restarts use the built relay (`node relay`).
+ */
+import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Agent, AgentError, type AgentState } from '../../extension/agent';
+import { staticCertificate } from '../../relay/certificates';
+import { startRelay } from '../../relay/relay';
+import { agent, freePort, quietLog, relay, request, run, startOrigin, waitFor, type Child, type Origin } from '../helpers';
+
+const ADMIN = 'admin-token-0123456789';
+const ctx = {} as { origin: Origin; dir: string };
+const it = suite('operations', ctx);
+/** Relays, agents and processes a test started: stopped after it, whether it passed or not. */
+const cleanups: (() => Promise<unknown>)[] = [];
+function later<T>(value: T, dispose: (value: T) => Promise<unknown>): T {
+  cleanups.push(() => dispose(value));
+  return value;
+}
+
+it.before(async () => {
+  ctx.origin = await startOrigin();
+  ctx.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porthole-ops-'));
+});
+it.after.each(async () => {
+  for (const dispose of cleanups.splice(0).reverse()) await dispose().catch(() => undefined);
+});
+it.after(async () => {
+  await ctx.origin.close();
+  fs.rmSync(ctx.dir, { recursive: true, force: true });
+});
+
+/** Resolves to `promise`'s value, or to undefined after `ms`; the timer does not outlive the race. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), ms); })]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+type LogLine = { time: string; event: string; [field: string]: unknown };
+
+/** `node relay --log-format json` on `port`; resolves once it logged relay.listening. */
+async function relayProcess(port: number, args: string[] = []): Promise<Child & { log(): LogLine[] }> {
+  const child = later(run(['relay', '--http-port', String(port), '--log-format', 'json', ...args]), (c) => c.stop('SIGKILL'));
+  const log = () => child.err.split('\n').filter(Boolean).map((line) => JSON.parse(line) as LogLine);
+  await waitFor(() => {
+    if (child.process.exitCode !== null) throw new Error(`the relay exited ${child.process.exitCode}: ${child.err}`);
+    return child.err.includes('"relay.listening"');
+  }, 10_000, 'the relay to listen');
+  return Object.assign(child, { log });
+}
+
+/** Prometheus text → { 'name{labels}': value }, checking every sample line's shape on the way. */
+function parseMetrics(text: string): Record<string, number> {
+  const samples: Record<string, number> = {};
+  for (const line of text.trimEnd().split('\n')) {
+    if (line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
+    const match = /^([a-z_]+(?:\{[a-z_]+="[^"]*"(?:,[a-z_]+="[^"]*")*\})?) (-?\d+(?:\.\d+)?)$/.exec(line);
+    assert.ok(match, `not a Prometheus sample: ${line}`);
+    samples[match[1]] = Number(match[2]);
+  }
+  return samples;
+}
+
+async function metrics(port: number): Promise<Record<string, number>> {
+  const reply = await request(port, 'localhost', { path: '/_porthole/metrics', headers: { authorization: `Bearer ${ADMIN}` } });
+  assert.is(reply.status, 200, reply.body.toString());
+  return parseMetrics(reply.body.toString());
+}
+
+it('GET /_porthole/metrics needs the admin token; without one configured there is no such page', async () => {
+  const r = later(await relay({ adminToken: ADMIN }), (x) => x.close(0));
+  const anonymous = await request(r.httpPort, 'localhost', { path: '/_porthole/metrics' });
+  assert.is(anonymous.status, 401);
+  assert.match(String(anonymous.headers['www-authenticate']), /^Bearer /);
+  assert.match(anonymous.body.toString(), 'Authorization: Bearer');
+  for (const authorization of ['Bearer wrong-token', `Bearer ${ADMIN}x`, `Basic ${Buffer.from(`admin:${ADMIN}`).toString('base64')}`]) {
+    assert.is((await request(r.httpPort, 'localhost', { path: '/_porthole/metrics', headers: { authorization } })).status, 401, authorization);
+  }
+  const ok = await request(r.httpPort, 'localhost', { path: '/_porthole/metrics', headers: { authorization: `Bearer ${ADMIN}` } });
+  assert.is(ok.status, 200);
+  assert.is(ok.headers['content-type'], 'text/plain; version=0.0.4');
+  assert.match(ok.body.toString(), '# TYPE porthole_tunnels gauge');
+
+  const without = later(await relay(), (x) => x.close(0));
+  const none = await request(without.httpPort, 'localhost', { path: '/_porthole/metrics', headers: { authorization: `Bearer ${ADMIN}` } });
+  assert.is(none.status, 404);
+  assert.match(none.body.toString(), '--admin-token');
+});
+
+it('metrics count tunnels by state, requests by status class, bytes in and out, and agent reconnects', async () => {
+  const r = later(await relay({ adminToken: ADMIN, gracePeriodMs: 30_000 }), (x) => x.close(0));
+  const counted = later(await agent(r.url, ctx.origin.port, { subdomain: 'counted' }), (a) => a.stop());
+  later(await agent(r.url, await freePort(), { subdomain: 'dead-end' }), (a) => a.stop());
+  const killed = later(run(['dist/cli.js', 'share', String(ctx.origin.port), '--relay', r.url, '--subdomain', 'killed', '--json']), (c) => c.stop('SIGKILL'));
+  await waitFor(() => r.registry.lookup('killed')?.tunnel, 10_000, 'the agent that will be killed');
+  killed.process.kill('SIGKILL');
+  await waitFor(() => r.registry.lookup('killed')?.reconnectingUntil, 5000, 'the killed agent\'s name to wait for it');
+
+  for (let i = 0; i < 3; i++) assert.is((await request(r.httpPort, counted.host, { path: '/hello' })).status, 200);
+  assert.is((await request(r.httpPort, counted.host, { path: '/missing' })).status, 404);
+  const upload = Buffer.alloc(1000, 'x');
+  assert.equal((await request(r.httpPort, counted.host, { path: '/echo', method: 'POST', body: upload })).body, upload);
+  assert.is((await request(r.httpPort, `dead-end.localhost:${r.httpPort}`, { path: '/hello' })).status, 502);
+
+  const before = await metrics(r.httpPort);
+  assert.is(before['porthole_tunnels{state="live"}'], 2);
+  assert.is(before['porthole_tunnels{state="reconnecting"}'], 1);
+  assert.is(before['porthole_requests_total{class="2xx"}'], 4);
+  assert.is(before['porthole_requests_total{class="4xx"}'], 1);
+  assert.is(before['porthole_requests_total{class="5xx"}'], 1);
+  assert.is(before['porthole_bytes_total{direction="in"}'], 1000);
+  assert.is(before['porthole_bytes_total{direction="out"}'], 3 * 'hello from origin\n'.length + 'origin: no such path'.length + 1000);
+  assert.is(before.porthole_agent_connections_total, 3);
+  assert.is(before.porthole_agent_reconnects_total, 0, 'first connections are not reconnects');
+
+  // The connection drops without a close handshake, as on a network failure: the agent comes back to its name.
+  const states: string[] = [];
+  counted.on('state', (s: AgentState) => states.push(s.status));
+  r.registry.lookup('counted')?.tunnel?.ws.terminate();
+  await waitFor(() => states.at(-1) === 'live', 10_000, 'the agent to reconnect');
+  const after = await metrics(r.httpPort);
+  assert.is(after.porthole_agent_reconnects_total, 1);
+  assert.is(after.porthole_agent_connections_total, 4);
+  assert.is(after['porthole_tunnels{state="live"}'], 2);
+});
+
+it('with TLS, metrics report each certificate\'s expiry and are not served over plain HTTP', async () => {
+  const cert = path.join(ctx.dir, 'cert.pem');
+  const key = path.join(ctx.dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3',
+    '-subj', '/CN=ops.test', '-addext', 'subjectAltName=DNS:ops.test,DNS:*.ops.test', '-keyout', key, '-out', cert], { stdio: 'pipe' });
+  const [httpPort, httpsPort] = [await freePort(), await freePort()];
+  const source = staticCertificate(cert, key);
+  later(await startRelay({ httpPort, domain: 'ops.test', adminToken: ADMIN, tls: { kind: 'files', httpsPort, certFile: cert, keyFile: key } }, source, quietLog), (x) => x.close(0));
+  const text = await new Promise<string>((resolve, reject) => {
+    https.get({ host: '127.0.0.1', port: httpsPort, servername: 'ops.test', path: '/_porthole/metrics', ca: fs.readFileSync(cert), agent: false,
+      headers: { host: 'ops.test', authorization: `Bearer ${ADMIN}` } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => { body += d; }).on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`status ${res.statusCode}: ${body}`))));
+    }).on('error', reject);
+  });
+  const notAfter = Math.floor(new Date(new X509Certificate(fs.readFileSync(cert)).validTo).getTime() / 1000);
+  assert.is(parseMetrics(text)['porthole_certificate_expiry_seconds{name="ops.test,*.ops.test"}'], notAfter);
+  const plain = await request(httpPort, 'ops.test', { path: '/_porthole/metrics', headers: { authorization: `Bearer ${ADMIN}` } });
+  assert.is(plain.status, 308);
+  assert.is(plain.headers.location, `https://ops.test:${httpsPort}/_porthole/metrics`);
+});
+
+it('--log-format json prints one JSON object per line for every event, and nothing else', async () => {
+  const port = await freePort();
+  const child = await relayProcess(port, ['--token', 'log-token-123456']);
+  const url = `http://localhost:${port}`;
+  const a = later(await agent(url, ctx.origin.port, { subdomain: 'logged', token: 'log-token-123456' }), (x) => x.stop());
+  assert.is((await request(port, a.host, { path: '/hello' })).status, 200);
+  const refused = await new Agent({ target: String(ctx.origin.port), relay: url, token: 'not-the-token' }).start().then(() => undefined, (e: AgentError) => e);
+  assert.is(refused?.code, 'token');
+  child.process.kill('SIGHUP');
+  await waitFor(() => child.err.includes('"relay.tokens-reload-skipped"'), 5000, 'SIGHUP without a tokens file in the log');
+  await a.stop();
+  await waitFor(() => child.err.includes('"agent.disconnected"'), 5000, 'the disconnect in the log');
+  await child.stop('SIGTERM');
+  assert.is(await child.exited, 0);
+
+  const lines = child.err.trimEnd().split('\n');
+  for (const line of lines) {
+    const entry = JSON.parse(line) as LogLine;
+    assert.type(entry.event, 'string', line);
+    assert.ok(!Number.isNaN(Date.parse(entry.time)) && entry.time.endsWith('Z'), `time in ${line}`);
+  }
+  const log = child.log();
+  assert.equal(log.map((e) => e.event), ['relay.listening', 'agent.connected', 'agent.refused', 'relay.tokens-reload-skipped', 'agent.disconnected', 'relay.stopping', 'relay.stopped']);
+  assert.is(log[0].url, url);
+  assert.is(log[1].tunnel, 'logged');
+  assert.is(log[1].resumed, false);
+  assert.is(log[2].code, 'token');
+  assert.is(log[4].clean, true);
+  assert.is(child.out, '', 'nothing on stdout in JSON mode');
+});
+
+it('SIGTERM: requests in flight complete, agents are told to reconnect, and the process exits 0', async () => {
+  const port = await freePort();
+  const first = await relayProcess(port);
+  const a = later(await agent(`http://localhost:${port}`, ctx.origin.port, { subdomain: 'patient' }), (x) => x.stop());
+  const states: AgentState[] = [];
+  a.on('state', (s) => states.push(s));
+  const seen = ctx.origin.seen.length;
+  const slow = request(port, a.host, { path: '/slow?n=1500' });
+  // A download read at 6 MiB/s outlasts the slow request. When the agent has sent its last frame, up to a
+  // flow-control window of it can still be buffered in the relay on its way to this reader (how much depends
+  // on the kernel's socket buffers): a relay that stopped waiting then cut the last MiB in most runs here.
+  const size = 16 * 1024 * 1024;
+  const rate = 6 * 1024 * 1024;
+  const download = new Promise<{ bytes: number; complete: boolean }>((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: `/bytes?n=${size}`, headers: { host: a.host }, agent: false }, (res) => {
+      const started = Date.now();
+      let bytes = 0;
+      res.on('data', (d: Buffer) => {
+        bytes += d.length;
+        const ahead = (bytes / rate) * 1000 - (Date.now() - started);
+        if (ahead > 0) { res.pause(); setTimeout(() => res.resume(), ahead); }
+      });
+      res.on('close', () => resolve({ bytes, complete: res.complete }));
+    }).on('error', reject);
+  });
+  await waitFor(() => ctx.origin.seen.length >= seen + 2, 5000, 'both requests to reach the local server');
+  const t0 = Date.now();
+  first.process.kill('SIGTERM');
+  const reply = await slow;
+  assert.is(reply.status, 200);
+  assert.is(reply.body.toString(), 'slow done');
+  assert.equal(await download, { bytes: size, complete: true }, 'the slow download arrived whole');
+  const code = await within(first.exited, 8000);
+  const elapsed = Date.now() - t0;
+  assert.is(code, 0);
+  assert.ok(elapsed >= 1000 && elapsed < 5000, `exited ${elapsed} ms after SIGTERM`);
+  console.log(`    relay exited ${elapsed} ms after SIGTERM, once the requests in flight were done`);
+  const reconnecting = states.find((s) => s.status === 'reconnecting');
+  assert.ok(reconnecting?.status === 'reconnecting' && reconnecting.reason === 'the relay restarted', JSON.stringify(states));
+  assert.equal(first.log().slice(-2).map((e) => e.event), ['relay.stopping', 'relay.stopped']);
+  assert.is(first.log().at(-2)?.signal, 'SIGTERM');
+
+  const second = await relayProcess(port);
+  await waitFor(() => a.state.status === 'live', 15_000, 'the agent back on the restarted relay');
+  assert.is(a.url, `http://patient.localhost:${port}`);
+  assert.is((await request(port, a.host, { path: '/hello' })).status, 200);
+  await a.stop();
+  await second.stop('SIGTERM');
+  assert.is(await second.exited, 0);
+});
+
+it('SIGHUP re-reads --tokens-file: a new token works at once, a removed one is refused and its tunnels closed', async () => {
+  const file = path.join(ctx.dir, 'tokens');
+  fs.writeFileSync(file, '# agent tokens, one per line\nalpha-token-000001\nbeta-token-000002  # laptop\n');
+  const port = await freePort();
+  const child = await relayProcess(port, ['--tokens-file', file]);
+  const url = `http://localhost:${port}`;
+  const reloads = () => child.log().filter((e) => e.event.startsWith('relay.tokens-reload'));
+  const hangUp = async (count: number) => {
+    child.process.kill('SIGHUP');
+    await waitFor(() => reloads().length === count, 5000, `reload ${count} in the log`);
+    return reloads()[count - 1];
+  };
+  const alpha = later(await agent(url, ctx.origin.port, { subdomain: 'alpha', token: 'alpha-token-000001' }), (x) => x.stop());
+  const beta = later(await agent(url, ctx.origin.port, { subdomain: 'beta', token: 'beta-token-000002' }), (x) => x.stop());
+  const betaFailed = new Promise<AgentState>((resolve) => beta.on('state', (s) => { if (s.status === 'failed') resolve(s); }));
+
+  fs.writeFileSync(file, 'alpha-token-000001\ngamma-token-000003\n');
+  const reloaded = await hangUp(1);
+  assert.equal([reloaded.event, reloaded.count, reloaded.revoked], ['relay.tokens-reloaded', 2, 1]);
+  const gamma = later(await agent(url, ctx.origin.port, { subdomain: 'gamma', token: 'gamma-token-000003' }), (x) => x.stop());
+  assert.is((await request(port, gamma.host, { path: '/hello' })).status, 200);
+  const refused = await new Agent({ target: String(ctx.origin.port), relay: url, token: 'beta-token-000002' }).start().then(() => undefined, (e: AgentError) => e);
+  assert.is(refused?.code, 'token');
+  const revoked = await within(betaFailed, 5000);
+  assert.ok(revoked?.status === 'failed' && revoked.error.code === 'token', `the tunnel of the removed token: ${JSON.stringify(beta.state)}`);
+  assert.match(revoked.error.message, /revoked/);
+  assert.is((await request(port, beta.host, { path: '/hello' })).status, 404, 'its name is free at once');
+  assert.is((await request(port, alpha.host, { path: '/hello' })).status, 200, 'a kept token is untouched');
+
+  // An emptied file would open the relay to anyone: the reload is refused and the current tokens stay.
+  fs.writeFileSync(file, '# nothing here\n');
+  const emptied = await hangUp(2);
+  assert.is(emptied.event, 'relay.tokens-reload-failed');
+  assert.match(String(emptied.error), /has no tokens/);
+  assert.is((await request(port, gamma.host, { path: '/hello' })).status, 200);
+  fs.rmSync(file);
+  const missing = await hangUp(3);
+  assert.is(missing.event, 'relay.tokens-reload-failed');
+  assert.match(String(missing.error), /Cannot read the tokens file/);
+  const anonymous = await new Agent({ target: String(ctx.origin.port), relay: url }).start().then(() => undefined, (e: AgentError) => e);
+  assert.is(anonymous?.code, 'token', 'the relay still needs a token');
+
+  await child.stop('SIGTERM');
+  assert.is(await child.exited, 0);
+});
+
+it.run();
