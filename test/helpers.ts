@@ -22,6 +22,17 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** The child's exit code, or 'timeout' if it is still running after `ms` (the timer never outlives the wait). */
+export async function exitWithin(child: Child, ms: number): Promise<number | null | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), ms); });
+  try {
+    return await Promise.race([child.exited, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Polls `check` until it returns a truthy value, or fails after `ms` saying what it waited for. */
 export async function waitFor<T>(check: () => T | Promise<T>, ms: number, what: string): Promise<NonNullable<T>> {
   const deadline = Date.now() + ms;

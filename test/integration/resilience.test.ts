@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import WebSocket, { WebSocketServer } from 'ws';
 import { Agent, type AgentState } from '../../extension/agent';
 import { CONNECT_PATH, FrameType, PROTOCOL_VERSION, encodeFrame, encodeJson, type Refusal } from '../../relay/protocol';
-import { agent, freePort, relay, request, run, share, sleep, startOrigin, waitFor, type Origin } from '../helpers';
+import { agent, exitWithin, freePort, relay, request, run, share, sleep, startOrigin, waitFor, type Origin } from '../helpers';
 
 const ctx = {} as { origin: Origin };
 const it = suite('resilience', ctx);
@@ -148,14 +148,14 @@ it('the CLI exits non-zero with a clear message: wrong token, taken name, invali
   ];
   for (const [args, message] of attempts) {
     const child = run(['dist/cli.js', 'share', String(ctx.origin.port), '--relay', r.url, ...args]);
-    const code = await Promise.race([child.exited, sleep(10_000).then(() => 'timeout')]);
+    const code = await exitWithin(child, 10_000);
     await child.stop();
     assert.is(code, 1, args.join(' '));
     assert.match(child.err, message);
   }
   const closedPort = await freePort();
   const lost = run(['dist/cli.js', 'share', String(ctx.origin.port), '--relay', `http://127.0.0.1:${closedPort}`, '--json']);
-  const code = await Promise.race([lost.exited, sleep(40_000).then(() => 'timeout')]);
+  const code = await exitWithin(lost, 40_000);
   await lost.stop();
   assert.is(code, 1);
   assert.match(lost.err, /Could not reach the relay .* after 5 attempts/);
