@@ -6,24 +6,19 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { timingSafeEqual } from 'node:crypto';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
 import type { CertificateSource } from './certificates.js';
 import { defaultConfig, type RelayConfig } from './config.js';
 import { createLog, type Log } from './log.js';
 import { Metrics } from './metrics.js';
 import { sendPage, statusPage, rawPage } from './pages.js';
-import {
-  CONNECT_PATH, CloseCode, FrameType, HEADER_BYTES, PROTOCOL_VERSION, ProtocolError, decodeJson,
-  type Frame, type Hello, type Refusal, type Welcome,
-} from './protocol.js';
+import { AgentGate, safeEqual } from './agents.js';
+import { CONNECT_PATH, CloseCode, FrameType, HEADER_BYTES } from './protocol.js';
 import { forwardRequest, forwardUpgrade, type ForwardContext } from './proxy.js';
 import { Registry, type Registration } from './registry.js';
-import { Tunnel } from './tunnel.js';
+import type { Tunnel } from './tunnel.js';
 
 export const RELAY_VERSION = '0.1.0';
-/** An agent that has not said HELLO by then is disconnected. */
-const HELLO_TIMEOUT_MS = 10_000;
 /** How long a shutdown waits for public requests in flight. */
 const SHUTDOWN_GRACE_MS = 5_000;
 
@@ -44,7 +39,6 @@ export async function startRelay(options: Partial<RelayConfig> = {}, certificate
   const config: RelayConfig = { ...defaultConfig(), ...options };
   const registry = new Registry({ gracePeriodMs: config.gracePeriodMs, maxTunnelsPerToken: config.maxTunnelsPerToken });
   const metrics = new Metrics();
-  let tokens = config.tokens.map((t) => Buffer.from(t));
   const tlsOn = Boolean(config.tls && certificates);
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4 * (config.maxFramePayload + HEADER_BYTES) });
   let publicPort = config.httpPort;
@@ -52,7 +46,10 @@ export async function startRelay(options: Partial<RelayConfig> = {}, certificate
   let requestsInFlight = 0;
 
   const isApex = (host: string) => host === config.domain;
-  const tunnelUrl = (subdomain: string) => `${tlsOn ? 'https' : 'http'}://${subdomain}.${config.domain}${portSuffix(tlsOn ? 'https' : 'http', publicPort)}`;
+  const agents = new AgentGate(config.tokens, {
+    registry, metrics, log, heartbeatMs: config.heartbeatMs,
+    tunnelUrl: (subdomain) => `${tlsOn ? 'https' : 'http'}://${subdomain}.${config.domain}${portSuffix(tlsOn ? 'https' : 'http', publicPort)}`,
+  });
 
   function route(req: IncomingMessage): { apex: true } | { apex: false; subdomain?: string } {
     const host = (req.headers.host ?? '').toLowerCase().replace(/:\d+$/, '').replace(/\.$/, '');
@@ -147,63 +144,12 @@ export async function startRelay(options: Partial<RelayConfig> = {}, certificate
           socket.end(rawPage(404, 'Not Found', 'Not found', `Agents connect to ${CONNECT_PATH}.`));
           return;
         }
-        wss.handleUpgrade(req, socket, head, (ws) => acceptAgent(ws, req));
+        wss.handleUpgrade(req, socket, head, (ws) => agents.accept(ws, req));
         return;
       }
       const registration = admit(req, (status, title, message) => socket.end(rawPage(status, title, title, message)));
       if (registration) forwardUpgrade(req, socket, head, context(registration, proto, true));
     };
-  }
-
-  function acceptAgent(ws: WebSocket, req: IncomingMessage): void {
-    const remote = req.socket.remoteAddress;
-    let registration: Registration | undefined;
-    const tunnel = new Tunnel(ws, {
-      control: (frame) => onControl(frame),
-      closed: (code, reason) => {
-        clearTimeout(helloTimer);
-        if (!registration) return;
-        // A revoked token's name is not kept for an agent that can no longer come back.
-        const clean = code === CloseCode.normal || code === CloseCode.refused;
-        registry.disconnected(registration, tunnel, clean);
-        log('agent.disconnected', { tunnel: registration.subdomain, code, reason: reason || undefined, clean, remote });
-      },
-    });
-    tunnel.startHeartbeat(config.heartbeatMs);
-    const helloTimer = setTimeout(() => tunnel.close(CloseCode.protocolError, `no HELLO within ${HELLO_TIMEOUT_MS / 1000} s`), HELLO_TIMEOUT_MS);
-
-    const refuse = (refusal: Refusal) => {
-      metrics.refusedAgents++;
-      log('agent.refused', { code: refusal.code, reason: refusal.message, remote });
-      tunnel.sendControl(FrameType.Refuse, refusal);
-      tunnel.close(CloseCode.refused, refusal.code);
-    };
-
-    function onControl(frame: Frame): void {
-      if (frame.type !== FrameType.Hello || registration) {
-        throw new ProtocolError(registration ? `unexpected frame type ${frame.type} on stream 0` : 'the first frame must be HELLO');
-      }
-      clearTimeout(helloTimer);
-      const hello = decodeJson<Hello>(frame, 'HELLO');
-      if (hello.protocol !== PROTOCOL_VERSION) {
-        return refuse({ code: 'version', message: `This agent speaks Porthole protocol ${hello.protocol} but the relay speaks ${PROTOCOL_VERSION}. Update Porthole (npm install -g porthole-tunnel@latest, or update the VS Code extension).` });
-      }
-      if (tokens.length > 0 && !tokens.some((t) => typeof hello.token === 'string' && safeEqual(Buffer.from(hello.token), t))) {
-        return refuse({ code: 'token', message: hello.token ? 'The relay rejected this token. Check it with the relay operator, or set the right one with --token / Porthole: Set Relay Token.' : 'This relay needs a token. Pass one with --token (or PORTHOLE_TOKEN), or run Porthole: Set Relay Token in VS Code.' });
-      }
-      // Agents send their resume secret on every HELLO, so only a name this relay still held makes a reconnect.
-      const held = hello.subdomain === undefined ? undefined : registry.lookup(hello.subdomain.toLowerCase());
-      const claim = registry.claim(hello, hello.token ?? 'anonymous', tunnel);
-      if (!claim.ok) return refuse(claim.refusal);
-      registration = claim.registration;
-      const resumed = registration === held;
-      claim.replaced?.close(CloseCode.replaced, 'replaced by a newer connection of the same agent');
-      metrics.agentConnections++;
-      if (resumed) metrics.agentReconnects++;
-      const welcome: Welcome = { url: tunnelUrl(registration.subdomain), subdomain: registration.subdomain, resume: registration.resume, heartbeat: config.heartbeatMs / 1000 };
-      tunnel.sendControl(FrameType.Welcome, welcome);
-      log('agent.connected', { tunnel: registration.subdomain, agent: hello.agent, resumed, remote, auth: Boolean(hello.basicAuth) });
-    }
   }
 
   const httpServer = http.createServer({ maxHeaderSize: config.maxHeaderBytes, keepAlive: true, noDelay: true });
@@ -239,23 +185,11 @@ export async function startRelay(options: Partial<RelayConfig> = {}, certificate
     publicPort = httpsPort = await listen(httpsServer, config.host, config.tls.httpsPort);
   }
   const url = `${tlsOn ? 'https' : 'http'}://${config.domain}${portSuffix(tlsOn ? 'https' : 'http', publicPort)}`;
-  log('relay.listening', { url, host: config.host, httpPort, httpsPort, tokens: tokens.length });
+  log('relay.listening', { url, host: config.host, httpPort, httpsPort, tokens: config.tokens.length });
 
   return {
     url, httpPort, httpsPort, registry, metrics,
-    setTokens(next) {
-      tokens = next.map((t) => Buffer.from(t));
-      if (tokens.length === 0) return 0;
-      let closed = 0;
-      for (const registration of [...registry.registrations()]) {
-        if (!registration.tunnel || tokens.some((t) => safeEqual(Buffer.from(registration.owner), t))) continue;
-        registration.tunnel.sendControl(FrameType.Refuse, { code: 'token', message: 'The relay operator revoked the token of this tunnel. Ask them for a new one and set it with --token / Porthole: Set Relay Token.' } satisfies Refusal);
-        registration.tunnel.close(CloseCode.refused, 'token revoked');
-        log('agent.revoked', { tunnel: registration.subdomain });
-        closed++;
-      }
-      return closed;
-    },
+    setTokens: (next) => agents.setTokens(next),
     async close(graceMs = SHUTDOWN_GRACE_MS) {
       for (const server of servers) server.close();
       for (const registration of registry.registrations()) registration.tunnel?.sendControl(FrameType.GoAway, { reason: 'the relay is restarting' });
@@ -297,10 +231,6 @@ function listen(server: http.Server, host: string, port: number): Promise<number
 
 function portSuffix(proto: 'http' | 'https', port: number): string {
   return (proto === 'http' && port === 80) || (proto === 'https' && port === 443) ? '' : `:${port}`;
-}
-
-function safeEqual(a: Buffer, b: Buffer): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function bearerMatches(authorization: string | undefined, token: Buffer): boolean {

@@ -1,0 +1,108 @@
+/**
+ * The relay's door for agents: HELLO within a deadline, protocol version, token, a name from the
+ * registry, then WELCOME. Also token rotation: tunnels of a token that is no longer listed are closed.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { WebSocket } from 'ws';
+import type { Log } from './log.js';
+import type { Metrics } from './metrics.js';
+import { CloseCode, FrameType, PROTOCOL_VERSION, ProtocolError, decodeJson, type Frame, type Hello, type Refusal, type Welcome } from './protocol.js';
+import type { Registration, Registry } from './registry.js';
+import { Tunnel } from './tunnel.js';
+
+/** An agent that has not said HELLO by then is disconnected. */
+const HELLO_TIMEOUT_MS = 10_000;
+
+export interface AgentGateOptions {
+  registry: Registry;
+  metrics: Metrics;
+  log: Log;
+  heartbeatMs: number;
+  tunnelUrl(subdomain: string): string;
+}
+
+export class AgentGate {
+  private tokens: Buffer[];
+
+  constructor(tokens: string[], private readonly options: AgentGateOptions) {
+    this.tokens = tokens.map((t) => Buffer.from(t));
+  }
+
+  /** Takes over a fresh agent WebSocket. */
+  accept(ws: WebSocket, req: IncomingMessage): void {
+    const { registry, metrics, log } = this.options;
+    const remote = req.socket.remoteAddress;
+    let registration: Registration | undefined;
+    const tunnel = new Tunnel(ws, {
+      control: (frame) => onControl(frame),
+      closed: (code, reason) => {
+        clearTimeout(helloTimer);
+        if (!registration) return;
+        // A revoked token's name is not kept for an agent that can no longer come back.
+        const clean = code === CloseCode.normal || code === CloseCode.refused;
+        registry.disconnected(registration, tunnel, clean);
+        log('agent.disconnected', { tunnel: registration.subdomain, code, reason: reason || undefined, clean, remote });
+      },
+    });
+    tunnel.startHeartbeat(this.options.heartbeatMs);
+    const helloTimer = setTimeout(() => tunnel.close(CloseCode.protocolError, `no HELLO within ${HELLO_TIMEOUT_MS / 1000} s`), HELLO_TIMEOUT_MS);
+
+    const refuse = (refusal: Refusal) => {
+      metrics.refusedAgents++;
+      log('agent.refused', { code: refusal.code, reason: refusal.message, remote });
+      tunnel.sendControl(FrameType.Refuse, refusal);
+      tunnel.close(CloseCode.refused, refusal.code);
+    };
+
+    const onControl = (frame: Frame): void => {
+      if (frame.type !== FrameType.Hello || registration) {
+        throw new ProtocolError(registration ? `unexpected frame type ${frame.type} on stream 0` : 'the first frame must be HELLO');
+      }
+      clearTimeout(helloTimer);
+      const hello = decodeJson<Hello>(frame, 'HELLO');
+      if (hello.protocol !== PROTOCOL_VERSION) {
+        return refuse({ code: 'version', message: `This agent speaks Porthole protocol ${hello.protocol} but the relay speaks ${PROTOCOL_VERSION}. Update Porthole (npm install -g porthole-tunnel@latest, or update the VS Code extension).` });
+      }
+      if (!this.admits(hello.token)) {
+        return refuse({ code: 'token', message: hello.token ? 'The relay rejected this token. Check it with the relay operator, or set the right one with --token / Porthole: Set Relay Token.' : 'This relay needs a token. Pass one with --token (or PORTHOLE_TOKEN), or run Porthole: Set Relay Token in VS Code.' });
+      }
+      // Agents send their resume secret on every HELLO, so only a name this relay still held makes a reconnect.
+      const held = hello.subdomain === undefined ? undefined : registry.lookup(hello.subdomain.toLowerCase());
+      const claim = registry.claim(hello, hello.token ?? 'anonymous', tunnel);
+      if (!claim.ok) return refuse(claim.refusal);
+      registration = claim.registration;
+      const resumed = registration === held;
+      claim.replaced?.close(CloseCode.replaced, 'replaced by a newer connection of the same agent');
+      metrics.agentConnections++;
+      if (resumed) metrics.agentReconnects++;
+      const welcome: Welcome = { url: this.options.tunnelUrl(registration.subdomain), subdomain: registration.subdomain, resume: registration.resume, heartbeat: this.options.heartbeatMs / 1000 };
+      tunnel.sendControl(FrameType.Welcome, welcome);
+      log('agent.connected', { tunnel: registration.subdomain, agent: hello.agent, resumed, remote, auth: Boolean(hello.basicAuth) });
+    };
+  }
+
+  /** Replaces the agent tokens and closes tunnels whose token is gone; returns how many. */
+  setTokens(next: string[]): number {
+    this.tokens = next.map((t) => Buffer.from(t));
+    if (this.tokens.length === 0) return 0;
+    let closed = 0;
+    for (const registration of [...this.options.registry.registrations()]) {
+      if (!registration.tunnel || this.admits(registration.owner)) continue;
+      registration.tunnel.sendControl(FrameType.Refuse, { code: 'token', message: 'The relay operator revoked the token of this tunnel. Ask them for a new one and set it with --token / Porthole: Set Relay Token.' } satisfies Refusal);
+      registration.tunnel.close(CloseCode.refused, 'token revoked');
+      this.options.log('agent.revoked', { tunnel: registration.subdomain });
+      closed++;
+    }
+    return closed;
+  }
+
+  /** No tokens configured (loopback only): everyone is admitted. */
+  private admits(token: string | undefined): boolean {
+    return this.tokens.length === 0 || (typeof token === 'string' && this.tokens.some((t) => safeEqual(Buffer.from(token), t)));
+  }
+}
+
+export function safeEqual(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
