@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import {
-  CONNECT_PATH, CloseCode, FrameType, HEADER_BYTES, MAX_FRAME_PAYLOAD, PROTOCOL_VERSION, decodeJson,
+  CONNECT_PATH, CloseCode, FrameType, MAX_FRAME_PAYLOAD, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, decodeJson,
   type Frame, type Hello, type Refusal, type Welcome,
 } from '../relay/protocol.js';
 import { Tunnel } from '../relay/tunnel.js';
@@ -20,6 +20,7 @@ const FIRST_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 30_000;
 /** Before the first success, give up after this many failed attempts (the relay is likely wrong). */
 const INITIAL_ATTEMPTS = 5;
+const WELCOME_TIMEOUT_MS = 10_000;
 
 export interface AgentOptions {
   /** `5173`, `localhost:5173`, `http://127.0.0.1:5173` or `https://localhost:8443`. */
@@ -141,7 +142,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.setState({ status: 'connecting', attempt: this.attempt });
     const ws = new WebSocket(this.relayUrl, {
       perMessageDeflate: false,
-      maxPayload: 4 * (MAX_FRAME_PAYLOAD + HEADER_BYTES),
+      maxPayload: MAX_MESSAGE_BYTES,
       handshakeTimeout: 10_000,
       headers: { 'user-agent': `porthole-agent/${AGENT_VERSION}` },
     });
@@ -149,8 +150,13 @@ export class Agent extends EventEmitter<AgentEvents> {
     let goingAway = false;
     const tunnel = new Tunnel(ws, {
       control: (frame: Frame) => {
-        if (frame.type === FrameType.Welcome) this.welcomed(decodeJson<Welcome>(frame, 'WELCOME'));
-        else if (frame.type === FrameType.Refuse) refusal = decodeJson<Refusal>(frame, 'REFUSE');
+        if (frame.type === FrameType.Welcome) {
+          clearTimeout(welcomeTimer);
+          this.welcomed(decodeJson<Welcome>(frame, 'WELCOME'));
+        } else if (frame.type === FrameType.Refuse) {
+          clearTimeout(welcomeTimer);
+          refusal = decodeJson<Refusal>(frame, 'REFUSE');
+        }
         else if (frame.type === FrameType.GoAway) goingAway = true;
       },
       open: (stream, head) => {
@@ -163,14 +169,18 @@ export class Agent extends EventEmitter<AgentEvents> {
         if (refusal) return this.fail(new AgentError(refusal.code, refusal.message));
         this.scheduleReconnect(goingAway ? 'the relay restarted' : describeClose(code, reason, connectError), goingAway);
       },
-    }, 'agent');
+    });
     let connectError: string | undefined;
     ws.on('error', (error) => { connectError = error.message; });
     ws.on('unexpected-response', (_req, res) => {
       connectError = `the relay answered HTTP ${res.statusCode} instead of accepting the WebSocket (is ${this.options.relay} a Porthole relay?)`;
       ws.terminate();
     });
+    // A relay that accepts the socket but never answers HELLO would leave the agent connecting forever.
+    let welcomeTimer: NodeJS.Timeout | undefined;
+    ws.on('close', () => clearTimeout(welcomeTimer));
     ws.on('open', () => {
+      welcomeTimer = setTimeout(() => tunnel.close(CloseCode.protocolError, `the relay did not answer within ${WELCOME_TIMEOUT_MS / 1000} s`), WELCOME_TIMEOUT_MS);
       const hello: Hello = {
         protocol: PROTOCOL_VERSION, agent: AGENT_VERSION, token: this.options.token, subdomain: this.subdomain,
         resume: this.resume, basicAuth: this.options.basicAuth,
@@ -185,7 +195,10 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.resume = welcome.resume;
     this.everLive = true;
     this.attempt = 0;
-    this.tunnel?.startHeartbeat(this.options.heartbeatMs ?? welcome.heartbeat * 1000);
+    if (this.tunnel) {
+      this.tunnel.sendFrameLimit = Math.min(welcome.maxFrame || MAX_FRAME_PAYLOAD, MAX_FRAME_PAYLOAD);
+      this.tunnel.startHeartbeat(this.options.heartbeatMs ?? welcome.heartbeat * 1000);
+    }
     this.setState({ status: 'live', url: welcome.url, since: Date.now() });
   }
 
@@ -236,5 +249,6 @@ function describeClose(code: number, reason: string, connectError?: string): str
   if (connectError) return connectError;
   if (code === CloseCode.heartbeatTimeout) return 'the relay stopped answering heartbeats';
   if (code === CloseCode.protocolError) return `protocol error: ${reason}`;
+  if (code === 1009) return 'a message was larger than the relay accepts (code 1009); update Porthole on both ends';
   return reason ? `${reason} (code ${code})` : `connection closed (code ${code})`;
 }

@@ -9,8 +9,11 @@ import { Pool, type Dispatcher } from 'undici';
 import type { RequestHead } from '../relay/protocol.js';
 import { pipeReadable, pipeWritable, type TunnelStream } from '../relay/tunnel.js';
 
-/** Connections kept open to the local server; more than a browser opens, fewer than a server allows. */
-const LOCAL_CONNECTIONS = 64;
+/**
+ * Connections kept open to the local server: as many as the relay lets a tunnel have in flight
+ * (its default --max-streams), so long-lived responses (SSE, long polls) never starve the rest.
+ */
+const LOCAL_CONNECTIONS = 128;
 /** A dev server compiling on first load can be slow; after this long the visitor gets a 504. */
 const HEADERS_TIMEOUT_MS = 5 * 60_000;
 
@@ -79,8 +82,8 @@ export class LocalTarget {
 
     let body: Readable | null = null;
     if (head.body) {
-      body = new Readable({ read: () => { if (pending > 0) { stream.consumed(pending); pending = 0; } } });
       let pending = 0;
+      body = new Readable({ read: () => { if (pending > 0) { stream.consumed(pending); pending = 0; } } });
       stream.onData = (chunk) => {
         log?.requestChunk(chunk);
         if (body?.push(chunk)) stream.consumed(chunk.length);
@@ -90,15 +93,22 @@ export class LocalTarget {
     }
 
     let responded = false;
+    // A stream can be reset while its request still waits in the pool for a connection: remember
+    // why, so the request is dropped the moment it is handed a connection instead of holding it.
+    let cancelled: Error | undefined;
     let abort: ((reason: Error) => void) | undefined;
     let resume: (() => void) | undefined;
     stream.onWritable = () => resume?.();
     stream.onReset = (reset) => {
+      cancelled = new Error(reset.message);
       body?.destroy();
-      abort?.(new Error(reset.message));
+      abort?.(cancelled);
     };
     const handler: Dispatcher.DispatchHandler = {
-      onConnect: (abortRequest) => { abort = abortRequest; },
+      onConnect: (abortRequest) => {
+        abort = abortRequest;
+        if (cancelled) abortRequest(cancelled);
+      },
       onHeaders: (status, rawHeaders, resumeResponse, statusText) => {
         if (status < 200) return true;
         responded = true;
@@ -109,6 +119,10 @@ export class LocalTarget {
         return true;
       },
       onData: (chunk) => {
+        if (stream.isDone) {
+          abort?.(cancelled ?? new Error('the stream closed'));
+          return true;
+        }
         log?.responseChunk(chunk);
         return stream.write(chunk);
       },

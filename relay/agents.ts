@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { Log } from './log.js';
 import type { Metrics } from './metrics.js';
-import { CloseCode, FrameType, PROTOCOL_VERSION, ProtocolError, decodeJson, type Frame, type Hello, type Refusal, type Welcome } from './protocol.js';
+import { CloseCode, FrameType, PROTOCOL_VERSION, ProtocolError, checkHello, decodeJson, type Frame, type Hello, type Refusal, type Welcome } from './protocol.js';
 import type { Registration, Registry } from './registry.js';
 import { Tunnel } from './tunnel.js';
 
@@ -19,6 +19,8 @@ export interface AgentGateOptions {
   metrics: Metrics;
   log: Log;
   heartbeatMs: number;
+  /** --max-frame-size: the largest DATA payload agents may send. */
+  maxFramePayload: number;
   tunnelUrl(subdomain: string): string;
 }
 
@@ -44,7 +46,7 @@ export class AgentGate {
         registry.disconnected(registration, tunnel, clean);
         log('agent.disconnected', { tunnel: registration.subdomain, code, reason: reason || undefined, clean, remote });
       },
-    });
+    }, this.options.maxFramePayload);
     tunnel.startHeartbeat(this.options.heartbeatMs);
     const helloTimer = setTimeout(() => tunnel.close(CloseCode.protocolError, `no HELLO within ${HELLO_TIMEOUT_MS / 1000} s`), HELLO_TIMEOUT_MS);
 
@@ -60,7 +62,7 @@ export class AgentGate {
         throw new ProtocolError(registration ? `unexpected frame type ${frame.type} on stream 0` : 'the first frame must be HELLO');
       }
       clearTimeout(helloTimer);
-      const hello = decodeJson<Hello>(frame, 'HELLO');
+      const hello = checkHello(decodeJson<Hello>(frame, 'HELLO'));
       if (hello.protocol !== PROTOCOL_VERSION) {
         return refuse({ code: 'version', message: `This agent speaks Porthole protocol ${hello.protocol} but the relay speaks ${PROTOCOL_VERSION}. Update Porthole (npm install -g porthole-tunnel@latest, or update the VS Code extension).` });
       }
@@ -76,7 +78,7 @@ export class AgentGate {
       claim.replaced?.close(CloseCode.replaced, 'replaced by a newer connection of the same agent');
       metrics.agentConnections++;
       if (resumed) metrics.agentReconnects++;
-      const welcome: Welcome = { url: this.options.tunnelUrl(registration.subdomain), subdomain: registration.subdomain, resume: registration.resume, heartbeat: this.options.heartbeatMs / 1000 };
+      const welcome: Welcome = { url: this.options.tunnelUrl(registration.subdomain), subdomain: registration.subdomain, resume: registration.resume, heartbeat: this.options.heartbeatMs / 1000, maxFrame: this.options.maxFramePayload };
       tunnel.sendControl(FrameType.Welcome, welcome);
       log('agent.connected', { tunnel: registration.subdomain, agent: hello.agent, resumed, remote, auth: Boolean(hello.basicAuth) });
     };

@@ -16,20 +16,28 @@
  */
 
 /** Bumped when a change would confuse a peer of the previous version; HELLO carries it. */
+import { validateHeaderName, validateHeaderValue } from 'node:http';
+
 export const PROTOCOL_VERSION = 1;
 
 /** Path on the relay's apex where agents open their WebSocket. */
 export const CONNECT_PATH = '/_porthole/connect';
 
 export const HEADER_BYTES = 9;
-/** Largest payload of one frame. Bodies are cut into DATA frames of at most this size. */
+/** Largest DATA payload. Bodies are cut into frames of at most this size (the relay may ask for less). */
 export const MAX_FRAME_PAYLOAD = 256 * 1024;
-/** Largest WebSocket message either side accepts (several frames may share one message). */
-export const MAX_MESSAGE_BYTES = 4 * MAX_FRAME_PAYLOAD;
 /** Largest JSON head (OPEN/RESPONSE/HELLO…). Public header size is limited before this. */
 export const MAX_HEAD_BYTES = 128 * 1024;
-/** Body bytes a sender may have in flight on one stream before it waits for WINDOW. */
-export const INITIAL_WINDOW = 1024 * 1024;
+/** Frames queued in one turn of the event loop leave together once they reach this many bytes. */
+export const BATCH_BYTES = 64 * 1024;
+/** Largest WebSocket message either side accepts: a batch just under BATCH_BYTES plus one more frame. */
+export const MAX_MESSAGE_BYTES = BATCH_BYTES + HEADER_BYTES + MAX_FRAME_PAYLOAD;
+/**
+ * Body bytes a sender may have in flight on one stream before it waits for WINDOW, and so the most
+ * a receiver buffers for one stream. One stream moves at most this much per round trip: 2 MiB keeps
+ * bulk transfers flowing when the other side is far away or slow to be scheduled.
+ */
+export const INITIAL_WINDOW = 2 * 1024 * 1024;
 
 export enum FrameType {
   /** agent → relay, stream 0, JSON `Hello`: the first frame on every connection. */
@@ -76,6 +84,8 @@ export interface Welcome {
   resume: string;
   /** Seconds between pings the relay expects. */
   heartbeat: number;
+  /** Largest DATA payload the relay accepts (its --max-frame-size). */
+  maxFrame: number;
 }
 
 export type RefusalCode = 'version' | 'token' | 'taken' | 'invalid-name' | 'limit' | 'malformed';
@@ -104,7 +114,8 @@ export interface ResponseHead {
   headers: string[];
 }
 
-export type ResetCode = 'unreachable' | 'timeout' | 'cancelled' | 'protocol' | 'refused' | 'internal';
+export const RESET_CODES = ['unreachable', 'timeout', 'cancelled', 'internal'] as const;
+export type ResetCode = (typeof RESET_CODES)[number];
 export interface Reset {
   code: ResetCode;
   message: string;
@@ -130,8 +141,6 @@ export const CloseCode = {
   normal: 1000,
   goingAway: 1001,
   protocolError: 1002,
-  unsupportedData: 1003,
-  tooBig: 1009,
   refused: 4000,
   heartbeatTimeout: 4001,
   replaced: 4002,
@@ -163,9 +172,9 @@ export function encodeWindow(stream: number, increment: number): Buffer {
 /**
  * Splits one WebSocket message into frames. Payloads are views into `message`, not copies.
  * Throws ProtocolError on anything malformed: a partial header, a length past the end,
- * an unknown type, an oversized payload.
+ * an unknown type, an oversized payload (DATA past `maxData`, any other frame past MAX_HEAD_BYTES).
  */
-export function decodeFrames(message: Buffer, maxPayload = MAX_FRAME_PAYLOAD): Frame[] {
+export function decodeFrames(message: Buffer, maxData = MAX_FRAME_PAYLOAD): Frame[] {
   const frames: Frame[] = [];
   let offset = 0;
   while (offset < message.length) {
@@ -176,7 +185,8 @@ export function decodeFrames(message: Buffer, maxPayload = MAX_FRAME_PAYLOAD): F
     const stream = message.readUInt32BE(offset + 1);
     const length = message.readUInt32BE(offset + 5);
     if (!KNOWN_TYPES.has(type)) throw new ProtocolError(`unknown frame type ${type} on stream ${stream}`);
-    if (length > maxPayload) throw new ProtocolError(`frame of ${length} bytes exceeds the ${maxPayload}-byte limit`);
+    const limit = type === FrameType.Data ? maxData : MAX_HEAD_BYTES;
+    if (length > limit) throw new ProtocolError(`frame of ${length} bytes exceeds the ${limit}-byte limit`);
     const start = offset + HEADER_BYTES;
     if (start + length > message.length) {
       throw new ProtocolError(`frame on stream ${stream} claims ${length} bytes but only ${message.length - start} follow`);
@@ -188,7 +198,6 @@ export function decodeFrames(message: Buffer, maxPayload = MAX_FRAME_PAYLOAD): F
 }
 
 export function decodeJson<T>(frame: Frame, what: string): T {
-  if (frame.payload.length > MAX_HEAD_BYTES) throw new ProtocolError(`${what} of ${frame.payload.length} bytes is too large`);
   let value: unknown;
   try {
     value = JSON.parse(frame.payload.toString('utf8'));
@@ -218,7 +227,34 @@ export function checkResponseHead(head: ResponseHead, stream: number): ResponseH
   if (!Number.isInteger(head.status) || head.status < 100 || head.status > 999 || !isStringList(head.headers)) {
     throw new ProtocolError(`RESPONSE on stream ${stream} has no valid status or headers`);
   }
+  if (head.statusText !== undefined && (typeof head.statusText !== 'string' || /[\r\n]/.test(head.statusText))) {
+    throw new ProtocolError(`RESPONSE on stream ${stream} has an invalid status text`);
+  }
+  // The relay writes these to a public client: a CR/LF here would be response splitting.
+  for (let i = 0; i < head.headers.length; i += 2) {
+    try {
+      validateHeaderName(head.headers[i]);
+      validateHeaderValue(head.headers[i], head.headers[i + 1]);
+    } catch {
+      throw new ProtocolError(`RESPONSE on stream ${stream} has an invalid header ${JSON.stringify(head.headers[i].slice(0, 40))}`);
+    }
+  }
   return head;
+}
+
+export function checkHello(hello: Hello): Hello {
+  const optionalStrings = [hello.token, hello.subdomain, hello.resume, hello.basicAuth, hello.agent];
+  if (typeof hello.protocol !== 'number' || optionalStrings.some((v) => v !== undefined && typeof v !== 'string')) {
+    throw new ProtocolError('HELLO needs a protocol number and text (or nothing) for agent, token, subdomain, resume and basicAuth');
+  }
+  return hello;
+}
+
+export function checkReset(reset: Reset, stream: number): Reset {
+  if (!(RESET_CODES as readonly string[]).includes(reset.code) || typeof reset.message !== 'string') {
+    throw new ProtocolError(`RESET on stream ${stream} needs a known code and a message`);
+  }
+  return { code: reset.code, message: reset.message.slice(0, 1000) };
 }
 
 function isStringList(value: unknown): value is string[] {

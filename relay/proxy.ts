@@ -16,11 +16,10 @@ const SET_BY_RELAY = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forward
 const STATUS_FOR_RESET: Record<Reset['code'], [number, string]> = {
   unreachable: [502, 'The local server is unreachable'],
   timeout: [504, 'The local server did not answer in time'],
-  refused: [503, 'The tunnel is busy'],
   cancelled: [502, 'The tunnel closed'],
-  protocol: [502, 'The agent sent a bad response'],
   internal: [502, 'The agent failed'],
 };
+const NO_RESPONSE = 'The agent ended the stream without sending a response.';
 
 export interface ForwardContext {
   tunnel: Tunnel;
@@ -54,10 +53,14 @@ export function requestHead(req: IncomingMessage, ctx: ForwardContext, upgrade: 
 
 /** Sends a public request through the tunnel and streams the answer back. */
 export function forwardRequest(req: IncomingMessage, res: ServerResponse, ctx: ForwardContext): void {
-  const stream = ctx.tunnel.openStream(requestHead(req, ctx, false));
-  pipeReadable(req, stream);
-  stream.onResponse = (head) => {
-    res.writeHead(head.status, head.statusText, responseHeaders(head));
+  const head = requestHead(req, ctx, false);
+  const stream = ctx.tunnel.openStream(head);
+  // Without a body there is nothing to read: END leaves in the same message as OPEN.
+  if (head.body) pipeReadable(req, stream);
+  else stream.end();
+  stream.onEnd = () => sendPage(res, 502, 'The agent sent no response', NO_RESPONSE, `Tunnel: ${ctx.subdomain}`);
+  stream.onResponse = (answer) => {
+    res.writeHead(answer.status, answer.statusText, responseHeaders(answer));
     pipeWritable(stream, res);
   };
   stream.onReset = (reset) => {
@@ -66,7 +69,9 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, ctx: F
     sendPage(res, status, title, reset.message, `Tunnel: ${ctx.subdomain}`);
   };
   res.on('close', () => {
-    if (!res.writableFinished) stream.reset('cancelled', 'the public client went away');
+    // Node stops reporting on a request body once its response is complete, so an upload still
+    // going then is abandoned here, as Node's own server discards it.
+    if (!stream.isDone) stream.reset('cancelled', res.writableFinished ? 'the response ended before the request body' : 'the public client went away');
     ctx.onDone(res.statusCode, stream.sentBytes, stream.receivedBytes);
   });
 }
@@ -82,6 +87,7 @@ export function forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffe
     stream.reset('cancelled', 'the public client went away');
     ctx.onDone(status, stream.sentBytes, stream.receivedBytes);
   });
+  stream.onEnd = () => { status = 502; socket.end(rawPage(502, 'Bad Gateway', 'The agent sent no response', NO_RESPONSE)); };
   stream.onResponse = (answer) => {
     status = answer.status;
     const headers = answer.status === 101 ? answer.headers : [...responseHeaders(answer), 'Connection', 'close'];
@@ -98,14 +104,18 @@ export function forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffe
   };
 }
 
-/** Response headers for the public client, hop-by-hop ones removed; repeated ones (Set-Cookie) kept. */
+/**
+ * Response headers for the public client, hop-by-hop ones removed; repeated ones (Set-Cookie) kept.
+ * A cookie's Domain attribute is dropped: the dev server's own domain (localhost) never matches the
+ * tunnel's host, and `Domain=<relay domain>` would let one tunnel set cookies for every other.
+ */
 function responseHeaders(head: ResponseHead): string[] {
   const dropped = connectionTokens(header(head.headers, 'connection'));
   const out: string[] = [];
   for (let i = 0; i < head.headers.length; i += 2) {
     const name = head.headers[i].toLowerCase();
     if (HOP_BY_HOP.has(name) || dropped.has(name)) continue;
-    out.push(head.headers[i], head.headers[i + 1]);
+    out.push(head.headers[i], name === 'set-cookie' ? head.headers[i + 1].replace(/;\s*domain=[^;]*/gi, '') : head.headers[i + 1]);
   }
   return out;
 }
@@ -115,7 +125,9 @@ function header(raw: string[], name: string): string | undefined {
   return undefined;
 }
 
-function connectionTokens(value: string | undefined): Set<string> {
-  return new Set(value ? value.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean) : []);
+const NO_TOKENS: ReadonlySet<string> = new Set();
+
+function connectionTokens(value: string | undefined): ReadonlySet<string> {
+  return value ? new Set(value.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean)) : NO_TOKENS;
 }
 

@@ -13,7 +13,7 @@ import { createLog, type Log } from './log.js';
 import { Metrics } from './metrics.js';
 import { sendPage, statusPage, rawPage } from './pages.js';
 import { AgentGate, safeEqual } from './agents.js';
-import { CONNECT_PATH, CloseCode, FrameType, HEADER_BYTES } from './protocol.js';
+import { CONNECT_PATH, CloseCode, FrameType, MAX_MESSAGE_BYTES } from './protocol.js';
 import { forwardRequest, forwardUpgrade, type ForwardContext } from './proxy.js';
 import { Registry, type Registration } from './registry.js';
 import type { Tunnel } from './tunnel.js';
@@ -40,14 +40,14 @@ export async function startRelay(options: Partial<RelayConfig> = {}, certificate
   const registry = new Registry({ gracePeriodMs: config.gracePeriodMs, maxTunnelsPerToken: config.maxTunnelsPerToken });
   const metrics = new Metrics();
   const tlsOn = Boolean(config.tls && certificates);
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4 * (config.maxFramePayload + HEADER_BYTES) });
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES });
   let publicPort = config.httpPort;
   /** Public requests between arrival and their response handed to the socket; upgrades (WebSockets) are not counted. */
   let requestsInFlight = 0;
 
   const isApex = (host: string) => host === config.domain;
   const agents = new AgentGate(config.tokens, {
-    registry, metrics, log, heartbeatMs: config.heartbeatMs,
+    registry, metrics, log, heartbeatMs: config.heartbeatMs, maxFramePayload: config.maxFramePayload,
     tunnelUrl: (subdomain) => `${tlsOn ? 'https' : 'http'}://${subdomain}.${config.domain}${portSuffix(tlsOn ? 'https' : 'http', publicPort)}`,
   });
 

@@ -2,18 +2,20 @@
  * One agent connection seen from either end: a WebSocket carrying many flow-controlled streams.
  * The relay and the agent both wrap their WebSocket in a Tunnel; only the relay opens streams.
  */
-import type { Readable, Writable } from 'node:stream';
 import type WebSocket from 'ws';
 import {
-  CloseCode, FrameType, INITIAL_WINDOW, MAX_FRAME_PAYLOAD, ProtocolError,
-  checkRequestHead, checkResponseHead, decodeFrames, decodeJson, decodeWindow, encodeFrame, encodeJson, encodeWindow,
-  type Frame, type RequestHead, type Reset, type ResetCode, type ResponseHead,
+  BATCH_BYTES, CloseCode, FrameType, MAX_FRAME_PAYLOAD, ProtocolError, checkRequestHead, decodeFrames, decodeJson, encodeJson,
+  type Frame, type RequestHead,
 } from './protocol.js';
+import { TunnelStream } from './stream.js';
 
-/** Frames queued in one turn of the event loop are sent together, up to this many bytes a message. */
-const BATCH_BYTES = 64 * 1024;
-/** Credit is returned once this much of the window has been consumed, not per chunk. */
-const WINDOW_UPDATE_THRESHOLD = INITIAL_WINDOW / 4;
+export { TunnelStream, pipeReadable, pipeWritable } from './stream.js';
+
+/**
+ * Bytes the WebSocket may hold unsent before streams are paused. Per-stream windows bound each
+ * stream; this bounds the connection, whatever the number of streams (a peer that stops reading).
+ */
+const CONGESTION_BYTES = 8 * 1024 * 1024;
 
 export interface TunnelHandlers {
   /** A stream-0 frame (HELLO, WELCOME, REFUSE, GOAWAY). */
@@ -26,6 +28,9 @@ export interface TunnelHandlers {
 
 export class Tunnel {
   readonly streams = new Map<number, TunnelStream>();
+  /** Largest DATA payload this side sends: the relay's --max-frame-size, told to the agent in WELCOME. */
+  sendFrameLimit = MAX_FRAME_PAYLOAD;
+  private readonly waiting = new Set<TunnelStream>();
   private nextStreamId = 1;
   private batch: Buffer[] = [];
   private batchBytes = 0;
@@ -36,15 +41,17 @@ export class Tunnel {
   /** Why this side closed, when it did: a terminated socket reports only 1006. */
   private closedHere?: { code: number; reason: string };
 
-  constructor(readonly ws: WebSocket, private readonly handlers: TunnelHandlers, readonly label = 'tunnel') {
+  /**
+   * `receiveFrameLimit`: the largest DATA payload accepted from the peer (the relay's --max-frame-size).
+   */
+  constructor(readonly ws: WebSocket, private readonly handlers: TunnelHandlers, private readonly receiveFrameLimit = MAX_FRAME_PAYLOAD) {
     ws.binaryType = 'nodebuffer';
     ws.on('message', (data, isBinary) => this.receive(data as Buffer, isBinary));
     ws.on('pong', () => { this.heardFrom = true; });
     ws.on('ping', () => { this.heardFrom = true; });
     ws.on('close', (code, reason) => this.onClose(code, reason.toString()));
-    ws.on('error', () => { /* 'close' follows and carries the outcome */ });
-    const socket = (ws as unknown as { _socket?: { setNoDelay?(on: boolean): void } })._socket;
-    socket?.setNoDelay?.(true);
+    // 'close' follows every error; keep the error's words as the reason, which 1006 alone lacks.
+    ws.on('error', (error) => { this.closedHere ??= { code: 1006, reason: error.message }; });
   }
 
   /**
@@ -95,8 +102,25 @@ export class Tunnel {
     const message = this.batch.length === 1 ? this.batch[0] : Buffer.concat(this.batch, this.batchBytes);
     this.batch = [];
     this.batchBytes = 0;
-    this.ws.send(message, { binary: true, compress: false });
+    this.ws.send(message, { binary: true, compress: false }, this.sent);
   }
+
+  /** True while the WebSocket holds more unsent bytes than it should: writers pause. */
+  get congested(): boolean {
+    return this.ws.bufferedAmount + this.batchBytes > CONGESTION_BYTES;
+  }
+
+  /** A stream paused for congestion; it hears `roomAvailable` once the backlog drains. */
+  waitForRoom(stream: TunnelStream): void {
+    this.waiting.add(stream);
+  }
+
+  private readonly sent = (): void => {
+    if (this.waiting.size === 0 || this.congested) return;
+    const ready = [...this.waiting];
+    this.waiting.clear();
+    for (const stream of ready) stream.roomAvailable();
+  };
 
   /** Closes the WebSocket after sending what is queued. */
   close(code: number = CloseCode.normal, reason = ''): void {
@@ -113,10 +137,11 @@ export class Tunnel {
     this.heardFrom = true;
     try {
       if (!isBinary) throw new ProtocolError('text message received; Porthole frames are binary');
-      for (const frame of decodeFrames(data)) this.dispatch(frame);
+      for (const frame of decodeFrames(data, this.receiveFrameLimit)) this.dispatch(frame);
     } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      this.close(CloseCode.protocolError, `malformed frame: ${error.message}`);
+      // Whatever a peer sends costs it its own connection, never the process and its other tunnels.
+      const why = error instanceof ProtocolError ? error.message : `it could not be handled (${(error as Error).message})`;
+      this.close(CloseCode.protocolError, `malformed frame: ${why}`);
     }
   }
 
@@ -139,6 +164,7 @@ export class Tunnel {
     this.closed = true;
     clearInterval(this.heartbeat);
     this.batch = [];
+    this.waiting.clear();
     for (const stream of [...this.streams.values()]) stream.abandon({ code: 'cancelled', message: 'the tunnel closed' });
     this.handlers.closed(this.closedHere?.code ?? code, this.closedHere?.reason ?? reason);
   }
@@ -146,170 +172,6 @@ export class Tunnel {
   /** Called by a stream once both directions are finished. */
   forget(stream: TunnelStream): void {
     this.streams.delete(stream.id);
+    this.waiting.delete(stream);
   }
 }
-
-/**
- * One request/response (or upgraded connection) inside a Tunnel, with credit-based flow control
- * in both directions. Owners set the `on*` callbacks they need.
- */
-export class TunnelStream {
-  onResponse?: (head: ResponseHead) => void;
-  /** Body bytes arrived. Call `consumed(n)` once the consumer has taken them. */
-  onData?: (chunk: Buffer) => void;
-  onEnd?: () => void;
-  onReset?: (reset: Reset) => void;
-  /** Credit came back after `write` returned false: the source may resume. */
-  onWritable?: () => void;
-
-  /** Body bytes sent and received so far, for logs and metrics. */
-  sentBytes = 0;
-  receivedBytes = 0;
-  private sendCredit = INITIAL_WINDOW;
-  private queued: Buffer[] = [];
-  private endQueued = false;
-  private sentEnd = false;
-  private receivedEnd = false;
-  private unacknowledged = 0;
-  private consumedSinceUpdate = 0;
-  private done = false;
-
-  constructor(readonly tunnel: Tunnel, readonly id: number) {}
-
-  get isDone(): boolean {
-    return this.done;
-  }
-
-  sendResponse(head: ResponseHead): void {
-    if (!this.done) this.tunnel.send(encodeJson(FrameType.Response, this.id, head));
-  }
-
-  /** Sends body bytes as far as credit allows; returns false when the source should pause. */
-  write(chunk: Buffer): boolean {
-    if (this.done || this.sentEnd || this.endQueued) return false;
-    this.sentBytes += chunk.length;
-    if (this.queued.length > 0) this.queued.push(chunk);
-    else this.sendWithinCredit(chunk);
-    return this.queued.length === 0 && this.sendCredit > 0;
-  }
-
-  end(): void {
-    if (this.done || this.sentEnd || this.endQueued) return;
-    if (this.queued.length > 0) this.endQueued = true;
-    else this.sendEnd();
-  }
-
-  /** Abandons the stream and tells the peer why. */
-  reset(code: ResetCode, message: string): void {
-    if (this.done) return;
-    this.tunnel.send(encodeJson(FrameType.Reset, this.id, { code, message } satisfies Reset));
-    this.finish();
-  }
-
-  /** The consumer took `bytes` of what arrived; return credit to the peer in sizeable steps. */
-  consumed(bytes: number): void {
-    if (this.done || this.receivedEnd) return;
-    this.consumedSinceUpdate += bytes;
-    if (this.consumedSinceUpdate >= WINDOW_UPDATE_THRESHOLD) {
-      this.unacknowledged -= this.consumedSinceUpdate;
-      this.tunnel.send(encodeWindow(this.id, this.consumedSinceUpdate));
-      this.consumedSinceUpdate = 0;
-    }
-  }
-
-  receive(frame: Frame): void {
-    switch (frame.type) {
-      case FrameType.Response:
-        this.onResponse?.(checkResponseHead(decodeJson<ResponseHead>(frame, 'RESPONSE'), this.id));
-        return;
-      case FrameType.Data:
-        if (this.receivedEnd) throw new ProtocolError(`DATA after END on stream ${this.id}`);
-        this.unacknowledged += frame.payload.length;
-        this.receivedBytes += frame.payload.length;
-        if (this.unacknowledged > INITIAL_WINDOW) throw new ProtocolError(`stream ${this.id} overran its flow-control window`);
-        this.onData?.(frame.payload);
-        return;
-      case FrameType.End:
-        this.receivedEnd = true;
-        this.onEnd?.();
-        if (this.sentEnd) this.finish();
-        return;
-      case FrameType.Reset:
-        this.abandon(decodeJson<Reset>(frame, 'RESET'));
-        return;
-      case FrameType.Window:
-        this.sendCredit += decodeWindow(frame);
-        this.drainQueue();
-        return;
-      default:
-        throw new ProtocolError(`frame type ${frame.type} is not valid on stream ${this.id}`);
-    }
-  }
-
-  /** The stream ends without telling the peer (it reset, or the tunnel closed). */
-  abandon(reset: Reset): void {
-    if (this.done) return;
-    this.finish();
-    this.onReset?.(reset);
-  }
-
-  private sendWithinCredit(chunk: Buffer): void {
-    let offset = 0;
-    while (offset < chunk.length && this.sendCredit > 0) {
-      const size = Math.min(chunk.length - offset, this.sendCredit, MAX_FRAME_PAYLOAD);
-      this.tunnel.send(encodeFrame(FrameType.Data, this.id, chunk.subarray(offset, offset + size)));
-      this.sendCredit -= size;
-      offset += size;
-    }
-    if (offset < chunk.length) this.queued.push(offset === 0 ? chunk : chunk.subarray(offset));
-  }
-
-  private drainQueue(): void {
-    const waiting = this.queued;
-    this.queued = [];
-    for (let i = 0; i < waiting.length; i++) {
-      this.sendWithinCredit(waiting[i]);
-      if (this.queued.length > 0) {
-        this.queued.push(...waiting.slice(i + 1));
-        return;
-      }
-    }
-    if (this.endQueued) this.sendEnd();
-    else if (this.sendCredit > 0) this.onWritable?.();
-  }
-
-  private sendEnd(): void {
-    this.endQueued = false;
-    this.sentEnd = true;
-    this.tunnel.send(encodeFrame(FrameType.End, this.id));
-    if (this.receivedEnd) this.finish();
-  }
-
-  private finish(): void {
-    this.done = true;
-    this.queued = [];
-    this.tunnel.forget(this);
-  }
-}
-
-/** Streams a Node Readable (a request body, a socket) into a tunnel stream, pausing on back-pressure. */
-export function pipeReadable(source: Readable, stream: TunnelStream): void {
-  stream.onWritable = () => source.resume();
-  source.on('data', (chunk: Buffer) => { if (!stream.write(chunk)) source.pause(); });
-  source.on('end', () => stream.end());
-}
-
-/**
- * Writes what arrives on a tunnel stream into a Node Writable (a response, a socket), and returns
- * credit to the peer only as the writable drains.
- */
-export function pipeWritable(stream: TunnelStream, sink: Writable): void {
-  let buffered = 0;
-  sink.on('drain', () => { const n = buffered; buffered = 0; stream.consumed(n); });
-  stream.onData = (chunk) => {
-    if (sink.write(chunk) && buffered === 0) stream.consumed(chunk.length);
-    else buffered += chunk.length;
-  };
-  stream.onEnd = () => sink.end();
-}
-

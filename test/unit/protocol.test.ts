@@ -1,13 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  FrameType, HEADER_BYTES, MAX_FRAME_PAYLOAD, MAX_HEAD_BYTES, ProtocolError, checkRequestHead, checkResponseHead,
+  FrameType, HEADER_BYTES, MAX_FRAME_PAYLOAD, MAX_HEAD_BYTES, ProtocolError, checkHello, checkRequestHead, checkReset, checkResponseHead,
   decodeFrames, decodeJson, decodeWindow, encodeFrame, encodeJson, encodeWindow,
   type GoAway, type Hello, type Refusal, type RequestHead, type Reset, type ResponseHead, type Welcome,
 } from '../../relay/protocol';
 
 const hello: Hello = { protocol: 1, agent: '0.1.0', token: 't0k3n', subdomain: 'myapp', resume: 'secret-secret-secret', basicAuth: 'u:p' };
-const welcome: Welcome = { url: 'http://myapp.localhost:8080', subdomain: 'myapp', resume: 'secret-secret-secret', heartbeat: 15 };
+const welcome: Welcome = { url: 'http://myapp.localhost:8080', subdomain: 'myapp', resume: 'secret-secret-secret', heartbeat: 15, maxFrame: 262144 };
 const refusal: Refusal = { code: 'taken', message: 'The subdomain "myapp" is already taken.' };
 const open: RequestHead = { method: 'POST', path: '/a?b=c', headers: ['Host', 'x', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2'], body: true, remote: '127.0.0.1' };
 const response: ResponseHead = { status: 200, statusText: 'OK', headers: ['content-type', 'text/plain'] };
@@ -62,10 +62,16 @@ test('malformed input is a ProtocolError that says what is wrong', () => {
 test('heads are checked before anyone relies on them', () => {
   const [notJson] = decodeFrames(encodeFrame(FrameType.Open, 1, Buffer.from('{oops')));
   assert.throws(() => decodeJson(notJson, 'OPEN'), /not valid JSON/);
-  const [huge] = decodeFrames(encodeFrame(FrameType.Open, 1, Buffer.alloc(MAX_HEAD_BYTES + 1, 32)), MAX_FRAME_PAYLOAD);
-  assert.throws(() => decodeJson(huge, 'OPEN'), /too large/);
+  assert.throws(() => decodeFrames(encodeFrame(FrameType.Open, 1, Buffer.alloc(MAX_HEAD_BYTES + 1, 32))), /exceeds the 131072-byte limit/);
+  assert.throws(() => decodeFrames(encodeFrame(FrameType.Data, 1, Buffer.alloc(20_000)), 16_384), /exceeds the 16384-byte limit/, 'DATA obeys the negotiated limit');
+  assert.is(decodeFrames(encodeFrame(FrameType.Response, 1, Buffer.alloc(20_000, 32)), 16_384).length, 1, 'heads are not held to the DATA limit');
   assert.throws(() => checkRequestHead({ method: 'GET', path: '/', headers: ['odd'] }, 1), /lacks method, path or headers/);
   assert.throws(() => checkResponseHead({ status: 42, headers: [] }, 1), /no valid status/);
+  assert.throws(() => checkResponseHead({ status: 200, headers: ['x', 'a\r\nb: c'] }, 1), /invalid header "x"/);
+  assert.throws(() => checkHello({ protocol: 1, agent: 'a', subdomain: 7 as unknown as string }), /HELLO needs/);
+  assert.equal(checkHello(hello), hello);
+  assert.throws(() => checkReset({ code: 'nope' as 'internal', message: 'x' }, 1), /needs a known code/);
+  assert.equal(checkReset(reset, 1), reset);
   const [zero] = decodeFrames(encodeWindow(1, 0));
   assert.throws(() => decodeWindow(zero), /grants 0 bytes/);
 });

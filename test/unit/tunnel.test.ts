@@ -55,9 +55,13 @@ it('credit windows: a sender stops at the window and resumes as the receiver con
   stream.write(source.subarray(offset));
   stream.end();
   const ended = new Promise<void>((resolve) => { agentStream.onEnd = resolve; });
-  while (received.reduce((n, b) => n + b.length, 0) < total) {
-    const pending = received.reduce((n, b) => n + b.length, 0) - INITIAL_WINDOW;
-    agentStream.consumed(Math.max(pending, 1));
+  let granted = INITIAL_WINDOW;
+  const deadline = Date.now() + 10_000;
+  while (received.reduce((n, b) => n + b.length, 0) < total && Date.now() < deadline) {
+    const arrived = received.reduce((n, b) => n + b.length, 0);
+    if (arrived > granted) agentStream.consumed(arrived - granted);
+    granted = Math.max(granted, arrived);
+    assert.ok(arrived - granted <= INITIAL_WINDOW, 'never more in flight than the window');
     await tick(10);
   }
   await ended;
@@ -85,6 +89,29 @@ it('a peer that overruns a stream window is disconnected with a reason', async (
   const { code, reason } = await new Promise<{ code: number; reason: string }>((resolve) => t.client.on('close', (c, r) => resolve({ code: c, reason: r.toString() })));
   assert.is(code, 1002);
   assert.match(reason, /stream 1 overran its flow-control window/);
+  t.done();
+});
+
+it('a peer that stops reading: writers pause at the connection limit, not after every stream has filled its window', async () => {
+  const t = await pair();
+  (t.client as unknown as { _socket: { pause(): void } })._socket.pause();
+  const streams = Array.from({ length: 32 }, () => t.relay.openStream(head));
+  const paused = new Set<TunnelStream>();
+  for (const stream of streams) stream.onWritable = () => paused.delete(stream);
+  const chunk = Buffer.alloc(64 * 1024, 1);
+  let accepted = 0;
+  for (let round = 0; round < 40; round++) {
+    // Well-behaved sources, like pipeReadable: write until told to pause, then wait for onWritable.
+    for (const stream of streams) {
+      if (paused.has(stream)) continue;
+      accepted += chunk.length;
+      if (!stream.write(chunk)) paused.add(stream);
+    }
+    await tick(5);
+  }
+  const buffered = t.relay.ws.bufferedAmount;
+  assert.ok(accepted < 16 * 1024 * 1024, `writers kept going for ${accepted} bytes`);
+  assert.ok(buffered < 16 * 1024 * 1024, `${buffered} bytes buffered for a peer that reads nothing (32 windows would be ${32 * INITIAL_WINDOW})`);
   t.done();
 });
 

@@ -1,0 +1,134 @@
+/** Whatever an agent or a client does wrong costs only its own connection or stream, never the relay. */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import http from 'node:http';
+import WebSocket from 'ws';
+import { CONNECT_PATH, FrameType, PROTOCOL_VERSION, encodeFrame, encodeJson } from '../../relay/protocol';
+import { agent, relay, request, sleep, startOrigin, waitFor, type Origin } from '../helpers';
+import type { Relay } from '../../relay/relay';
+
+const ctx = {} as { origin: Origin; relay: Relay };
+const it = suite('hostile peers', ctx);
+it.before(async () => {
+  ctx.origin = await startOrigin();
+  ctx.relay = await relay({ maxStreamsPerTunnel: 400 });
+});
+it.after(async () => {
+  await ctx.relay.close(0);
+  await ctx.origin.close();
+});
+
+/** A hand-made agent that registers `name` and answers the first OPEN with `answer(streamId)`. */
+async function rogueAgent(name: string, hello: Record<string, unknown>, answer?: (ws: WebSocket, stream: number) => void) {
+  const ws = new WebSocket(`ws://localhost:${ctx.relay.httpPort}${CONNECT_PATH}`);
+  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  ws.on('message', (data: Buffer) => { if (data[0] === FrameType.Open) answer?.(ws, data.readUInt32BE(1)); });
+  ws.send(encodeJson(FrameType.Hello, 0, { protocol: PROTOCOL_VERSION, agent: 'rogue', subdomain: name, ...hello }));
+  return { ws, closed };
+}
+
+it('frames that once crashed the relay now close only the sender, with a reason', async () => {
+  const bystander = await agent(ctx.relay.url, ctx.origin.port, { subdomain: 'bystander' });
+  const respond = (value: unknown) => (ws: WebSocket, stream: number) => ws.send(encodeJson(FrameType.Response, stream, value));
+  const cases: [string, Record<string, unknown>, ((ws: WebSocket, stream: number) => void) | undefined, RegExp][] = [
+    ['a subdomain that is not text', { subdomain: 123 }, undefined, /HELLO needs a protocol number and text/],
+    ['a password that is not text', { basicAuth: 5 }, undefined, /HELLO needs/],
+    ['a header value with CR/LF', {}, respond({ status: 200, headers: ['x-evil', 'a\r\nSet-Cookie: pwned=1'] }), /invalid header "x-evil"/],
+    ['a header name with a space', {}, respond({ status: 200, headers: ['bad name', 'x'] }), /invalid header "bad name"/],
+    ['a status text with CR/LF', {}, respond({ status: 200, statusText: 'OK\r\nx: y', headers: [] }), /invalid status text/],
+    ['two RESPONSE frames', {}, (ws, stream) => { respond({ status: 200, headers: [] })(ws, stream); respond({ status: 201, headers: [] })(ws, stream); }, /a second RESPONSE/],
+    ['a RESET with an unknown code', {}, (ws, stream) => ws.send(encodeJson(FrameType.Reset, stream, { code: 'bogus', message: 1 })), /needs a known code/],
+  ];
+  for (const [label, hello, answer, reason] of cases) {
+    const name = `rogue-${cases.findIndex((c) => c[0] === label)}`;
+    const rogue = await rogueAgent(name, hello, answer);
+    if (answer) {
+      await waitFor(() => ctx.relay.registry.lookup(name)?.tunnel, 2000, `${label}: registration`);
+      request(ctx.relay.httpPort, `${name}.localhost:${ctx.relay.httpPort}`, { timeout: 3000 }).catch(() => undefined);
+    }
+    const { code, reason: text } = await rogue.closed;
+    assert.is(code, 1002, label);
+    assert.match(text, reason, label);
+    assert.is((await request(ctx.relay.httpPort, bystander.host, { path: '/hello' })).status, 200, `${label}: the relay and its other tunnels live on`);
+  }
+  await bystander.stop();
+});
+
+it('an agent that ends a stream without a response gives the visitor a 502 that says so', async () => {
+  const rogue = await rogueAgent('silent-answer', {}, (ws, stream) => ws.send(encodeFrame(FrameType.End, stream)));
+  await waitFor(() => ctx.relay.registry.lookup('silent-answer')?.tunnel, 2000, 'registration');
+  const reply = await request(ctx.relay.httpPort, `silent-answer.localhost:${ctx.relay.httpPort}`, { timeout: 3000 });
+  assert.is(reply.status, 502);
+  assert.match(reply.body.toString(), /without sending a response/);
+  rogue.ws.terminate();
+});
+
+it('a cookie scoped to the relay domain cannot reach other tunnels: Domain is dropped', async () => {
+  const rogue = await rogueAgent('cookie-jar', {}, (ws, stream) => {
+    ws.send(Buffer.concat([
+      encodeJson(FrameType.Response, stream, { status: 200, headers: ['Set-Cookie', 'sid=1; Domain=localhost; Path=/', 'Set-Cookie', 'theme=dark; path=/; domain=.localhost; HttpOnly'] }),
+      encodeFrame(FrameType.End, stream),
+    ]));
+  });
+  await waitFor(() => ctx.relay.registry.lookup('cookie-jar')?.tunnel, 2000, 'registration');
+  const reply = await request(ctx.relay.httpPort, `cookie-jar.localhost:${ctx.relay.httpPort}`, { timeout: 3000 });
+  assert.equal(reply.headers['set-cookie'], ['sid=1; Path=/', 'theme=dark; path=/; HttpOnly']);
+  rogue.ws.terminate();
+});
+
+it('visitors who give up while their request waits for a local connection do not hold one', async () => {
+  const a = await agent(ctx.relay.url, ctx.origin.port, { subdomain: 'queue' });
+  // 128 slow requests take every kept-alive connection; 64 more wait in the agent's pool and are abandoned.
+  const slow = Array.from({ length: 128 }, () => request(ctx.relay.httpPort, a.host, { path: '/slow?n=1500', timeout: 15_000 }));
+  await sleep(300);
+  for (let i = 0; i < 64; i++) {
+    const req = http.get({ host: '127.0.0.1', port: ctx.relay.httpPort, path: `/bytes?n=${3_000_000}`, headers: { host: a.host }, agent: false }, (res) => res.resume());
+    req.on('error', () => undefined);
+    setTimeout(() => req.destroy(), 200);
+  }
+  assert.ok((await Promise.all(slow)).every((r) => r.status === 200));
+  const after = await request(ctx.relay.httpPort, a.host, { path: '/hello', timeout: 5000 });
+  assert.is(after.status, 200, 'the tunnel still has connections to its local server');
+  await waitFor(() => ctx.relay.registry.lookup('queue')?.tunnel?.streams.size === 0, 5000, 'every relay stream released');
+  await a.stop();
+});
+
+it('a client that leaves mid-upload after its response releases the stream on both sides', async () => {
+  const a = await agent(ctx.relay.url, ctx.origin.port, { subdomain: 'halfway' });
+  for (let i = 0; i < 3; i++) {
+    await new Promise<void>((resolve) => {
+      const req = http.request({ host: '127.0.0.1', port: ctx.relay.httpPort, method: 'POST', path: '/hello', headers: { host: a.host, 'transfer-encoding': 'chunked' }, agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => { req.destroy(); resolve(); });
+      });
+      req.on('error', () => undefined);
+      req.write(Buffer.alloc(100_000));
+    });
+  }
+  const agentStreams = (a as unknown as { tunnel: { streams: Map<number, unknown> } }).tunnel.streams;
+  await waitFor(() => ctx.relay.registry.lookup('halfway')?.tunnel?.streams.size === 0 && agentStreams.size === 0, 5000, 'both ends to forget the streams');
+  await a.stop();
+});
+
+it.run();
+
+const frames = suite('--max-frame-size');
+frames('a relay with small frames still carries large bodies both ways; the agent learns the limit', async () => {
+  const origin = await startOrigin();
+  const r = await relay({ maxFramePayload: 16 * 1024 });
+  const a = await agent(r.url, origin.port, { subdomain: 'small-frames' });
+  try {
+    const down = await request(r.httpPort, a.host, { path: `/bytes?n=${1024 * 1024}` });
+    assert.is(down.status, 200);
+    assert.is(down.body.length, 1024 * 1024);
+    const up = await request(r.httpPort, a.host, { path: '/sha', method: 'POST', body: Buffer.alloc(1024 * 1024, 7) });
+    assert.is(JSON.parse(up.body.toString()).bytes, 1024 * 1024);
+    assert.is((a as unknown as { tunnel: { sendFrameLimit: number } }).tunnel.sendFrameLimit, 16 * 1024);
+  } finally {
+    await a.stop();
+    await r.close(0);
+    await origin.close();
+  }
+});
+frames.run();
