@@ -1,0 +1,286 @@
+// `npm run bench`: the tunnel against going direct to the origin, side by side in one run, on loopback.
+// Prints the environment and one markdown table (also written to test/bench/last-results.md).
+//
+//   node test/bench/run.mjs [--dist DIR] [--seconds N] [--rounds N] [--tunnels N] [--only small,bulk,ws,memory] [--out FILE]
+//
+// Everything runs as separate processes on free loopback ports: the origin (a plain Node http
+// server), the relay (dist/relay.js), the agent (dist/cli.js share … --quiet) and, as load
+// generator, Debian's wrk (installed with apt-get when missing). A plain Node proxy hop
+// (proxy-hop.mjs) is measured alongside as a reference for what one Node hop costs.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { download, upload, websocketRoundTrips } from './clients.mjs';
+import {
+  ensureWrk, freePort, get, jsonLine, median, runWrk, sleep, start, stop, stopAllSync,
+  waitForHttp, waitForLine, within, wrkVersion,
+} from './lib.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+const { values: flags } = parseArgs({
+  options: {
+    dist: { type: 'string', default: path.join(root, 'dist') },
+    seconds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '2' },
+    tunnels: { type: 'string', default: '1000' },
+    out: { type: 'string', default: path.join(here, 'last-results.md') },
+    only: { type: 'string', default: 'small,bulk,ws,memory' },
+  },
+});
+const dist = path.resolve(flags.dist);
+const seconds = Number(flags.seconds);
+const rounds = Number(flags.rounds);
+const idleTunnels = Number(flags.tunnels);
+const sections = new Set(flags.only.split(','));
+const MiB = 1024 * 1024;
+const BULK_BYTES = 100 * MiB;
+const ECHOES = 2000;
+
+for (const file of ['relay.js', 'cli.js']) {
+  if (!fs.existsSync(path.join(dist, file))) {
+    console.error(`bench: ${path.join(dist, file)} is missing. Build it first with: npm run build`);
+    process.exit(2);
+  }
+}
+process.on('exit', stopAllSync);
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
+// Every step is bounded on its own; this bounds the whole run too.
+setTimeout(() => { console.error('bench: gave up after 15 minutes'); process.exit(1); }, 15 * 60_000).unref();
+
+const say = (text) => console.log(`· ${text}`);
+
+async function startOrigin() {
+  const origin = start('origin', process.execPath, [path.join(here, 'origin.mjs')], { cwd: root });
+  const { port } = await waitForLine(origin, jsonLine, 10_000, 'its port');
+  return { ...origin, port, base: `http://127.0.0.1:${port}` };
+}
+
+async function startRelay(name, extraArgs = [], nodeArgs = [], ipc = false) {
+  const port = await freePort();
+  const relay = start(name, process.execPath, [...nodeArgs, path.join(dist, 'relay.js'), '--http-port', String(port), ...extraArgs], { cwd: root, ipc });
+  await waitForHttp(`http://127.0.0.1:${port}/_porthole/health`, `localhost:${port}`, 10_000);
+  return { ...relay, port, base: `http://127.0.0.1:${port}` };
+}
+
+async function startProxyHop(origin) {
+  const hop = start('proxy-hop', process.execPath, [path.join(here, 'proxy-hop.mjs'), origin.base], { cwd: root });
+  const { port } = await waitForLine(hop, jsonLine, 10_000, 'its port');
+  return { ...hop, base: `http://127.0.0.1:${port}`, host: `127.0.0.1:${port}` };
+}
+
+async function startAgent(name, origin, relay, subdomain, quiet) {
+  const args = [path.join(dist, 'cli.js'), 'share', origin.base, '--relay', `http://localhost:${relay.port}`, '--subdomain', subdomain, '--json'];
+  if (quiet) args.push('--quiet');
+  const agent = start(name, process.execPath, args, { cwd: root });
+  await waitForLine(agent, (line) => (jsonLine(line)?.event === 'ready' ? true : undefined), 10_000, 'ready');
+  return { ...agent, host: `${subdomain}.localhost:${relay.port}` };
+}
+
+/**
+ * Runs `measure` against a fresh origin, relay and agent, so that no section inherits another's
+ * state (bulk transfers measured right after the wrk runs were about half as fast).
+ */
+async function withTunnel(measure) {
+  const origin = await startOrigin();
+  const relay = await startRelay('relay');
+  const agent = await startAgent('agent', origin, relay, 'bench', true);
+  const direct = { ...origin, host: `127.0.0.1:${origin.port}` };
+  const tunnel = { ...relay, host: agent.host };
+  try {
+    const viaTunnel = await get(`${tunnel.base}/small`, tunnel.host);
+    const expected = await get(`${direct.base}/small`, direct.host);
+    if (viaTunnel.status !== 200 || !viaTunnel.body.equals(expected.body)) throw new Error(`the tunnel answered ${viaTunnel.status} "${viaTunnel.body}" instead of the origin's response`);
+    return await measure({ origin, relay, agent, direct, tunnel });
+  } finally {
+    await stop(agent);
+    await stop(relay);
+    await stop(origin);
+  }
+}
+
+/** Small GETs with wrk: a warm-up, then `rounds` runs alternating direct and each path, averaged. */
+async function smallRequests(direct, tunnels) {
+  const results = { direct: [] };
+  for (const t of tunnels) results[t.label] = [];
+  await runWrk({ url: `${direct.base}/small`, seconds: 2 });
+  for (const t of tunnels) await runWrk({ url: `${t.base}/small`, host: t.host, seconds: 2 });
+  for (let round = 1; round <= rounds; round++) {
+    say(`small requests, round ${round} of ${rounds}`);
+    results.direct.push(await runWrk({ url: `${direct.base}/small`, seconds, pids: { origin: direct.pid } }));
+    for (const t of tunnels) {
+      results[t.label].push(await runWrk({ url: `${t.base}/small`, host: t.host, seconds, pids: { origin: direct.pid, ...t.pids } }));
+    }
+  }
+  for (const [label, runs] of Object.entries(results)) {
+    for (const run of runs) {
+      if (run.errors > 0 || run.socketErrors) throw new Error(`${label}: wrk saw ${run.errors} non-2xx answers, socket errors: ${run.socketErrors ?? 'none'}`);
+    }
+  }
+  return Object.fromEntries(Object.entries(results).map(([label, runs]) => [label, combine(runs)]));
+}
+
+/** Averages wrk runs; CPU per request comes from the summed counters. */
+function combine(runs) {
+  const mean = (f) => runs.reduce((sum, r) => sum + f(r), 0) / runs.length;
+  const requests = runs.reduce((sum, r) => sum + r.requests, 0);
+  const cpuPerRequest = {};
+  for (const name of Object.keys(runs[0].cpu)) cpuPerRequest[name] = runs.reduce((sum, r) => sum + r.cpu[name], 0) / requests;
+  return { rps: mean((r) => r.rps), p50: mean((r) => r.p50), p99: mean((r) => r.p99), requests, cpuPerRequest };
+}
+
+/** Bulk MiB/s: a small warm-up, then three transfers each way, alternating; the median counts. */
+async function bulk(transfer, direct, tunnel) {
+  await transfer(direct.base, direct.host, 8 * MiB);
+  await transfer(tunnel.base, tunnel.host, 8 * MiB);
+  const runs = { direct: [], tunnel: [] };
+  for (let i = 0; i < 3; i++) {
+    runs.direct.push(await transfer(direct.base, direct.host, BULK_BYTES));
+    runs.tunnel.push(await transfer(tunnel.base, tunnel.host, BULK_BYTES));
+  }
+  return { direct: median(runs.direct), tunnel: median(runs.tunnel) };
+}
+
+/**
+ * Relay memory per idle tunnel. A first round of `idleTunnels` bare agents on a fresh relay also grows
+ * V8's young generation and the allocator's arenas once, as any traffic would; those agents then
+ * close cleanly and a second round on the warmed relay shows what a live tunnel itself keeps.
+ */
+async function idleTunnelMemory() {
+  const relay = await startRelay('relay-memory', ['--max-tunnels-per-token', String(idleTunnels + 100)], ['--expose-gc', '-r', path.join(here, 'memory-probe.cjs')], true);
+  const memory = () => within(10_000, 'the relay memory probe', new Promise((resolve) => {
+    relay.child.once('message', resolve);
+    relay.child.send('memory');
+  }));
+  const connect = async (name, count) => {
+    const proc = start(name, process.execPath, [path.join(here, 'idle-agents.mjs'), String(relay.port), String(count), `${name}-`], { cwd: root });
+    await waitForLine(proc, (line) => {
+      const event = jsonLine(line);
+      if (event?.event === 'error') throw new Error(`${name}: ${event.message}`);
+      return event?.event === 'ready' ? event : undefined;
+    }, 120_000, 'ready');
+    await sleep(1000);
+    return proc;
+  };
+  const perTunnel = (before, after) => ({ rss: (after.rss - before.rss) / idleTunnels, heap: (after.heapUsed - before.heapUsed) / idleTunnels });
+  // A few tunnels first, so that code compiled on first use is not counted per tunnel.
+  const warm = await connect('warm', 10);
+  const fresh = await memory();
+  const first = await connect('first', idleTunnels);
+  const firstUp = await memory();
+  await stop(first);
+  await within(20_000, 'the first round of tunnels to close', (async () => {
+    while (JSON.parse((await get(`${relay.base}/_porthole/health`, `localhost:${relay.port}`)).body).tunnels > 10) await sleep(100);
+  })());
+  const warmed = await memory();
+  const second = await connect('second', idleTunnels);
+  const secondUp = await memory();
+  await stop(second);
+  await stop(warm);
+  await stop(relay);
+  return { fresh: perTunnel(fresh, firstUp), warmed: perTunnel(warmed, secondUp) };
+}
+
+function table(r) {
+  const int = (n) => Math.round(n).toLocaleString('en-US');
+  const ms = (n) => `${n.toFixed(2)} ms`;
+  const us = (n) => `${int(n)} µs`;
+  const mibs = (n) => `${int(n)} MiB/s`;
+  const kb = (n) => `${(n / 1000).toFixed(1)} kB`;
+  const ratio = (a, b) => `${(a / b).toFixed(2)}×`;
+  const check = (ok) => (ok ? '✅' : '❌');
+  const cpu = (t) => t.cpuPerRequest.relay + t.cpuPerRequest.agent;
+  const cpuText = (t) => `${us(cpu(t))} (${us(t.cpuPerRequest.relay)} + ${us(t.cpuPerRequest.agent)})`;
+  const rows = [];
+  if (r.small) {
+    const { direct, tunnel, logged, hop } = r.small;
+    rows.push(
+      ['Small GET (100 B), requests/s, wrk -t1 -c50', int(direct.rps), int(tunnel.rps), ratio(tunnel.rps, direct.rps), '≥ 0.35×', check(tunnel.rps / direct.rps >= 0.35)],
+      ['  p50 latency', ms(direct.p50), ms(tunnel.p50), `+${ms(tunnel.p50 - direct.p50)}`, '≤ +2 ms', check(tunnel.p50 - direct.p50 <= 2)],
+      ['  p99 latency', ms(direct.p99), ms(tunnel.p99), `+${ms(tunnel.p99 - direct.p99)}`, '', ''],
+      ['  relay + agent CPU per request', '', cpuText(tunnel), '', '≤ 40 µs', check(cpu(tunnel) <= 40)],
+      ['  origin CPU per request', us(direct.cpuPerRequest.origin), us(tunnel.cpuPerRequest.origin), ratio(tunnel.cpuPerRequest.origin, direct.cpuPerRequest.origin), '', ''],
+      ['Small GET, agent logging each request (CLI without --quiet)', int(direct.rps), int(logged.rps), ratio(logged.rps, direct.rps), '', ''],
+      ['  p50 latency', ms(direct.p50), ms(logged.p50), `+${ms(logged.p50 - direct.p50)}`, '', ''],
+      ['  relay + agent CPU per request', '', cpuText(logged), '', '', ''],
+      ['Reference, not a tunnel: one Node proxy hop (http + undici Pool), requests/s', int(direct.rps), int(hop.rps), ratio(hop.rps, direct.rps), '', ''],
+      ['  p50 latency', ms(direct.p50), ms(hop.p50), `+${ms(hop.p50 - direct.p50)}`, '', ''],
+      ['  proxy CPU per request', '', us(hop.cpuPerRequest.hop), '', '', ''],
+    );
+  }
+  if (r.bulk) {
+    const { download, upload } = r.bulk;
+    rows.push(
+      ['100 MiB download', mibs(download.direct), mibs(download.tunnel), ratio(download.tunnel, download.direct), '≥ 400 MiB/s', check(download.tunnel >= 400)],
+      ['100 MiB upload', mibs(upload.direct), mibs(upload.tunnel), ratio(upload.tunnel, upload.direct), '≥ 400 MiB/s', check(upload.tunnel >= 400)],
+    );
+  }
+  if (r.ws) {
+    rows.push(
+      [`WebSocket round trip, median of ${ECHOES}`, us(r.ws.direct.median), us(r.ws.tunnel.median), ratio(r.ws.tunnel.median, r.ws.direct.median), '', ''],
+      ['  p99', us(r.ws.direct.p99), us(r.ws.tunnel.p99), ratio(r.ws.tunnel.p99, r.ws.direct.p99), '', ''],
+    );
+  }
+  if (r.memory) {
+    const { warmed, fresh } = r.memory;
+    rows.push(
+      [`Relay memory per idle tunnel, RSS (${int(idleTunnels)} more on a warmed relay)`, '', kb(warmed.rss), '', '≤ 20 kB', check(warmed.rss <= 20_000)],
+      ['  JS heap used (after GC)', '', kb(warmed.heap), '', '', ''],
+      [`  RSS on a fresh relay (the first ${int(idleTunnels)}, with one-time heap growth)`, '', kb(fresh.rss), '', '', ''],
+    );
+  }
+  const lines = ['| | direct | tunnel | tunnel vs direct | target | |', '|---|--:|--:|--:|--:|---|'];
+  for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
+  return lines.join('\n');
+}
+
+async function main() {
+  ensureWrk();
+  const environment = [
+    `Node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}), Linux ${os.release()}, ${wrkVersion()}`,
+    `${seconds} s per wrk run after a 2 s warm-up, ${rounds} rounds alternating direct and tunnel; bulk: median of 3; bundles from ${path.relative(root, dist) || dist}`,
+  ];
+  console.log(environment.join('\n'));
+  const results = {};
+  if (sections.has('small')) {
+    results.small = await withTunnel(async ({ origin, relay, agent, direct }) => {
+      const loggingAgent = await startAgent('agent-log', origin, relay, 'benchlog', false);
+      const hop = await startProxyHop(origin);
+      const small = await smallRequests(direct, [
+        { label: 'tunnel', base: relay.base, host: agent.host, pids: { relay: relay.pid, agent: agent.pid } },
+        { label: 'logged', base: relay.base, host: loggingAgent.host, pids: { relay: relay.pid, agent: loggingAgent.pid } },
+        { label: 'hop', base: hop.base, host: hop.host, pids: { hop: hop.pid } },
+      ]);
+      await stop(hop);
+      await stop(loggingAgent);
+      return small;
+    });
+  }
+  if (sections.has('bulk')) {
+    say('100 MiB downloads and uploads');
+    results.bulk = await withTunnel(async ({ direct, tunnel }) => ({ download: await bulk(download, direct, tunnel), upload: await bulk(upload, direct, tunnel) }));
+  }
+  if (sections.has('ws')) {
+    say(`${ECHOES} WebSocket echoes each way`);
+    results.ws = await withTunnel(async ({ origin, relay, direct, tunnel }) => ({
+      direct: await websocketRoundTrips(`ws://127.0.0.1:${origin.port}/ws`, direct.host, ECHOES),
+      tunnel: await websocketRoundTrips(`ws://127.0.0.1:${relay.port}/ws`, tunnel.host, ECHOES),
+    }));
+  }
+  if (sections.has('memory')) {
+    say(`relay memory with ${idleTunnels} idle tunnels`);
+    results.memory = await idleTunnelMemory();
+  }
+
+  const markdown = `${environment.map((line) => `${line}  `).join('\n')}\n\n${table(results)}\n`;
+  console.log(`\n${markdown}`);
+  fs.writeFileSync(flags.out, markdown);
+  console.log(`(also written to ${path.relative(process.cwd(), flags.out)})`);
+}
+
+main().then(() => process.exit(0), (error) => {
+  console.error(`bench: ${error.stack ?? error.message}`);
+  process.exit(1);
+});
