@@ -11,7 +11,8 @@ import {
   type Frame, type Hello, type Refusal, type Welcome,
 } from '../relay/protocol.js';
 import { Tunnel } from '../relay/tunnel.js';
-import { LocalTarget, parseTarget, type RequestRecord } from './forward.js';
+import { LocalTarget, type RequestRecord } from './forward.js';
+import { parseTarget } from './target.js';
 
 export type { RequestRecord } from './forward.js';
 
@@ -79,7 +80,9 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   constructor(private readonly options: AgentOptions) {
     super();
-    this.target = parseTarget(options.target);
+    const target = parseTarget(options.target);
+    if ('error' in target) throw new Error(target.error);
+    this.target = new URL(target.origin);
     this.relayUrl = relayEndpoint(options.relay);
     this.subdomain = options.subdomain?.toLowerCase();
     this.local = new LocalTarget(this.target, {

@@ -46,23 +46,6 @@ export interface LocalTargetOptions {
   captureBytes: number;
 }
 
-/** Turns `5173`, `localhost:5173` or a full URL into the local server's origin. */
-export function parseTarget(target: string): URL {
-  const text = target.trim();
-  const withScheme = /^\d+$/.test(text) ? `http://localhost:${text}` : /^[a-z]+:\/\//i.test(text) ? text : `http://${text}`;
-  let url: URL;
-  try {
-    url = new URL(withScheme);
-  } catch {
-    throw new Error(`"${target}" is not a port or URL. Give a port like 5173, or a URL like http://localhost:5173.`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`Porthole shares http:// and https:// servers, not ${url.protocol}//.`);
-  if (!url.port && /^\d+$/.test(text)) throw new Error(`${text} is not a valid port number.`);
-  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-  if (port < 1 || port > 65535) throw new Error(`${port} is not a valid port number (1–65535).`);
-  return new URL(url.origin);
-}
-
 export class LocalTarget {
   private readonly pool: Pool;
 

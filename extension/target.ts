@@ -1,11 +1,14 @@
 /**
- * What a person may type as "the thing to share": a port, host:port, or an http(s) URL. Pure, so
- * the quick pick can validate as the user types and shares can be told apart by their local server.
+ * What a person may type as "the thing to share": a port, host:port, or an http(s) URL. The one
+ * parser of that grammar: the agent, the CLI and the quick pick (which validates as the user types)
+ * all use it. No vscode import.
  */
 
 export interface Target {
-  /** What the agent is given (it accepts all of these forms). */
+  /** What was typed, trimmed. */
   input: string;
+  /** The local server to connect to, exactly as typed (127.0.0.1 stays 127.0.0.1), e.g. http://127.0.0.1:5173. */
+  origin: string;
   /** Full local URL, e.g. http://localhost:5173. */
   url: string;
   /** Short label for the status bar: ":5173" on this machine, "host:port" elsewhere. */
@@ -38,6 +41,7 @@ export function parseTarget(raw: string): Target | { error: string } {
   const scheme = url.protocol === 'https:' ? 'https' : 'http';
   return {
     input,
+    origin: url.origin,
     url: `${scheme}://${loopback ? 'localhost' : url.hostname}:${port}`,
     label: `${scheme === 'https' ? 'https ' : ''}${loopback ? '' : url.hostname}:${port}`,
     key: `${scheme}://${host}:${port}`,

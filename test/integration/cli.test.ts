@@ -91,7 +91,7 @@ it('usage errors exit 2 with the usage text; a bad target exits 1 saying what is
     [['share', '5173', '--host-header', 'sideways'], 2, /--host-header must be rewrite or preserve/],
     [['share', '5173', '--bogus'], 2, /Unknown option '--bogus'/],
     [['frobnicate'], 2, /Unknown command "frobnicate"/],
-    [['share', 'ftp://x'], 1, /shares http:\/\/ and https:\/\/ servers, not ftp:/],
+    [['share', 'ftp://x'], 1, /“ftp:\/\/x” is not a port or URL\. Type a port \(5173\)/],
   ];
   for (const [args, expected, message] of cases) {
     const child = run(['dist/cli.js', ...args]);
