@@ -160,8 +160,9 @@ export class Agent extends EventEmitter<AgentEvents> {
         } else if (frame.type === FrameType.Refuse) {
           clearTimeout(welcomeTimer);
           refusal = decodeJson<Refusal>(frame, 'REFUSE');
+        } else if (frame.type === FrameType.GoAway) {
+          goingAway = true;
         }
-        else if (frame.type === FrameType.GoAway) goingAway = true;
       },
       open: (stream, head) => {
         const id = this.nextRequestId++;
@@ -175,9 +176,12 @@ export class Agent extends EventEmitter<AgentEvents> {
       },
     });
     let connectError: string | undefined;
-    ws.on('error', (error) => { connectError = error.message; });
+    ws.on('error', (error) => { connectError ??= error.message; });
     ws.on('unexpected-response', (_req, res) => {
-      connectError = `the relay answered HTTP ${res.statusCode} instead of accepting the WebSocket (is ${this.options.relay} a Porthole relay?)`;
+      const location = res.headers.location ?? '';
+      connectError = location.startsWith('https://') && this.relayUrl.protocol === 'ws:'
+        ? `the relay serves HTTPS only: use --relay ${new URL(location).origin}`
+        : `the relay answered HTTP ${res.statusCode} instead of accepting the WebSocket (is ${this.options.relay} a Porthole relay?)`;
       ws.terminate();
     });
     // A relay that accepts the socket but never answers HELLO would leave the agent connecting forever.

@@ -73,6 +73,8 @@ export class Tunnel {
 
   /** Relay side: starts a stream for a public request and sends its head. */
   openStream(head: RequestHead): TunnelStream {
+    // Ids wrap after 2^31 streams; one still open from back then (a long-lived WebSocket) keeps its id.
+    while (this.streams.has(this.nextStreamId)) this.nextStreamId = this.nextStreamId >= 0x7fffffff ? 1 : this.nextStreamId + 1;
     const stream = new TunnelStream(this, this.nextStreamId);
     this.nextStreamId = this.nextStreamId >= 0x7fffffff ? 1 : this.nextStreamId + 1;
     this.streams.set(stream.id, stream);

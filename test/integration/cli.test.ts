@@ -3,11 +3,12 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { relay, request, run, share, startOrigin, waitFor, type Origin } from '../helpers';
+import { exitWithin, relay, request, run, share, startOrigin, waitFor, type Origin } from '../helpers';
 
 const ctx = {} as { origin: Origin };
 const it = suite('porthole share', ctx);
@@ -82,6 +83,19 @@ it('an https:// local target with a self-signed certificate needs --insecure, an
     await lenient.stop();
     await r.close(0);
     server.close();
+  }
+});
+
+it('pointed at http:// on a relay that serves HTTPS only, it says which URL to use', async () => {
+  const redirecting = http.createServer((req, res) => { res.writeHead(308, { location: `https://relay.example:8443${req.url}` }); res.end(); });
+  await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
+  const child = run(['dist/cli.js', 'share', String(ctx.origin.port), '--relay', `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}`]);
+  try {
+    assert.is(await exitWithin(child, 40_000), 1);
+    assert.match(child.err, /serves HTTPS only: use --relay https:\/\/relay\.example:8443/);
+  } finally {
+    await child.stop();
+    redirecting.close();
   }
 });
 
