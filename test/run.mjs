@@ -20,6 +20,7 @@ const stages = [
   { name: 'integration', limit: 600, cmd: uvu('test/integration') },
   { name: 'tls', limit: 600, cmd: [process.execPath, 'test/pebble.mjs', ...uvu('test/tls')] },
   { name: 'vscode', limit: 900, cmd: [process.execPath, 'test/vscode/run.mjs'] },
+  { name: 'package', limit: 180, cmd: [process.execPath, 'test/vscode/package.mjs'] },
 ];
 
 function installDependencies() {
