@@ -52,7 +52,7 @@ function runStage(stage) {
   return new Promise((resolve) => {
     const started = Date.now();
     console.log(`\n== ${stage.name}: ${stage.cmd.map((a) => (a === process.execPath ? 'node' : path.relative(root, a) || a)).join(' ')}`);
-    const child = spawn(stage.cmd[0], stage.cmd.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], detached: true, env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' } });
+    const child = spawn(stage.cmd[0], stage.cmd.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], detached: true, env: { ...process.env, NO_COLOR: '1' } });
     let output = '';
     child.stdout.on('data', (d) => { output += d; process.stdout.write(d); });
     const timer = setTimeout(() => {
