@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import { suite } from 'uvu';
 import { WebSocketServer } from 'ws';
 import { startRelay, type Relay } from '../relay/relay';
 import type { RelayConfig } from '../relay/config';
@@ -132,6 +133,29 @@ export async function agent(relayUrl: string, port: number, options: Partial<Age
   const shared = new Agent({ target: String(port), relay: relayUrl, ...options });
   const url = await shared.start();
   return Object.assign(shared, { host: new URL(url).host });
+}
+
+export interface SharedTunnel {
+  origin: Origin;
+  relay: Relay;
+  agent: Agent & { host: string };
+}
+
+/** A uvu suite whose tests share one origin, relay and agent sharing it as `subdomain`. */
+export function tunnelSuite(title: string, subdomain: string) {
+  const ctx = {} as SharedTunnel;
+  const it = suite(title, ctx);
+  it.before(async () => {
+    ctx.origin = await startOrigin();
+    ctx.relay = await relay();
+    ctx.agent = await agent(ctx.relay.url, ctx.origin.port, { subdomain });
+  });
+  it.after(async () => {
+    await ctx.agent.stop();
+    await ctx.relay.close(0);
+    await ctx.origin.close();
+  });
+  return { it, ctx };
 }
 
 export interface Reply {

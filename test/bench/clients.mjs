@@ -1,7 +1,7 @@
 // Clients the benchmark drives from its own process: bulk download and upload, WebSocket echo.
 import http from 'node:http';
 import WebSocket from 'ws';
-import { PATTERN, matchesPattern, percentile, median, within } from './lib.mjs';
+import { matchesPattern, percentile, median, within, writePattern } from './lib.mjs';
 
 const MiB = 1024 * 1024;
 
@@ -43,16 +43,7 @@ export function upload(base, host, bytes) {
       });
     });
     req.on('error', reject);
-    let sent = 0;
-    const pump = () => {
-      while (sent < bytes) {
-        const chunk = PATTERN.subarray(0, Math.min(PATTERN.length, bytes - sent));
-        sent += chunk.length;
-        if (!req.write(chunk)) return void req.once('drain', pump);
-      }
-      req.end();
-    };
-    pump();
+    writePattern(req, bytes);
   }));
 }
 

@@ -18,6 +18,20 @@ export function matchesPattern(chunk, offset) {
   return chunk[0] === offset % PATTERN_PERIOD && chunk[chunk.length - 1] === last % PATTERN_PERIOD;
 }
 
+/** Writes `total` bytes of PATTERN to `writable`, honouring back-pressure, then ends it. */
+export function writePattern(writable, total) {
+  let sent = 0;
+  const pump = () => {
+    while (sent < total) {
+      const chunk = PATTERN.subarray(0, Math.min(PATTERN.length, total - sent));
+      sent += chunk.length;
+      if (!writable.write(chunk)) return void writable.once('drain', pump);
+    }
+    writable.end();
+  };
+  pump();
+}
+
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Rejects with `what` if `promise` does not settle within `ms`. */

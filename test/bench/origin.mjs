@@ -6,7 +6,7 @@
 //   WS   /ws               echoes every message
 import http from 'node:http';
 import { WebSocketServer } from 'ws';
-import { PATTERN, matchesPattern } from './lib.mjs';
+import { matchesPattern, writePattern } from './lib.mjs';
 
 const SMALL = Buffer.from(`${'Porthole benchmark: a small response, about one hundred bytes long, like a tiny JSON API. '.padEnd(99, '.')}\n`);
 
@@ -35,16 +35,7 @@ const server = http.createServer((req, res) => {
 
 function download(res, total) {
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': total });
-  let sent = 0;
-  const pump = () => {
-    while (sent < total) {
-      const chunk = PATTERN.subarray(0, Math.min(PATTERN.length, total - sent));
-      sent += chunk.length;
-      if (!res.write(chunk)) return void res.once('drain', pump);
-    }
-    res.end();
-  };
-  pump();
+  writePattern(res, total);
 }
 
 const wss = new WebSocketServer({ server, path: '/ws', perMessageDeflate: false });

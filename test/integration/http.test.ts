@@ -5,24 +5,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { Readable } from 'node:stream';
-import { agent, freePort, relay, request, startOrigin, type Origin } from '../helpers';
-import type { Relay } from '../../relay/relay';
-import type { Agent } from '../../extension/agent';
+import { agent, freePort, relay, request, startOrigin, tunnelSuite } from '../helpers';
 
 const MiB = 1024 * 1024;
-const ctx = {} as { origin: Origin; relay: Relay; agent: Agent & { host: string } };
-const it = suite('http through the tunnel', ctx);
-
-it.before(async () => {
-  ctx.origin = await startOrigin();
-  ctx.relay = await relay();
-  ctx.agent = await agent(ctx.relay.url, ctx.origin.port, { subdomain: 'myapp' });
-});
-it.after(async () => {
-  await ctx.agent.stop();
-  await ctx.relay.close(0);
-  await ctx.origin.close();
-});
+const { it, ctx } = tunnelSuite('http through the tunnel', 'myapp');
 const get = (path: string, options: Parameters<typeof request>[2] = {}) => request(ctx.relay.httpPort, ctx.agent.host, { path, ...options });
 
 it('GET returns the local page at the public URL', async () => {

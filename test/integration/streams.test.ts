@@ -1,25 +1,10 @@
 /** Long-lived and concurrent streams: WebSockets, server-sent events, and one slow reader among many. */
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
 import WebSocket from 'ws';
-import { agent, relay, request, startOrigin, waitFor, type Origin } from '../helpers';
-import type { Relay } from '../../relay/relay';
-import type { Agent } from '../../extension/agent';
+import { request, tunnelSuite, waitFor } from '../helpers';
 
-const ctx = {} as { origin: Origin; relay: Relay; agent: Agent & { host: string } };
-const it = suite('streams through the tunnel', ctx);
-
-it.before(async () => {
-  ctx.origin = await startOrigin();
-  ctx.relay = await relay();
-  ctx.agent = await agent(ctx.relay.url, ctx.origin.port, { subdomain: 'streams' });
-});
-it.after(async () => {
-  await ctx.agent.stop();
-  await ctx.relay.close(0);
-  await ctx.origin.close();
-});
+const { it, ctx } = tunnelSuite('streams through the tunnel', 'streams');
 
 it('a WebSocket echoes text and binary messages through the tunnel', async () => {
   const ws = new WebSocket(`ws://127.0.0.1:${ctx.relay.httpPort}/ws`, { headers: { host: ctx.agent.host } });
