@@ -83,9 +83,7 @@ export async function startRelay(options: Partial<RelayConfig> = {}, certificate
   }
 
   /** Finds the live tunnel for a public request, or answers with the page that says why not. */
-  function admit(req: IncomingMessage, respond: (status: number, title: string, message: string, headers?: Record<string, string>) => void): Registration | undefined {
-    const target = route(req);
-    if (target.apex) return undefined;
+  function admit(req: IncomingMessage, target: { subdomain?: string }, respond: (status: number, title: string, message: string, headers?: Record<string, string>) => void): Registration | undefined {
     const registration = target.subdomain === undefined ? undefined : registry.lookup(target.subdomain);
     if (!registration) {
       const name = target.subdomain ?? req.headers.host ?? '';
@@ -126,8 +124,9 @@ export async function startRelay(options: Partial<RelayConfig> = {}, certificate
 
   function onRequest(proto: 'http' | 'https') {
     return (req: IncomingMessage, res: ServerResponse, expectsContinue = false) => {
-      if (route(req).apex) return serveApex(req, res);
-      const registration = admit(req, (status, title, message, headers) => sendPage(res, status, title, message, undefined, headers));
+      const target = route(req);
+      if (target.apex) return serveApex(req, res);
+      const registration = admit(req, target, (status, title, message, headers) => sendPage(res, status, title, message, undefined, headers));
       if (!registration) return;
       // Answer `Expect: 100-continue` only once we know the tunnel will take the body.
       if (expectsContinue) res.writeContinue();
@@ -147,7 +146,7 @@ export async function startRelay(options: Partial<RelayConfig> = {}, certificate
         wss.handleUpgrade(req, socket, head, (ws) => agents.accept(ws, req));
         return;
       }
-      const registration = admit(req, (status, title, message) => socket.end(rawPage(status, title, title, message)));
+      const registration = admit(req, target, (status, title, message) => socket.end(rawPage(status, title, title, message)));
       if (registration) forwardUpgrade(req, socket, head, context(registration, proto, true));
     };
   }
