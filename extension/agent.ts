@@ -143,12 +143,13 @@ export class Agent extends EventEmitter<AgentEvents> {
   private connect(): void {
     if (this.current.status === 'stopped' || this.current.status === 'failed') return;
     this.setState({ status: 'connecting', attempt: this.attempt });
+    const masking = maskingNeeded(this.relayUrl) ? 'random-key' : 'zero-key';
     const ws = new WebSocket(this.relayUrl, {
       perMessageDeflate: false,
       maxPayload: MAX_MESSAGE_BYTES,
       handshakeTimeout: 10_000,
       headers: { 'user-agent': `porthole-agent/${AGENT_VERSION}` },
-      ...(maskingNeeded(this.relayUrl) ? {} : { generateMask: zeroMask }),
+      ...(masking === 'zero-key' ? { generateMask: zeroMask } : {}),
     });
     let refusal: Refusal | undefined;
     let goingAway = false;
@@ -174,7 +175,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         if (refusal) return this.fail(new AgentError(refusal.code, refusal.message));
         this.scheduleReconnect(goingAway ? 'the relay restarted' : describeClose(code, reason, connectError), goingAway);
       },
-    });
+    }, { masking });
     let connectError: string | undefined;
     ws.on('error', (error) => { connectError ??= error.message; });
     ws.on('unexpected-response', (_req, res) => {

@@ -46,7 +46,7 @@ export class AgentGate {
         registry.disconnected(registration, tunnel, clean);
         log('agent.disconnected', { tunnel: registration.subdomain, code, reason: reason || undefined, clean, remote });
       },
-    }, this.options.maxFramePayload);
+    }, { masking: 'none', receiveFrameLimit: this.options.maxFramePayload });
     tunnel.startHeartbeat(this.options.heartbeatMs);
     const helloTimer = setTimeout(() => tunnel.close(CloseCode.protocolError, `no HELLO within ${HELLO_TIMEOUT_MS / 1000} s`), HELLO_TIMEOUT_MS);
 

@@ -149,11 +149,22 @@ export const CloseCode = {
 export function encodeFrame(type: FrameType, stream: number, payload?: Buffer | Uint8Array): Buffer {
   const length = payload ? payload.length : 0;
   const frame = Buffer.allocUnsafe(HEADER_BYTES + length);
-  frame[0] = type;
-  frame.writeUInt32BE(stream, 1);
-  frame.writeUInt32BE(length, 5);
+  writeHeader(frame, type, stream, length);
   if (payload) frame.set(payload, HEADER_BYTES);
   return frame;
+}
+
+/** A frame header alone, for a payload that follows it on the wire without being copied behind it. */
+export function encodeHeader(type: FrameType, stream: number, length: number): Buffer {
+  const header = Buffer.allocUnsafe(HEADER_BYTES);
+  writeHeader(header, type, stream, length);
+  return header;
+}
+
+function writeHeader(target: Buffer, type: FrameType, stream: number, length: number): void {
+  target[0] = type;
+  target.writeUInt32BE(stream, 1);
+  target.writeUInt32BE(length, 5);
 }
 
 export function encodeJson(type: FrameType, stream: number, value: unknown): Buffer {

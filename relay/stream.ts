@@ -132,7 +132,7 @@ export class TunnelStream {
     let offset = 0;
     while (offset < chunk.length && this.sendCredit > 0) {
       const size = Math.min(chunk.length - offset, this.sendCredit, frameLimit);
-      this.tunnel.send(encodeFrame(FrameType.Data, this.id, chunk.subarray(offset, offset + size)));
+      this.tunnel.sendData(this.id, chunk.subarray(offset, offset + size));
       this.sendCredit -= size;
       offset += size;
     }

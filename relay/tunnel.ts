@@ -4,9 +4,10 @@
  */
 import type WebSocket from 'ws';
 import {
-  BATCH_BYTES, CloseCode, FrameType, MAX_FRAME_PAYLOAD, ProtocolError, checkRequestHead, decodeFrames, decodeJson, encodeJson,
-  type Frame, type RequestHead,
+  BATCH_BYTES, CloseCode, FrameType, HEADER_BYTES, MAX_FRAME_PAYLOAD, ProtocolError, checkRequestHead, decodeFrames, decodeJson, encodeFrame,
+  encodeHeader, encodeJson, type Frame, type RequestHead,
 } from './protocol.js';
+import { writeMessage, type Masking } from './messageWriter.js';
 import { TunnelStream } from './stream.js';
 
 export { TunnelStream, pipeReadable, pipeWritable } from './stream.js';
@@ -16,6 +17,18 @@ export { TunnelStream, pipeReadable, pipeWritable } from './stream.js';
  * stream; this bounds the connection, whatever the number of streams (a peer that stops reading).
  */
 const CONGESTION_BYTES = 8 * 1024 * 1024;
+/**
+ * DATA payloads at least this large leave as they are, next to their frame header; smaller frames
+ * are joined into one buffer, as copying a few KiB costs less than another write to the socket.
+ */
+const COPY_BELOW = 16 * 1024;
+
+export interface TunnelOptions {
+  /** How this end masks its WebSocket frames: 'none' on the relay, a zero or random key on the agent. */
+  masking: Masking;
+  /** Largest DATA payload accepted from the peer (the relay's --max-frame-size). */
+  receiveFrameLimit?: number;
+}
 
 export interface TunnelHandlers {
   /** A stream-0 frame (HELLO, WELCOME, REFUSE, GOAWAY). */
@@ -32,7 +45,10 @@ export class Tunnel {
   sendFrameLimit = MAX_FRAME_PAYLOAD;
   private readonly waiting = new Set<TunnelStream>();
   private nextStreamId = 1;
-  private batch: Buffer[] = [];
+  /** The next message, in order: joined runs of small frames, and large DATA payloads uncopied. */
+  private pieces: Buffer[] = [];
+  /** Small frames queued since the last large payload, joined into one piece when it closes. */
+  private run: Buffer[] = [];
   private batchBytes = 0;
   private flushScheduled = false;
   private heartbeat?: NodeJS.Timeout;
@@ -41,10 +57,12 @@ export class Tunnel {
   /** Why this side closed, when it did: a terminated socket reports only 1006. */
   private closedHere?: { code: number; reason: string };
 
-  /**
-   * `receiveFrameLimit`: the largest DATA payload accepted from the peer (the relay's --max-frame-size).
-   */
-  constructor(readonly ws: WebSocket, private readonly handlers: TunnelHandlers, private readonly receiveFrameLimit = MAX_FRAME_PAYLOAD) {
+  private readonly masking: Masking;
+  private readonly receiveFrameLimit: number;
+
+  constructor(readonly ws: WebSocket, private readonly handlers: TunnelHandlers, options: TunnelOptions) {
+    this.masking = options.masking;
+    this.receiveFrameLimit = options.receiveFrameLimit ?? MAX_FRAME_PAYLOAD;
     ws.binaryType = 'nodebuffer';
     ws.on('message', (data, isBinary) => this.receive(data as Buffer, isBinary));
     ws.on('pong', () => { this.heardFrom = true; });
@@ -89,8 +107,31 @@ export class Tunnel {
   /** Queues a frame; everything queued in this turn of the event loop leaves as one message. */
   send(frame: Buffer): void {
     if (this.closed) return;
-    this.batch.push(frame);
-    this.batchBytes += frame.length;
+    this.run.push(frame);
+    this.queued(frame.length);
+  }
+
+  /** Queues a DATA frame; a large payload is not copied, so the caller must not reuse its memory. */
+  sendData(stream: number, payload: Buffer): void {
+    if (payload.length < COPY_BELOW) return this.send(encodeFrame(FrameType.Data, stream, payload));
+    if (this.closed) return;
+    this.run.push(encodeHeader(FrameType.Data, stream, payload.length));
+    this.closeRun();
+    this.pieces.push(payload);
+    this.queued(HEADER_BYTES + payload.length);
+  }
+
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.batchBytes === 0 || this.ws.readyState !== this.ws.OPEN) return;
+    this.closeRun();
+    writeMessage(this.ws, this.masking, this.pieces, this.batchBytes, this.sent);
+    this.pieces = [];
+    this.batchBytes = 0;
+  }
+
+  private queued(bytes: number): void {
+    this.batchBytes += bytes;
     if (this.batchBytes >= BATCH_BYTES) this.flush();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -98,13 +139,10 @@ export class Tunnel {
     }
   }
 
-  flush(): void {
-    this.flushScheduled = false;
-    if (this.batch.length === 0 || this.ws.readyState !== this.ws.OPEN) return;
-    const message = this.batch.length === 1 ? this.batch[0] : Buffer.concat(this.batch, this.batchBytes);
-    this.batch = [];
-    this.batchBytes = 0;
-    this.ws.send(message, { binary: true, compress: false }, this.sent);
+  private closeRun(): void {
+    if (this.run.length === 0) return;
+    this.pieces.push(this.run.length === 1 ? this.run[0] : Buffer.concat(this.run));
+    this.run = [];
   }
 
   /** True while the WebSocket holds more unsent bytes than it should: writers pause. */
@@ -165,7 +203,9 @@ export class Tunnel {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.heartbeat);
-    this.batch = [];
+    this.pieces = [];
+    this.run = [];
+    this.batchBytes = 0;
     this.waiting.clear();
     for (const stream of [...this.streams.values()]) stream.abandon({ code: 'cancelled', message: 'the tunnel closed' });
     this.handlers.closed(this.closedHere?.code ?? code, this.closedHere?.reason ?? reason);

@@ -4,23 +4,25 @@ import * as assert from 'uvu/assert';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { FrameType, INITIAL_WINDOW, MAX_FRAME_PAYLOAD, encodeFrame, type RequestHead } from '../../relay/protocol';
+import type { Masking } from '../../relay/messageWriter';
 import { Tunnel, type TunnelStream } from '../../relay/tunnel';
 
 const head: RequestHead = { method: 'POST', path: '/', headers: [], body: true };
 const tick = (ms = 20) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A relay-side Tunnel and a raw client WebSocket connected to it. */
-async function pair(onOpen?: (stream: TunnelStream, head: RequestHead) => void) {
+/** A relay-side Tunnel and a client WebSocket connected to it, wrapped in an agent-side Tunnel. */
+async function pair(onOpen?: (stream: TunnelStream, head: RequestHead) => void, agentMasking: Masking = 'random-key') {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   await new Promise((resolve) => wss.once('listening', resolve));
   const serverSide = new Promise<WebSocket>((resolve) => wss.once('connection', resolve));
-  const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
+  const zeroKey = agentMasking === 'zero-key' ? { generateMask: (mask: Buffer) => { mask.fill(0); } } : {};
+  const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, zeroKey);
   const closed: { code?: number; reason?: string } = {};
-  const agent = new Tunnel(client, { control: () => undefined, open: onOpen, closed: (code, reason) => Object.assign(closed, { code, reason }) });
+  const agent = new Tunnel(client, { control: () => undefined, open: onOpen, closed: (code, reason) => Object.assign(closed, { code, reason }) }, { masking: agentMasking });
   await new Promise((resolve) => client.once('open', resolve));
   const relaySocket = await serverSide;
   const relayClosed: { code?: number; reason?: string } = {};
-  const relay = new Tunnel(relaySocket, { control: () => undefined, closed: (code, reason) => Object.assign(relayClosed, { code, reason }) });
+  const relay = new Tunnel(relaySocket, { control: () => undefined, closed: (code, reason) => Object.assign(relayClosed, { code, reason }) }, { masking: 'none' });
   return { relay, agent, client, relayClosed, closed, done: () => { client.terminate(); wss.close(); } };
 }
 
@@ -78,6 +80,38 @@ it('frames queued in one turn of the event loop leave as one WebSocket message',
   assert.is(messages, 1);
   t.done();
 });
+
+for (const agentMasking of ['zero-key', 'random-key'] as const) {
+  it(`large payloads leave uncopied beside small frames, intact both ways (agent masking: ${agentMasking})`, async () => {
+    const sizes = [10, 200_000, 3, 70_000, 16 * 1024, 16 * 1024 - 1, 100];
+    const bodies = sizes.map((size, n) => Buffer.alloc(size, n + 1));
+    const expected = Buffer.concat(bodies);
+    const toAgent: Buffer[] = [];
+    const toRelay: Buffer[] = [];
+    const t = await pair((stream) => {
+      stream.onData = (chunk) => toAgent.push(Buffer.from(chunk));
+      stream.onEnd = () => {
+        for (const body of bodies) stream.write(body);
+        stream.end();
+      };
+    }, agentMasking);
+    let messages = 0;
+    t.client.on('message', () => { messages++; });
+    const relayStream = t.relay.openStream(head);
+    relayStream.onData = (chunk) => toRelay.push(Buffer.from(chunk));
+    const answered = new Promise<void>((resolve) => { relayStream.onEnd = resolve; });
+    for (const body of bodies) relayStream.write(body);
+    relayStream.end();
+    try {
+      await Promise.race([answered, tick(5000).then(() => assert.unreachable('the echo did not come back within 5 s'))]);
+    } finally {
+      t.done();
+    }
+    assert.ok(Buffer.concat(toAgent).equals(expected), 'relay → agent: every byte, in order');
+    assert.ok(Buffer.concat(toRelay).equals(expected), 'agent → relay: every byte, in order');
+    assert.ok(messages <= 5, `frames written in one turn travel in few messages (${messages})`);
+  });
+}
 
 it('a peer that overruns a stream window is disconnected with a reason', async () => {
   const t = await pair();
