@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
-import { MAX_FRAME_PAYLOAD } from './protocol.js';
+import { DATA_FRAME_BYTES, MAX_FRAME_PAYLOAD } from './protocol.js';
 
 export const DEFAULT_HTTP_PORT = 8080;
 export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
@@ -124,7 +124,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   config.maxHeaderBytes = number('max-header-size', DEFAULT_MAX_HEADER_BYTES, 1024);
   config.maxStreamsPerTunnel = number('max-streams', DEFAULT_MAX_STREAMS_PER_TUNNEL, 1);
   config.maxTunnelsPerToken = number('max-tunnels-per-token', DEFAULT_MAX_TUNNELS_PER_TOKEN, 1);
-  config.maxFramePayload = number('max-frame-size', MAX_FRAME_PAYLOAD, 16 * 1024);
+  config.maxFramePayload = number('max-frame-size', MAX_FRAME_PAYLOAD, DATA_FRAME_BYTES);
   if (config.maxFramePayload > MAX_FRAME_PAYLOAD) throw new ConfigError(`--max-frame-size can be at most ${MAX_FRAME_PAYLOAD} bytes.`);
   const logFormat = text('log-format') ?? 'text';
   if (logFormat !== 'text' && logFormat !== 'json') throw new ConfigError(`--log-format must be text or json, not "${logFormat}".`);

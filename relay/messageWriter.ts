@@ -1,10 +1,12 @@
 /**
- * Writes one binary WebSocket message made of several buffers without joining them first.
+ * Writes a batch of frames to the WebSocket without joining their payloads first.
  *
- * `ws.send` takes a single buffer, so a batch holding 64 KiB DATA payloads had to be copied into
- * one: every body byte copied once more, a quarter of the agent's CPU in a bulk download. Here the
- * WebSocket header and the pieces go to the socket corked, as one writev, exactly as ws itself
- * writes a header and its payload.
+ * `ws.send` takes a single buffer, so a batch holding body chunks had to be copied into one: every
+ * body byte copied once more, a quarter of the agent's CPU in a bulk download. Here each large DATA
+ * payload travels as its own WebSocket message, behind a small buffer holding the WebSocket header,
+ * the frames queued before it and its own frame header; everything is written corked, as one writev.
+ * Small messages also spare the receiver: ws copies a message that spans two socket reads into a
+ * fresh buffer, and those copies (and the garbage collections they trigger) cost as much again.
  */
 import type { Socket } from 'node:net';
 import type WebSocket from 'ws';
@@ -16,17 +18,27 @@ import type WebSocket from 'ws';
  */
 export type Masking = 'none' | 'zero-key' | 'random-key';
 
-export function writeMessage(ws: WebSocket, masking: Masking, pieces: Buffer[], length: number, sent: () => void): void {
+/** One WebSocket message: whole frames in `head`, then the payload of the DATA frame it ends with. */
+export interface OutgoingMessage {
+  head: Buffer;
+  payload?: Buffer;
+}
+
+export function writeMessages(ws: WebSocket, masking: Masking, messages: OutgoingMessage[], sent: () => void): void {
   // ws keeps its socket private; without it (or when masking copies anyway) ws.send does the work.
   const socket = (ws as unknown as { _socket?: Socket })._socket;
-  if (pieces.length === 1 || masking === 'random-key' || !socket) {
-    ws.send(pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, length), { binary: true, compress: false }, sent);
+  if (masking === 'random-key' || !socket || (messages.length === 1 && !messages[0].payload)) {
+    const parts = messages.flatMap((m) => (m.payload ? [m.head, m.payload] : [m.head]));
+    ws.send(parts.length === 1 ? parts[0] : Buffer.concat(parts), { binary: true, compress: false }, sent);
     return;
   }
   socket.cork();
-  socket.write(messageHeader(length, masking === 'zero-key'));
-  for (let i = 0; i < pieces.length - 1; i++) socket.write(pieces[i]);
-  socket.write(pieces[pieces.length - 1], sent);
+  messages.forEach(({ head, payload }, i) => {
+    const last = i === messages.length - 1;
+    const header = messageHeader(head.length + (payload?.length ?? 0), masking === 'zero-key');
+    socket.write(Buffer.concat([header, head]), last && !payload ? sent : undefined);
+    if (payload) socket.write(payload, last ? sent : undefined);
+  });
   socket.uncork();
 }
 

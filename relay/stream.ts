@@ -4,7 +4,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import {
-  FrameType, INITIAL_WINDOW, ProtocolError, checkReset, checkResponseHead, decodeJson, decodeWindow, encodeFrame, encodeJson, encodeWindow,
+  DATA_FRAME_BYTES, FrameType, INITIAL_WINDOW, ProtocolError, checkReset, checkResponseHead, decodeJson, decodeWindow, encodeFrame, encodeJson, encodeWindow,
   type Frame, type Reset, type ResetCode, type ResponseHead,
 } from './protocol.js';
 import type { Tunnel } from './tunnel.js';
@@ -128,7 +128,7 @@ export class TunnelStream {
   }
 
   private sendWithinCredit(chunk: Buffer): void {
-    const frameLimit = this.tunnel.sendFrameLimit;
+    const frameLimit = Math.min(this.tunnel.sendFrameLimit, DATA_FRAME_BYTES);
     let offset = 0;
     while (offset < chunk.length && this.sendCredit > 0) {
       const size = Math.min(chunk.length - offset, this.sendCredit, frameLimit);

@@ -7,7 +7,7 @@ import {
   BATCH_BYTES, CloseCode, FrameType, HEADER_BYTES, MAX_FRAME_PAYLOAD, ProtocolError, checkRequestHead, decodeFrames, decodeJson, encodeFrame,
   encodeHeader, encodeJson, type Frame, type RequestHead,
 } from './protocol.js';
-import { writeMessage, type Masking } from './messageWriter.js';
+import { writeMessages, type Masking, type OutgoingMessage } from './messageWriter.js';
 import { TunnelStream } from './stream.js';
 
 export { TunnelStream, pipeReadable, pipeWritable } from './stream.js';
@@ -18,10 +18,10 @@ export { TunnelStream, pipeReadable, pipeWritable } from './stream.js';
  */
 const CONGESTION_BYTES = 8 * 1024 * 1024;
 /**
- * DATA payloads at least this large leave as they are, next to their frame header; smaller frames
- * are joined into one buffer, as copying a few KiB costs less than another write to the socket.
+ * DATA payloads at least this large leave as they are, as their own WebSocket message; smaller
+ * frames are joined into one buffer, as copying a few KiB costs less than another write.
  */
-const COPY_BELOW = 16 * 1024;
+const COPY_BELOW = 8 * 1024;
 
 export interface TunnelOptions {
   /** How this end masks its WebSocket frames: 'none' on the relay, a zero or random key on the agent. */
@@ -45,9 +45,9 @@ export class Tunnel {
   sendFrameLimit = MAX_FRAME_PAYLOAD;
   private readonly waiting = new Set<TunnelStream>();
   private nextStreamId = 1;
-  /** The next message, in order: joined runs of small frames, and large DATA payloads uncopied. */
-  private pieces: Buffer[] = [];
-  /** Small frames queued since the last large payload, joined into one piece when it closes. */
+  /** Messages ready to go at the next flush, each ending with a large DATA payload. */
+  private messages: OutgoingMessage[] = [];
+  /** Small frames queued since the last large payload: the head of the next message. */
   private run: Buffer[] = [];
   private batchBytes = 0;
   private flushScheduled = false;
@@ -116,17 +116,16 @@ export class Tunnel {
     if (payload.length < COPY_BELOW) return this.send(encodeFrame(FrameType.Data, stream, payload));
     if (this.closed) return;
     this.run.push(encodeHeader(FrameType.Data, stream, payload.length));
-    this.closeRun();
-    this.pieces.push(payload);
+    this.messages.push({ head: this.joinRun(), payload });
     this.queued(HEADER_BYTES + payload.length);
   }
 
   flush(): void {
     this.flushScheduled = false;
     if (this.batchBytes === 0 || this.ws.readyState !== this.ws.OPEN) return;
-    this.closeRun();
-    writeMessage(this.ws, this.masking, this.pieces, this.batchBytes, this.sent);
-    this.pieces = [];
+    if (this.run.length > 0) this.messages.push({ head: this.joinRun() });
+    writeMessages(this.ws, this.masking, this.messages, this.sent);
+    this.messages = [];
     this.batchBytes = 0;
   }
 
@@ -139,10 +138,10 @@ export class Tunnel {
     }
   }
 
-  private closeRun(): void {
-    if (this.run.length === 0) return;
-    this.pieces.push(this.run.length === 1 ? this.run[0] : Buffer.concat(this.run));
+  private joinRun(): Buffer {
+    const head = this.run.length === 1 ? this.run[0] : Buffer.concat(this.run);
     this.run = [];
+    return head;
   }
 
   /** True while the WebSocket holds more unsent bytes than it should: writers pause. */
@@ -203,7 +202,7 @@ export class Tunnel {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.heartbeat);
-    this.pieces = [];
+    this.messages = [];
     this.run = [];
     this.batchBytes = 0;
     this.waiting.clear();
