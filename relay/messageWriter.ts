@@ -24,13 +24,14 @@ export interface OutgoingMessage {
   payload?: Buffer;
 }
 
+const SEND_OPTIONS = { binary: true, compress: false };
+
 export function writeMessages(ws: WebSocket, masking: Masking, messages: OutgoingMessage[], sent: () => void): void {
+  if (messages.length === 1 && !messages[0].payload) return ws.send(messages[0].head, SEND_OPTIONS, sent);
   // ws keeps its socket private; without it (or when masking copies anyway) ws.send does the work.
   const socket = (ws as unknown as { _socket?: Socket })._socket;
-  if (masking === 'random-key' || !socket || (messages.length === 1 && !messages[0].payload)) {
-    const parts = messages.flatMap((m) => (m.payload ? [m.head, m.payload] : [m.head]));
-    ws.send(parts.length === 1 ? parts[0] : Buffer.concat(parts), { binary: true, compress: false }, sent);
-    return;
+  if (masking === 'random-key' || !socket) {
+    return ws.send(Buffer.concat(messages.flatMap((m) => (m.payload ? [m.head, m.payload] : [m.head]))), SEND_OPTIONS, sent);
   }
   socket.cork();
   messages.forEach(({ head, payload }, i) => {
