@@ -64,7 +64,10 @@ export class AgentGate {
       clearTimeout(helloTimer);
       const hello = checkHello(decodeJson<Hello>(frame, 'HELLO'));
       if (hello.protocol !== PROTOCOL_VERSION) {
-        return refuse({ code: 'version', message: `This agent speaks Porthole protocol ${hello.protocol} but the relay speaks ${PROTOCOL_VERSION}. Update Porthole (npm install -g porthole-tunnel@latest, or update the VS Code extension).` });
+        const update = hello.protocol > PROTOCOL_VERSION
+          ? 'Update the relay (the newer agent speaks a protocol it does not know yet), or use an older agent.'
+          : 'Update Porthole (npm install -g porthole-tunnel@latest, or update the VS Code extension).';
+        return refuse({ code: 'version', message: `This agent speaks Porthole protocol ${hello.protocol} but the relay speaks ${PROTOCOL_VERSION}. ${update}` });
       }
       if (!this.admits(hello.token)) {
         return refuse({ code: 'token', message: hello.token ? 'The relay rejected this token. Check it with the relay operator, or set the right one with --token / Porthole: Set Relay Token.' : 'This relay needs a token. Pass one with --token (or PORTHOLE_TOKEN), or run Porthole: Set Relay Token in VS Code.' });

@@ -7,7 +7,8 @@
  *
  * Stream 0 is the connection itself (HELLO, WELCOME, REFUSE, GOAWAY). Every public HTTP request,
  * and every upgraded connection (WebSocket, HMR), is one stream, opened by the relay with OPEN.
- * Heads are small JSON payloads; bodies travel as raw DATA payloads, never as JSON.
+ * Request and response heads are short lines of text (see `encodeRequestHead`), the rare control
+ * frames small JSON payloads, and bodies raw DATA payloads.
  *
  * Flow control works as in HTTP/2: each side may have at most `INITIAL_WINDOW` unacknowledged
  * body bytes in flight per stream, and the receiver returns credit with WINDOW as its consumer
@@ -18,7 +19,7 @@
 /** Bumped when a change would confuse a peer of the previous version; HELLO carries it. */
 import { validateHeaderName, validateHeaderValue } from 'node:http';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Path on the relay's apex where agents open their WebSocket. */
 export const CONNECT_PATH = '/_porthole/connect';
@@ -52,9 +53,9 @@ export enum FrameType {
   Welcome = 2,
   /** relay → agent, stream 0, JSON `Refusal`: registration refused; the relay closes next. */
   Refuse = 3,
-  /** relay → agent, JSON `RequestHead`: a new stream (a public request or upgrade). */
+  /** relay → agent, text `RequestHead` (encodeRequestHead): a new stream (a public request or upgrade). */
   Open = 4,
-  /** agent → relay, JSON `ResponseHead`: the local server's status and headers. */
+  /** agent → relay, text `ResponseHead` (encodeResponseHead): the local server's status and headers. */
   Response = 5,
   /** either way: body bytes (or raw bytes of an upgraded connection). Counts against the window. */
   Data = 6,
@@ -232,31 +233,72 @@ export function decodeWindow(frame: Frame): number {
   return increment;
 }
 
-/** Checks a decoded head has the fields the receiver relies on; throws ProtocolError otherwise. */
-export function checkRequestHead(head: RequestHead, stream: number): RequestHead {
-  if (typeof head.method !== 'string' || typeof head.path !== 'string' || !isStringList(head.headers)) {
-    throw new ProtocolError(`OPEN on stream ${stream} lacks method, path or headers`);
+/**
+ * OPEN and RESPONSE payloads, on every request's path, are fields joined by LF and written as latin1,
+ * which costs a third of JSON. HTTP fields are octets and none may hold a LF (RFC 9112), so the
+ * separator is unambiguous; a peer that slips one in anyway sends a head that fails the checks.
+ *
+ *     OPEN      method LF path LF remote LF flags LF name LF value LF …   (flags: "", "body" or "upgrade")
+ *     RESPONSE  status LF reason LF name LF value LF …
+ */
+export function encodeRequestHead(stream: number, head: RequestHead): Buffer {
+  const flags = head.upgrade ? 'upgrade' : head.body ? 'body' : '';
+  return encodeFields(FrameType.Open, stream, [head.method, head.path, head.remote ?? '', flags, ...head.headers]);
+}
+
+export function decodeRequestHead(frame: Frame): RequestHead {
+  const [method, path, remote, flags, ...headers] = decodeFields(frame);
+  if (!method || path === undefined || flags === undefined || headers.length % 2 !== 0 || !REQUEST_FLAGS.has(flags)) {
+    throw new ProtocolError(`OPEN on stream ${frame.stream} lacks method, path or headers`);
   }
+  const head: RequestHead = { method, path, headers };
+  if (remote) head.remote = remote;
+  if (flags === 'body') head.body = true;
+  if (flags === 'upgrade') head.upgrade = true;
   return head;
 }
 
-export function checkResponseHead(head: ResponseHead, stream: number): ResponseHead {
-  if (!Number.isInteger(head.status) || head.status < 100 || head.status > 999 || !isStringList(head.headers)) {
-    throw new ProtocolError(`RESPONSE on stream ${stream} has no valid status or headers`);
+/** A reason phrase that is not plain latin1 text (a dev server's UTF-8 one) is left out. */
+export function encodeResponseHead(stream: number, head: ResponseHead): Buffer {
+  const reason = head.statusText && REASON_TEXT.test(head.statusText) ? head.statusText : '';
+  return encodeFields(FrameType.Response, stream, [String(head.status), reason, ...head.headers]);
+}
+
+export function decodeResponseHead(frame: Frame): ResponseHead {
+  const [statusText, reason, ...headers] = decodeFields(frame);
+  const status = Number(statusText);
+  if (!/^\d{3}$/.test(statusText) || status < 100 || reason === undefined || headers.length % 2 !== 0) {
+    throw new ProtocolError(`RESPONSE on stream ${frame.stream} has no valid status or headers`);
   }
-  if (head.statusText !== undefined && (typeof head.statusText !== 'string' || /[\r\n]/.test(head.statusText))) {
-    throw new ProtocolError(`RESPONSE on stream ${stream} has an invalid status text`);
-  }
+  if (!REASON_TEXT.test(reason)) throw new ProtocolError(`RESPONSE on stream ${frame.stream} has an invalid status text`);
   // The relay writes these to a public client: a CR/LF here would be response splitting.
-  for (let i = 0; i < head.headers.length; i += 2) {
+  for (let i = 0; i < headers.length; i += 2) {
     try {
-      validateHeaderName(head.headers[i]);
-      validateHeaderValue(head.headers[i], head.headers[i + 1]);
+      validateHeaderName(headers[i]);
+      validateHeaderValue(headers[i], headers[i + 1]);
     } catch {
-      throw new ProtocolError(`RESPONSE on stream ${stream} has an invalid header ${JSON.stringify(head.headers[i].slice(0, 40))}`);
+      throw new ProtocolError(`RESPONSE on stream ${frame.stream} has an invalid header ${JSON.stringify(headers[i].slice(0, 40))}`);
     }
   }
+  const head: ResponseHead = { status, headers };
+  if (reason) head.statusText = reason;
   return head;
+}
+
+const REQUEST_FLAGS = new Set(['', 'body', 'upgrade']);
+/** RFC 9112 reason-phrase: tab, space, visible ASCII and obs-text. */
+const REASON_TEXT = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+function encodeFields(type: FrameType, stream: number, fields: string[]): Buffer {
+  const text = fields.join('\n');
+  const frame = Buffer.allocUnsafe(HEADER_BYTES + text.length);
+  writeHeader(frame, type, stream, text.length);
+  frame.write(text, HEADER_BYTES, 'latin1');
+  return frame;
+}
+
+function decodeFields(frame: Frame): string[] {
+  return frame.payload.toString('latin1').split('\n');
 }
 
 export function checkHello(hello: Hello): Hello {
@@ -272,8 +314,4 @@ export function checkReset(reset: Reset, stream: number): Reset {
     throw new ProtocolError(`RESET on stream ${stream} needs a known code and a message`);
   }
   return { code: reset.code, message: reset.message.slice(0, 1000) };
-}
-
-function isStringList(value: unknown): value is string[] {
-  return Array.isArray(value) && value.length % 2 === 0 && value.every((v) => typeof v === 'string');
 }

@@ -4,7 +4,8 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import {
-  DATA_FRAME_BYTES, FrameType, INITIAL_WINDOW, ProtocolError, checkReset, checkResponseHead, decodeJson, decodeWindow, encodeFrame, encodeJson, encodeWindow,
+  DATA_FRAME_BYTES, FrameType, INITIAL_WINDOW, ProtocolError, checkReset, decodeJson, decodeResponseHead, decodeWindow, encodeFrame, encodeJson,
+  encodeResponseHead, encodeWindow,
   type Frame, type Reset, type ResetCode, type ResponseHead,
 } from './protocol.js';
 import type { Tunnel } from './tunnel.js';
@@ -42,7 +43,7 @@ export class TunnelStream {
   }
 
   sendResponse(head: ResponseHead): void {
-    if (!this.done) this.tunnel.send(encodeJson(FrameType.Response, this.id, head));
+    if (!this.done) this.tunnel.send(encodeResponseHead(this.id, head));
   }
 
   /**
@@ -89,7 +90,7 @@ export class TunnelStream {
       case FrameType.Response:
         if (this.responded) throw new ProtocolError(`a second RESPONSE on stream ${this.id}`);
         this.responded = true;
-        this.onResponse?.(checkResponseHead(decodeJson<ResponseHead>(frame, 'RESPONSE'), this.id));
+        this.onResponse?.(decodeResponseHead(frame));
         return;
       case FrameType.Data:
         if (this.receivedEnd) throw new ProtocolError(`DATA after END on stream ${this.id}`);

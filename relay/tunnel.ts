@@ -4,8 +4,8 @@
  */
 import type WebSocket from 'ws';
 import {
-  BATCH_BYTES, CloseCode, FrameType, HEADER_BYTES, MAX_FRAME_PAYLOAD, ProtocolError, checkRequestHead, decodeFrames, decodeJson, encodeFrame,
-  encodeHeader, encodeJson, type Frame, type RequestHead,
+  BATCH_BYTES, CloseCode, FrameType, HEADER_BYTES, MAX_FRAME_PAYLOAD, ProtocolError, decodeFrames, decodeRequestHead, encodeFrame,
+  encodeHeader, encodeJson, encodeRequestHead, type Frame, type RequestHead,
 } from './protocol.js';
 import { writeMessages, type Masking, type OutgoingMessage } from './messageWriter.js';
 import { TunnelStream } from './stream.js';
@@ -96,7 +96,7 @@ export class Tunnel {
     const stream = new TunnelStream(this, this.nextStreamId);
     this.nextStreamId = this.nextStreamId >= 0x7fffffff ? 1 : this.nextStreamId + 1;
     this.streams.set(stream.id, stream);
-    this.send(encodeJson(FrameType.Open, stream.id, head));
+    this.send(encodeRequestHead(stream.id, head));
     return stream;
   }
 
@@ -189,7 +189,7 @@ export class Tunnel {
     if (frame.type === FrameType.Open) {
       if (!this.handlers.open) throw new ProtocolError('OPEN is sent by the relay only');
       if (this.streams.has(frame.stream)) throw new ProtocolError(`stream ${frame.stream} is already open`);
-      const head = checkRequestHead(decodeJson<RequestHead>(frame, 'OPEN'), frame.stream);
+      const head = decodeRequestHead(frame);
       const stream = new TunnelStream(this, frame.stream);
       this.streams.set(stream.id, stream);
       return this.handlers.open(stream, head);

@@ -3,7 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
 import WebSocket from 'ws';
-import { CONNECT_PATH, FrameType, PROTOCOL_VERSION, encodeFrame, encodeJson } from '../../relay/protocol';
+import { CONNECT_PATH, FrameType, PROTOCOL_VERSION, encodeFrame, encodeJson, encodeResponseHead } from '../../relay/protocol';
 import { agent, relay, request, sleep, startOrigin, waitFor, type Origin } from '../helpers';
 import type { Relay } from '../../relay/relay';
 
@@ -30,14 +30,17 @@ async function rogueAgent(name: string, hello: Record<string, unknown>, answer?:
 
 it('frames that once crashed the relay now close only the sender, with a reason', async () => {
   const bystander = await agent(ctx.relay.url, ctx.origin.port, { subdomain: 'bystander' });
-  const respond = (value: unknown) => (ws: WebSocket, stream: number) => ws.send(encodeJson(FrameType.Response, stream, value));
+  // RESPONSE heads as a rogue agent could write them: LF-separated fields, latin1.
+  const respond = (text: string) => (ws: WebSocket, stream: number) => ws.send(encodeFrame(FrameType.Response, stream, Buffer.from(text, 'latin1')));
   const cases: [string, Record<string, unknown>, ((ws: WebSocket, stream: number) => void) | undefined, RegExp][] = [
     ['a subdomain that is not text', { subdomain: 123 }, undefined, /HELLO needs a protocol number and text/],
     ['a password that is not text', { basicAuth: 5 }, undefined, /HELLO needs/],
-    ['a header value with CR/LF', {}, respond({ status: 200, headers: ['x-evil', 'a\r\nSet-Cookie: pwned=1'] }), /invalid header "x-evil"/],
-    ['a header name with a space', {}, respond({ status: 200, headers: ['bad name', 'x'] }), /invalid header "bad name"/],
-    ['a status text with CR/LF', {}, respond({ status: 200, statusText: 'OK\r\nx: y', headers: [] }), /invalid status text/],
-    ['two RESPONSE frames', {}, (ws, stream) => { respond({ status: 200, headers: [] })(ws, stream); respond({ status: 201, headers: [] })(ws, stream); }, /a second RESPONSE/],
+    ['a header value with CR/LF', {}, respond('200\nOK\nx-evil\na\r\nSet-Cookie: pwned=1\nx'), /invalid header "x-evil"/],
+    ['a header name with a space', {}, respond('200\n\nbad name\nx'), /invalid header "bad name"/],
+    ['a status text with CR', {}, respond('200\nOK\rx: y'), /invalid status text/],
+    ['a status that is not a number', {}, respond('OK\n'), /no valid status/],
+    ['a header without a value', {}, respond('200\nOK\nx-lonely'), /no valid status or headers/],
+    ['two RESPONSE frames', {}, (ws, stream) => { respond('200\n')(ws, stream); respond('201\n')(ws, stream); }, /a second RESPONSE/],
     ['a RESET with an unknown code', {}, (ws, stream) => ws.send(encodeJson(FrameType.Reset, stream, { code: 'bogus', message: 1 })), /needs a known code/],
   ];
   for (const [label, hello, answer, reason] of cases) {
@@ -67,7 +70,7 @@ it('an agent that ends a stream without a response gives the visitor a 502 that 
 it('a cookie scoped to the relay domain cannot reach other tunnels: Domain is dropped', async () => {
   const rogue = await rogueAgent('cookie-jar', {}, (ws, stream) => {
     ws.send(Buffer.concat([
-      encodeJson(FrameType.Response, stream, { status: 200, headers: ['Set-Cookie', 'sid=1; Domain=localhost; Path=/', 'Set-Cookie', 'theme=dark; path=/; domain=.localhost; HttpOnly'] }),
+      encodeResponseHead(stream, { status: 200, headers: ['Set-Cookie', 'sid=1; Domain=localhost; Path=/', 'Set-Cookie', 'theme=dark; path=/; domain=.localhost; HttpOnly'] }),
       encodeFrame(FrameType.End, stream),
     ]));
   });

@@ -114,13 +114,16 @@ it('malformed and oversized frames close only that connection, with a reason', a
   await r.close(0);
 });
 
-it('an old agent gets a clear "please update" refusal', async () => {
+it('an agent of another protocol version is told which side to update', async () => {
   const r = await relay();
-  const ws = await rawAgent(r.httpPort);
-  const refusal = new Promise<Refusal>((resolve) => ws.on('message', (data: Buffer) => resolve(JSON.parse(data.subarray(9).toString()))));
-  ws.send(encodeJson(FrameType.Hello, 0, { protocol: 0, agent: 'ancient' }));
-  assert.is((await refusal).code, 'version');
-  assert.match((await refusal).message, /Update Porthole/);
+  for (const [protocol, advice] of [[0, /Update Porthole/], [PROTOCOL_VERSION + 1, /Update the relay/]] as const) {
+    const ws = await rawAgent(r.httpPort);
+    const refusal = new Promise<Refusal>((resolve) => ws.on('message', (data: Buffer) => resolve(JSON.parse(data.subarray(9).toString()))));
+    ws.send(encodeJson(FrameType.Hello, 0, { protocol, agent: 'other' }));
+    assert.is((await refusal).code, 'version');
+    assert.match((await refusal).message, advice);
+    ws.terminate();
+  }
   await r.close(0);
 });
 

@@ -1,8 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  FrameType, HEADER_BYTES, MAX_FRAME_PAYLOAD, MAX_HEAD_BYTES, ProtocolError, checkHello, checkRequestHead, checkReset, checkResponseHead,
-  decodeFrames, decodeJson, decodeWindow, encodeFrame, encodeJson, encodeWindow,
+  FrameType, HEADER_BYTES, MAX_FRAME_PAYLOAD, MAX_HEAD_BYTES, ProtocolError, checkHello, checkReset, decodeFrames, decodeJson,
+  decodeRequestHead, decodeResponseHead, decodeWindow, encodeFrame, encodeJson, encodeRequestHead, encodeResponseHead, encodeWindow,
   type GoAway, type Hello, type Refusal, type RequestHead, type Reset, type ResponseHead, type Welcome,
 } from '../../relay/protocol';
 
@@ -14,21 +14,36 @@ const response: ResponseHead = { status: 200, statusText: 'OK', headers: ['conte
 const reset: Reset = { code: 'unreachable', message: 'Nothing is listening on localhost:5173' };
 const goAway: GoAway = { reason: 'the relay is restarting' };
 
-test('every JSON frame round-trips through one batched message', () => {
+test('every control frame round-trips through one batched message, and so do both heads', () => {
   const frames: [FrameType, number, unknown][] = [
-    [FrameType.Hello, 0, hello], [FrameType.Welcome, 0, welcome], [FrameType.Refuse, 0, refusal], [FrameType.Open, 7, open],
-    [FrameType.Response, 7, response], [FrameType.Reset, 7, reset], [FrameType.GoAway, 0, goAway],
+    [FrameType.Hello, 0, hello], [FrameType.Welcome, 0, welcome], [FrameType.Refuse, 0, refusal],
+    [FrameType.Reset, 7, reset], [FrameType.GoAway, 0, goAway],
   ];
-  const message = Buffer.concat(frames.map(([type, stream, value]) => encodeJson(type, stream, value)));
+  const message = Buffer.concat([
+    ...frames.map(([type, stream, value]) => encodeJson(type, stream, value)),
+    encodeRequestHead(7, open), encodeResponseHead(7, response),
+  ]);
   const decoded = decodeFrames(message);
-  assert.is(decoded.length, frames.length);
-  decoded.forEach((frame, i) => {
-    assert.is(frame.type, frames[i][0]);
-    assert.is(frame.stream, frames[i][1]);
-    assert.equal(decodeJson(frame, 'frame'), frames[i][2]);
+  assert.is(decoded.length, frames.length + 2);
+  frames.forEach(([type, stream, value], i) => {
+    assert.is(decoded[i].type, type);
+    assert.is(decoded[i].stream, stream);
+    assert.equal(decodeJson(decoded[i], 'frame'), value);
   });
-  assert.equal(checkRequestHead(decodeJson<RequestHead>(decoded[3], 'OPEN'), 7), open);
-  assert.equal(checkResponseHead(decodeJson<ResponseHead>(decoded[4], 'RESPONSE'), 7), response);
+  const [openFrame, responseFrame] = decoded.slice(frames.length);
+  assert.is(openFrame.type, FrameType.Open);
+  assert.equal(decodeRequestHead(openFrame), open);
+  assert.is(responseFrame.type, FrameType.Response);
+  assert.equal(decodeResponseHead(responseFrame), response);
+});
+
+test('heads keep what HTTP allows: obs-text, empty values, upgrades, no remote, no reason', () => {
+  const upgrade: RequestHead = { method: 'GET', path: '/ws?q=\u00e9', headers: ['X-Empty', '', 'X-Latin', 'caf\u00e9'], upgrade: true };
+  assert.equal(decodeRequestHead(decodeFrames(encodeRequestHead(1, upgrade))[0]), upgrade);
+  const bare: ResponseHead = { status: 204, headers: [] };
+  assert.equal(decodeResponseHead(decodeFrames(encodeResponseHead(1, bare))[0]), bare);
+  const unicodeReason = decodeResponseHead(decodeFrames(encodeResponseHead(1, { status: 200, statusText: 'OK \u010a ✓', headers: [] }))[0]);
+  assert.equal(unicodeReason, { status: 200, headers: [] }, 'a reason phrase latin1 cannot carry is left out, never cut into a LF');
 });
 
 test('DATA, END and WINDOW round-trip, and payloads are views, not copies', () => {
@@ -60,14 +75,21 @@ test('malformed input is a ProtocolError that says what is wrong', () => {
 });
 
 test('heads are checked before anyone relies on them', () => {
-  const [notJson] = decodeFrames(encodeFrame(FrameType.Open, 1, Buffer.from('{oops')));
-  assert.throws(() => decodeJson(notJson, 'OPEN'), /not valid JSON/);
+  const [notJson] = decodeFrames(encodeFrame(FrameType.Reset, 1, Buffer.from('{oops')));
+  assert.throws(() => decodeJson(notJson, 'RESET'), /not valid JSON/);
+  const head = (type: FrameType, text: string) => decodeFrames(encodeFrame(type, 1, Buffer.from(text, 'latin1')))[0];
+  assert.throws(() => decodeRequestHead(head(FrameType.Open, '')), /OPEN on stream 1 lacks method, path or headers/);
+  assert.throws(() => decodeRequestHead(head(FrameType.Open, 'GET\n/\n\n\nodd')), /lacks method, path or headers/);
+  assert.throws(() => decodeRequestHead(head(FrameType.Open, 'GET\n/\n\nsideways')), /lacks method, path or headers/);
+  assert.throws(() => decodeResponseHead(head(FrameType.Response, '42\n')), /no valid status/);
+  assert.throws(() => decodeResponseHead(head(FrameType.Response, 'abc\nOK')), /no valid status/);
+  assert.throws(() => decodeResponseHead(head(FrameType.Response, '200\nOK\nx')), /no valid status or headers/);
+  assert.throws(() => decodeResponseHead(head(FrameType.Response, '200\nOK\rx: y')), /invalid status text/);
+  assert.throws(() => decodeResponseHead(head(FrameType.Response, '200\n\nx\na\rb: c')), /invalid header "x"/);
+  assert.throws(() => decodeResponseHead(head(FrameType.Response, '200\n\nbad name\nx')), /invalid header "bad name"/);
   assert.throws(() => decodeFrames(encodeFrame(FrameType.Open, 1, Buffer.alloc(MAX_HEAD_BYTES + 1, 32))), /exceeds the 131072-byte limit/);
   assert.throws(() => decodeFrames(encodeFrame(FrameType.Data, 1, Buffer.alloc(20_000)), 16_384), /exceeds the 16384-byte limit/, 'DATA obeys the negotiated limit');
   assert.is(decodeFrames(encodeFrame(FrameType.Response, 1, Buffer.alloc(20_000, 32)), 16_384).length, 1, 'heads are not held to the DATA limit');
-  assert.throws(() => checkRequestHead({ method: 'GET', path: '/', headers: ['odd'] }, 1), /lacks method, path or headers/);
-  assert.throws(() => checkResponseHead({ status: 42, headers: [] }, 1), /no valid status/);
-  assert.throws(() => checkResponseHead({ status: 200, headers: ['x', 'a\r\nb: c'] }, 1), /invalid header "x"/);
   assert.throws(() => checkHello({ protocol: 1, agent: 'a', subdomain: 7 as unknown as string }), /HELLO needs/);
   assert.equal(checkHello(hello), hello);
   assert.throws(() => checkReset({ code: 'nope' as 'internal', message: 'x' }, 1), /needs a known code/);
