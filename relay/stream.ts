@@ -119,8 +119,9 @@ export class TunnelStream {
   /** The stream ends without telling the peer (it reset, or the tunnel closed). */
   abandon(reset: Reset): void {
     if (this.done) return;
+    const onReset = this.onReset;
     this.finish();
-    this.onReset?.(reset);
+    onReset?.(reset);
   }
 
   /** The tunnel has room again after `write` returned false because it was congested. */
@@ -167,6 +168,10 @@ export class TunnelStream {
   private finish(): void {
     this.done = true;
     this.queued = [];
+    // A finished stream can outlive its use: V8 keeps a Map's old tables, with their entries, until a
+    // full collection. Dropping the owner's callbacks keeps those from holding a whole request and
+    // response alive through every young-generation GC, which then cost the relay 2.5 times as much.
+    this.onResponse = this.onData = this.onEnd = this.onReset = this.onWritable = undefined;
     this.tunnel.forget(this);
   }
 }

@@ -2,6 +2,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AddressInfo } from 'node:net';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import WebSocket, { WebSocketServer } from 'ws';
 import { DATA_FRAME_BYTES, FrameType, INITIAL_WINDOW, MAX_FRAME_PAYLOAD, encodeFrame, type RequestHead } from '../../relay/protocol';
 import type { Masking } from '../../relay/messageWriter';
@@ -9,6 +11,8 @@ import { Tunnel, type TunnelStream } from '../../relay/tunnel';
 
 const head: RequestHead = { method: 'POST', path: '/', headers: [], body: true };
 const tick = (ms = 20) => new Promise((resolve) => setTimeout(resolve, ms));
+v8.setFlagsFromString('--expose-gc');
+const collectGarbage = vm.runInNewContext('gc') as () => void;
 
 /** A relay-side Tunnel and a client WebSocket connected to it, wrapped in an agent-side Tunnel. */
 async function pair(onOpen?: (stream: TunnelStream, head: RequestHead) => void, agentMasking: Masking = 'random-key') {
@@ -147,6 +151,26 @@ it('a peer that stops reading: writers pause at the connection limit, not after 
   const buffered = t.relay.ws.bufferedAmount;
   assert.ok(accepted < 16 * 1024 * 1024, `writers kept going for ${accepted} bytes`);
   assert.ok(buffered < 16 * 1024 * 1024, `${buffered} bytes buffered for a peer that reads nothing (32 windows would be ${32 * INITIAL_WINDOW})`);
+  t.done();
+});
+
+it('a finished stream lets go of its owner\'s callbacks, so a stale reference to it retains nothing', async () => {
+  const t = await pair((stream) => { stream.onEnd = () => stream.end(); });
+  const stream = t.relay.openStream({ method: 'GET', path: '/', headers: [] });
+  // The owner's state is reachable only through the callbacks, as a public response is in the relay.
+  let ownerRef!: WeakRef<object>;
+  const ended = new Promise<void>((resolve) => {
+    const owner = { response: Buffer.alloc(64 * 1024) };
+    stream.onEnd = () => { owner.response.fill(1); resolve(); };
+    stream.onReset = () => owner.response.fill(0);
+    ownerRef = new WeakRef(owner);
+  });
+  stream.end();
+  await ended;
+  await tick();
+  collectGarbage();
+  assert.ok(stream.isDone);
+  assert.is(ownerRef.deref(), undefined, 'the owner is collectable while the stream object is still referenced');
   t.done();
 });
 
