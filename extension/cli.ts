@@ -18,7 +18,8 @@ http://*.localhost:8080, so you can try everything on one machine.
   --quiet                 print the URL only, no request lines
   --help, --version`;
 
-type Output = ((event: string, fields: Record<string, unknown>, text?: string) => void) & { flush(): void };
+/** `text` may be a function, so a line nobody will read (in --json mode) is never formatted. */
+type Output = ((event: string, fields: Record<string, unknown>, text?: string | (() => string)) => void) & { flush(): void };
 
 /**
  * Lines printed in one turn of the event loop leave in one write: under load, a system call per
@@ -30,8 +31,8 @@ function output(json: boolean): Output {
     if (pending) process.stdout.write(pending);
     pending = '';
   };
-  const say = (event: string, fields: Record<string, unknown>, text?: string) => {
-    const line = json ? JSON.stringify({ event, ...fields }) : text;
+  const say = (event: string, fields: Record<string, unknown>, text?: string | (() => string)) => {
+    const line = json ? JSON.stringify({ event, ...fields }) : typeof text === 'function' ? text() : text;
     if (line === undefined) return;
     if (!pending) setImmediate(flush);
     pending += `${line}\n`;
@@ -81,12 +82,13 @@ async function share(argv: string[]): Promise<number> {
   const agent = new Agent({
     target: positionals[0], relay: relayUrl ?? relay?.url ?? '', subdomain: values.subdomain,
     token: values.token ?? process.env.PORTHOLE_TOKEN, hostHeader, insecureTarget: values.insecure, basicAuth: values.auth,
+    captureBytes: 0, // request lines show no bodies: keep none
   });
   if (!values.quiet) {
     agent.on('request', (r) => say('request', {
       id: r.id, method: r.method, path: r.path, status: r.status, durationMs: r.durationMs,
       requestBytes: r.requestBytes, responseBytes: r.responseBytes, upgrade: r.upgrade || undefined, error: r.error,
-    }, requestLine(r)));
+    }, () => requestLine(r)));
   }
   agent.on('state', (state: AgentState) => {
     if (state.status === 'reconnecting') {
