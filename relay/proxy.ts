@@ -126,8 +126,14 @@ function header(raw: string[], name: string): string | undefined {
 }
 
 const NO_TOKENS: ReadonlySet<string> = new Set();
+const CLOSE: ReadonlySet<string> = new Set(['close']);
 
+/** The names a Connection header lists, to be removed too; the two common values cost no parsing. */
 function connectionTokens(value: string | undefined): ReadonlySet<string> {
-  return value ? new Set(value.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean)) : NO_TOKENS;
+  if (!value) return NO_TOKENS;
+  const lower = value.toLowerCase();
+  if (lower === 'keep-alive') return NO_TOKENS; // hop-by-hop already
+  if (lower === 'close') return CLOSE;
+  return new Set(lower.split(',').map((t) => t.trim()).filter(Boolean));
 }
 
