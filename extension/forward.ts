@@ -161,6 +161,7 @@ export class LocalTarget {
     });
     stream.onReset = () => request.destroy();
     request.on('upgrade', (response, socket, rest) => {
+      if (stream.isDone) return socket.destroy();
       socket.setNoDelay(true);
       stream.sendResponse({ status: 101, statusText: response.statusMessage, headers: response.rawHeaders });
       log?.response(101, response.rawHeaders);

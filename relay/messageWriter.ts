@@ -30,7 +30,8 @@ export function writeMessages(ws: WebSocket, masking: Masking, messages: Outgoin
   if (messages.length === 1 && !messages[0].payload) return ws.send(messages[0].head, SEND_OPTIONS, sent);
   // ws keeps its socket private; without it (or when masking copies anyway) ws.send does the work.
   const socket = (ws as unknown as { _socket?: Socket })._socket;
-  if (masking === 'random-key' || !socket) {
+  // With an extension (compression) negotiated ws may queue frames itself: never write past them.
+  if (masking === 'random-key' || !socket || ws.extensions) {
     return ws.send(Buffer.concat(messages.flatMap((m) => (m.payload ? [m.head, m.payload] : [m.head]))), SEND_OPTIONS, sent);
   }
   socket.cork();

@@ -289,12 +289,24 @@ const REQUEST_FLAGS = new Set(['', 'body', 'upgrade']);
 /** RFC 9112 reason-phrase: tab, space, visible ASCII and obs-text. */
 const REASON_TEXT = /^[\t\x20-\x7e\x80-\xff]*$/;
 
+/** Characters a field must not carry: LF separates fields, and latin1 would cut U+010A to a LF. */
+const NOT_FIELD_TEXT = /[\n\u0100-\uffff]/g;
+
 function encodeFields(type: FrameType, stream: number, fields: string[]): Buffer {
-  const text = fields.join('\n');
+  let text = fields.join('\n');
+  // Node's parsers hand over latin1 without LF; anything else is replaced rather than split a field.
+  if (!isFieldText(text, fields.length)) text = fields.map((f) => f.replace(NOT_FIELD_TEXT, '?')).join('\n');
   const frame = Buffer.allocUnsafe(HEADER_BYTES + text.length);
   writeHeader(frame, type, stream, text.length);
   frame.write(text, HEADER_BYTES, 'latin1');
   return frame;
+}
+
+/** True when `text` holds one LF between each of `count` fields and nothing latin1 cannot carry. */
+function isFieldText(text: string, count: number): boolean {
+  let separators = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) separators++;
+  return separators === count - 1 && !/[\u0100-\uffff]/.test(text);
 }
 
 function decodeFields(frame: Frame): string[] {

@@ -93,7 +93,7 @@ export function forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffe
     const headers = answer.status === 101 ? answer.headers : [...responseHeaders(answer), 'Connection', 'close'];
     const lines = [`HTTP/1.1 ${answer.status} ${answer.statusText ?? ''}`];
     for (let i = 0; i < headers.length; i += 2) lines.push(`${headers[i]}: ${headers[i + 1]}`);
-    socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+    socket.write(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
     pipeWritable(stream, socket);
   };
   stream.onReset = (reset) => {

@@ -44,6 +44,9 @@ test('heads keep what HTTP allows: obs-text, empty values, upgrades, no remote, 
   assert.equal(decodeResponseHead(decodeFrames(encodeResponseHead(1, bare))[0]), bare);
   const unicodeReason = decodeResponseHead(decodeFrames(encodeResponseHead(1, { status: 200, statusText: 'OK \u010a ✓', headers: [] }))[0]);
   assert.equal(unicodeReason, { status: 200, headers: [] }, 'a reason phrase latin1 cannot carry is left out, never cut into a LF');
+  const smuggled: RequestHead = { method: 'GET', path: '/', headers: ['X-A', 'a\u010aInjected: evil', 'X-B', 'b\nc'] };
+  assert.equal(decodeRequestHead(decodeFrames(encodeRequestHead(1, smuggled))[0]).headers, ['X-A', 'a?Injected: evil', 'X-B', 'b?c'],
+    'a field can never become two: what latin1 cannot carry, and LF, are replaced');
 });
 
 test('DATA, END and WINDOW round-trip, and payloads are views, not copies', () => {
