@@ -45,7 +45,7 @@ export function writeMessages(ws: WebSocket, masking: Masking, messages: Outgoin
 }
 
 /** FIN + binary opcode, the payload length in 7, 16 or 64 bits, and a zero masking key for clients. */
-export function messageHeader(length: number, zeroKey: boolean): Buffer {
+function messageHeader(length: number, zeroKey: boolean): Buffer {
   const lengthBytes = length < 126 ? 0 : length < 65536 ? 2 : 8;
   const header = Buffer.alloc(2 + lengthBytes + (zeroKey ? 4 : 0));
   header[0] = 0x82;

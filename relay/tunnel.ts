@@ -41,7 +41,7 @@ export interface TunnelHandlers {
 
 export class Tunnel {
   readonly streams = new Map<number, TunnelStream>();
-  /** Largest DATA payload this side sends: the relay's --max-frame-size, told to the agent in WELCOME. */
+  /** Largest DATA payload the peer accepts: the relay's --max-frame-size, told to the agent in WELCOME (streams send at most DATA_FRAME_BYTES). */
   sendFrameLimit = MAX_FRAME_PAYLOAD;
   private readonly waiting = new Set<TunnelStream>();
   private nextStreamId = 1;
