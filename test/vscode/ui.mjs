@@ -72,7 +72,8 @@ export async function driveUi(browser, server, { extensionPath, outDir }) {
     // Typing filters the list (which only renders the rows in view): the detected port shows up with
     // its process and page title, next to the typed entry.
     await input.fill(String(app.port));
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: '“Porthole e2e page”' }).waitFor({ timeout: T.step });
+    // The detected port's row names the page in its label; the typed entry's row may show it too.
+    await page.locator('.quick-input-list .monaco-list-row[aria-label*="“Porthole e2e page”"]').waitFor({ timeout: T.step });
     await page.locator('.quick-input-list .monaco-list-row', { hasText: `Share http://localhost:${app.port}` }).waitFor({ timeout: T.short });
     await page.keyboard.press('Enter');
     const item = page.locator('.statusbar-item', { hasText: '.localhost:' }).first();
