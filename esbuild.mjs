@@ -1,4 +1,5 @@
-// Bundles the relay, the CLI and the VS Code extension into dist/, each a single self-contained file,
+// Bundles the relay, the CLI and the VS Code extension into dist/, each a single self-contained file
+// (plus the scripts of the extension's webviews),
 // so a relay deploys as `dist/relay.js` + `relay/index.js` with no node_modules on the server.
 import * as esbuild from 'esbuild';
 
@@ -15,8 +16,11 @@ const common = {
 };
 const builds = [
   { ...common, entryPoints: { relay: 'relay/main.ts' }, outdir: 'dist' },
-  { ...common, entryPoints: { cli: 'extension/cli.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
+  { ...common, entryPoints: { cli: 'extension/cli/cli.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
   { ...common, entryPoints: { extension: 'extension/extension.ts' }, outdir: 'dist', external: [...common.external, 'vscode'], minify: true },
+  // Scripts of the extension's webviews run in the page, loaded with asWebviewUri under the page's CSP.
+  { bundle: true, platform: 'browser', target: 'chrome120', format: 'iife', logLevel: 'warning', minify: true,
+    entryPoints: { requestLog: 'extension/requestLog/webview/main.ts' }, outdir: 'dist/webview' },
 ];
 
 if (watch) {

@@ -4,22 +4,13 @@
  * keybindings, other extensions and the extension-host tests drive them.
  */
 import * as vscode from 'vscode';
-import { AgentError, relayEndpoint } from './agent.js';
-import type { RequestLogPanels } from './requestLogView.js';
+import { AgentError, relayEndpoint } from './agent/agent.js';
+import type { RequestLogPanels } from './requestLog/view.js';
 import { pickTarget } from './sharePicker.js';
 import { ShareStoppedError, type Share, type ShareManager, type ShareRequest } from './sharing.js';
 import { errorReason } from './statusModel.js';
-import { parseTarget } from './target.js';
-
-export const COMMANDS = {
-  share: 'porthole.sharePort',
-  stop: 'porthole.stopSharing',
-  copyUrl: 'porthole.copyPublicUrl',
-  openUrl: 'porthole.openPublicUrl',
-  showLog: 'porthole.showRequestLog',
-  setToken: 'porthole.setRelayToken',
-  menu: 'porthole.shareMenu',
-} as const;
+import { parseTarget } from './agent/target.js';
+import { COMMANDS } from './commandIds.js';
 
 /** A share command argument: `"5173"`, a URL, or `{ target, basicAuth }` (`askPassword` prompts for one). */
 type ShareArgument = string | number | { target: string | number; basicAuth?: string; askPassword?: boolean };

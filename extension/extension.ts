@@ -5,11 +5,13 @@
  * port watcher's light poll, while `porthole.autoDetect` and `porthole.notifyOnNewPort` are on.
  */
 import * as vscode from 'vscode';
-import { COMMANDS, Commands, tokenKey } from './commands.js';
-import { PortWatcher } from './portWatcher.js';
-import type { ListeningPort } from './ports.js';
-import { DEFAULT_MAX_ENTRIES } from './requestLog.js';
-import { RequestLogPanels } from './requestLogView.js';
+import { DEFAULT_HTTP_PORT } from '../relay/config.js';
+import { COMMANDS } from './commandIds.js';
+import { Commands, tokenKey } from './commands.js';
+import { PortWatcher } from './ports/portWatcher.js';
+import type { ListeningPort } from './ports/ports.js';
+import { DEFAULT_MAX_ENTRIES } from './requestLog/requestLog.js';
+import { RequestLogPanels } from './requestLog/view.js';
 import { ShareManager, type ShareSettings } from './sharing.js';
 import { StatusBar } from './statusBar.js';
 
@@ -31,7 +33,7 @@ export function activate(context: vscode.ExtensionContext): PortholeApi {
     log,
   });
   const statusBar = new StatusBar(manager);
-  const panels = new RequestLogPanels(log);
+  const panels = new RequestLogPanels(log, context.extensionUri);
   const commands = new Commands(context, manager, panels, log);
   const watcher = new DevServerNotifier(log);
   const shares = manager;
@@ -60,13 +62,13 @@ export async function deactivate(): Promise<void> {
 function readSettings(): ShareSettings {
   const config = vscode.workspace.getConfiguration('porthole');
   const maxEntries = config.get<number>('requestLog.maxEntries', DEFAULT_MAX_ENTRIES);
-  const port = config.get<number>('embeddedRelayPort', 8080);
+  const port = config.get<number>('embeddedRelayPort', DEFAULT_HTTP_PORT);
   return {
     relayUrl: config.get<string>('relayUrl', '').trim(),
     subdomain: config.get<string>('subdomain', '').trim(),
     hostHeader: config.get<string>('hostHeader') === 'preserve' ? 'preserve' : 'rewrite',
     maxEntries: Number.isInteger(maxEntries) && maxEntries >= 10 ? maxEntries : DEFAULT_MAX_ENTRIES,
-    localRelayPort: Number.isInteger(port) && port >= 0 && port <= 65535 ? port : 8080,
+    localRelayPort: Number.isInteger(port) && port >= 0 && port <= 65535 ? port : DEFAULT_HTTP_PORT,
   };
 }
 

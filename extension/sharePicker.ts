@@ -3,8 +3,8 @@
  * types (a port, host:port or URL), each shareable as is or with a password.
  */
 import * as vscode from 'vscode';
-import { labelHttp, scanPorts, type ListeningPort } from './ports.js';
-import { parseTarget, TARGET_HINT, type Target } from './target.js';
+import { labelHttp, scanPorts, type ListeningPort } from './ports/ports.js';
+import { parseTarget, TARGET_HINT, type Target } from './agent/target.js';
 
 export interface PickedTarget {
   target: Target;

@@ -4,11 +4,13 @@
  * UI to these events, and tests can drive it directly.
  */
 import { EventEmitter } from 'node:events';
-import { Agent, AgentError, type AgentState, type RequestRecord } from './agent.js';
-import { RequestLog, type LogEntry } from './requestLog.js';
+import { Agent, AgentError, type AgentState } from './agent/agent.js';
+import type { RequestRecord } from './agent/requestRecord.js';
+import { RequestLog, type LogEntry } from './requestLog/requestLog.js';
 import { initialStatus, nextStatus, type ShareStatus } from './statusModel.js';
-import type { Target } from './target.js';
-import { startRelay, type Relay } from '../relay/relay.js';
+import type { Target } from './agent/target.js';
+import { startEmbeddedRelay } from '../relay/embedded.js';
+import type { Relay } from '../relay/server.js';
 import { createLog } from '../relay/log.js';
 
 export interface ShareSettings {
@@ -218,17 +220,14 @@ export class ShareManager extends EventEmitter<ManagerEvents> {
   }
 
   private async startEmbeddedRelay(port: number): Promise<Relay> {
-    const write = (line: string) => this.env.log.info(`relay: ${line.trimEnd()}`);
-    const log = createLog('text', write);
+    const log = createLog('text', (line) => this.env.log.info(`relay: ${line.trimEnd()}`));
     try {
-      return await startRelay({ httpPort: port }, undefined, log);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) {
-        throw new AgentError('unreachable', `The embedded relay could not start on 127.0.0.1:${port}: ${(error as Error).message}`);
-      }
+      const { relay, busyPort } = await startEmbeddedRelay(log, port);
       // Another relay (or another VS Code window's) holds the port: any free port works as well.
-      this.env.log.warn(`Port ${port} is in use; the embedded relay takes a free port instead.`);
-      return startRelay({ httpPort: 0 }, undefined, log);
+      if (busyPort !== undefined) this.env.log.warn(`Port ${busyPort} is in use; the embedded relay took port ${relay.httpPort} instead.`);
+      return relay;
+    } catch (error) {
+      throw new AgentError('unreachable', `The embedded relay could not start on 127.0.0.1:${port}: ${(error as Error).message}`);
     }
   }
 

@@ -3,7 +3,7 @@
  * text, tooltip and tone out. statusBar.ts only copies the presentation onto a StatusBarItem, so
  * everything a user reads there is decided (and unit-tested) here.
  */
-import type { AgentError, AgentState } from './agent.js';
+import type { AgentError, AgentState } from './agent/agent.js';
 
 export interface ShareStatus {
   /** Short local label, e.g. ":5173". */

@@ -2,14 +2,14 @@
  * The relay's door for agents: HELLO within a deadline, protocol version, token, a name from the
  * registry, then WELCOME. Also token rotation: tunnels of a token that is no longer listed are closed.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { Log } from './log.js';
 import type { Metrics } from './metrics.js';
-import { CloseCode, FrameType, PROTOCOL_VERSION, ProtocolError, checkHello, decodeJson, type Frame, type Hello, type Refusal, type Welcome } from './protocol.js';
+import { CloseCode, FrameType, PROTOCOL_VERSION, ProtocolError, checkHello, decodeJson, type Frame, type Hello, type Refusal, type Welcome } from '../core/protocol.js';
 import type { Registration, Registry } from './registry.js';
-import { Tunnel } from './tunnel.js';
+import { Tunnel } from '../core/tunnel.js';
+import { safeEqual } from './secrets.js';
 
 /** An agent that has not said HELLO by then is disconnected. */
 const HELLO_TIMEOUT_MS = 10_000;
@@ -106,8 +106,4 @@ export class AgentGate {
   private admits(token: string | undefined): boolean {
     return this.tokens.length === 0 || (typeof token === 'string' && this.tokens.some((t) => safeEqual(Buffer.from(token), t)));
   }
-}
-
-export function safeEqual(a: Buffer, b: Buffer): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
-import { DATA_FRAME_BYTES, MAX_FRAME_PAYLOAD } from './protocol.js';
+import { DATA_FRAME_BYTES, MAX_FRAME_PAYLOAD } from '../core/protocol.js';
 
 export const DEFAULT_HTTP_PORT = 8080;
 export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;

@@ -1,9 +1,12 @@
 /** `node relay`: parses flags, starts the relay, and stops it gracefully on SIGTERM/SIGINT. */
-import { CertificateManager, loadDns01Hook, staticCertificate, type CertificateSource } from './certificates.js';
+import { CertificateManager } from './tls/certificates.js';
+import { loadDns01Hook } from './tls/dns01.js';
+import type { CertificateSource } from './tls/source.js';
+import { staticCertificate } from './tls/staticCertificate.js';
 import { ConfigError, USAGE, isLoopback, parseConfig, readTokensFile, type RelayConfig } from './config.js';
 import { createLog, type Log } from './log.js';
 import type { Registry } from './registry.js';
-import { startRelay } from './relay.js';
+import { startRelay } from './server.js';
 
 /** Certificates from files or from ACME; ACME issues only for names whose tunnel is live right now. */
 async function certificatesFor(config: RelayConfig, isLiveName: (subdomain: string) => boolean, log: Log): Promise<CertificateSource | undefined> {

@@ -1,9 +1,7 @@
 /** The relay's own pages: what a visitor sees when there is no tunnel answer to show. */
 import type { ServerResponse } from 'node:http';
+import { escapeHtml } from '../core/text.js';
 
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 function render(title: string, message: string, hint?: string): string {
   return `<!doctype html>

@@ -4,9 +4,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { RequestHead, Reset, ResponseHead } from './protocol.js';
+import type { RequestHead, Reset, ResponseHead } from '../core/protocol.js';
 import { rawPage, sendPage } from './pages.js';
-import { pipeReadable, pipeWritable, type Tunnel } from './tunnel.js';
+import { pipeReadable, pipeWritable } from '../core/pipe.js';
+import type { Tunnel } from '../core/tunnel.js';
 
 /** Connection-scoped headers (RFC 9110 §7.6.1) that never cross a proxy. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'proxy-authenticate']);

@@ -5,12 +5,12 @@
  * without a clean close, the name stays reserved for a grace period so the same agent gets the
  * same URL back; nobody else can take it meanwhile. A clean close frees it at once.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Tunnel } from './tunnel.js';
-import type { Hello, Refusal } from './protocol.js';
+import { createHmac, randomBytes } from 'node:crypto';
+import type { Tunnel } from '../core/tunnel.js';
+import type { Hello, Refusal } from '../core/protocol.js';
+import { safeEqual } from './secrets.js';
+import { DNS_LABEL } from '../core/names.js';
 
-/** DNS label rules: lowercase letters, digits and inner hyphens, at most 63 characters. */
-const NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const RESERVED_NAMES = new Set(['www', 'api', 'admin', 'relay', 'status', 'mail', '_porthole']);
 
 const ADJECTIVES = ['amber', 'brave', 'calm', 'eager', 'fancy', 'gentle', 'happy', 'jolly', 'keen', 'lively', 'merry',
@@ -36,7 +36,7 @@ export class BasicAuthGate {
   allows(authorization: string | undefined): boolean {
     if (!authorization?.startsWith('Basic ')) return false;
     const presented = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
-    return timingSafeEqual(this.hash(presented), this.digest);
+    return safeEqual(this.hash(presented), this.digest);
   }
 
   private hash(credentials: string): Buffer {
@@ -148,7 +148,7 @@ export class Registry {
 
 /** Why `name` cannot be a subdomain, or undefined when it can. */
 export function nameProblem(name: string): string | undefined {
-  if (!NAME_PATTERN.test(name)) {
+  if (!DNS_LABEL.test(name)) {
     return `The subdomain "${name}" is not a valid name: use 1 to 63 lowercase letters, digits and hyphens, starting and ending with a letter or digit.`;
   }
   if (RESERVED_NAMES.has(name)) return `The subdomain "${name}" is reserved by the relay. Choose another name.`;
@@ -156,9 +156,7 @@ export function nameProblem(name: string): string | undefined {
 }
 
 function secretsMatch(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
+  return safeEqual(Buffer.from(a), Buffer.from(b));
 }
 
 function refuse(code: Refusal['code'], message: string): Claim {

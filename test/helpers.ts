@@ -6,9 +6,13 @@ import net from 'node:net';
 import path from 'node:path';
 import { suite } from 'uvu';
 import { WebSocketServer } from 'ws';
-import { startRelay, type Relay } from '../relay/relay';
+import { startRelay, type Relay } from '../relay/server';
 import type { RelayConfig } from '../relay/config';
-import { Agent, type AgentOptions } from '../extension/agent';
+import { Agent, type AgentOptions } from '../extension/agent/agent';
+
+import { waitFor } from './wait.cjs';
+
+export { waitFor };
 
 export const root = path.join(__dirname, '..');
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -32,22 +36,6 @@ export async function exitWithin(child: Child, ms: number): Promise<number | nul
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** Polls `check` until it returns a truthy value, or fails after `ms` saying what it waited for. */
-export async function waitFor<T>(check: () => T | Promise<T>, ms: number, what: string): Promise<NonNullable<T>> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value) return value as NonNullable<T>;
-    } catch (error) {
-      last = error;
-    }
-    await sleep(25);
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
 export interface Origin {

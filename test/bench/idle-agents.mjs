@@ -1,6 +1,6 @@
 // Many idle tunnels from one process: each is a bare WebSocket that says HELLO and then only answers
 // the relay's pings, which is all an idle agent does. Frames are written by hand from the format in
-// relay/protocol.ts: | type u8 | stream u32 BE | length u32 BE | payload |.
+// core/protocol.ts: | type u8 | stream u32 BE | length u32 BE | payload |.
 // Usage: node idle-agents.mjs <relay port> <count> <name prefix>
 // Prints {"event":"ready","count":N} once every tunnel has its WELCOME, then stays until SIGTERM.
 import fs from 'node:fs';
@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 const [port, countText, prefix] = process.argv.slice(2);
 const count = Number(countText);
 // Read from the one place it is defined, so the bench cannot fall behind a protocol change.
-const PROTOCOL_VERSION = Number(/PROTOCOL_VERSION = (\d+)/.exec(fs.readFileSync(new URL('../../relay/protocol.ts', import.meta.url), 'utf8'))[1]);
+const PROTOCOL_VERSION = Number(/PROTOCOL_VERSION = (\d+)/.exec(fs.readFileSync(new URL('../../core/protocol.ts', import.meta.url), 'utf8'))[1]);
 const HELLO = 1;
 const WELCOME = 2;
 const IN_PARALLEL = 50;

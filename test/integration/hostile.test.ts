@@ -3,9 +3,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
 import WebSocket from 'ws';
-import { CONNECT_PATH, FrameType, PROTOCOL_VERSION, encodeFrame, encodeJson, encodeResponseHead } from '../../relay/protocol';
+import { CONNECT_PATH, FrameType, PROTOCOL_VERSION, encodeFrame, encodeJson, encodeResponseHead } from '../../core/protocol';
 import { agent, relay, request, sleep, startOrigin, waitFor, type Origin } from '../helpers';
-import type { Relay } from '../../relay/relay';
+import type { Relay } from '../../relay/server';
 
 const ctx = {} as { origin: Origin; relay: Relay };
 const it = suite('hostile peers', ctx);

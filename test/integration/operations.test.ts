@@ -11,9 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Agent, AgentError, type AgentState } from '../../extension/agent';
-import { staticCertificate } from '../../relay/certificates';
-import { startRelay } from '../../relay/relay';
+import { Agent, AgentError, type AgentState } from '../../extension/agent/agent';
+import { staticCertificate } from '../../relay/tls/staticCertificate';
+import { startRelay } from '../../relay/server';
 import { agent, freePort, quietLog, relay, request, run, startOrigin, waitFor, type Child, type Origin } from '../helpers';
 
 const ADMIN = 'admin-token-0123456789';

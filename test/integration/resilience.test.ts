@@ -2,8 +2,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import WebSocket, { WebSocketServer } from 'ws';
-import { Agent, type AgentState } from '../../extension/agent';
-import { CONNECT_PATH, FrameType, PROTOCOL_VERSION, encodeFrame, encodeJson, type Refusal } from '../../relay/protocol';
+import { Agent, type AgentState } from '../../extension/agent/agent';
+import { CONNECT_PATH, FrameType, PROTOCOL_VERSION, encodeFrame, encodeJson, type Refusal } from '../../core/protocol';
 import { agent, exitWithin, freePort, relay, request, run, share, startOrigin, waitFor, type Origin } from '../helpers';
 
 const ctx = {} as { origin: Origin };

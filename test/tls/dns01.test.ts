@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CertificateManager, loadDns01Hook } from '../../relay/certificates.js';
+import { CertificateManager } from '../../relay/tls/certificates.js';
+import { loadDns01Hook } from '../../relay/tls/dns01.js';
 import { acmeEnv, challtestsrvHook, handshake, recordingLog, startHttps, tempDir, timings, withTimeout } from './support.js';
 
 const DOMAIN = 'wild.test';

@@ -8,7 +8,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CertificateManager } from '../../relay/certificates.js';
+import { CertificateManager } from '../../relay/tls/certificates.js';
 import {
   acmeEnv, handshake, httpsGet, recordingLog, startChallengeServer, startHttps, tempDir, timings, withTimeout,
 } from './support.js';

@@ -5,7 +5,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CertificateManager } from '../../relay/certificates.js';
+import { CertificateManager } from '../../relay/tls/certificates.js';
 import {
   acmeEnv, handshake, recordingLog, startChallengeServer, startHttps, tempDir, timings, waitFor, withTimeout, type Handshake,
 } from './support.js';

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { staticCertificate } from '../../relay/certificates.js';
+import { staticCertificate } from '../../relay/tls/staticCertificate.js';
 import { handshake, recordingLog, startHttps, tempDir, timings, waitFor } from './support.js';
 
 const test = suite('static certificate files');

@@ -9,7 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import type { CertificateSource, Dns01Hook } from '../../relay/certificates.js';
+import type { Dns01Hook } from '../../relay/tls/dns01.js';
+import type { CertificateSource } from '../../relay/tls/source.js';
+
+export { waitFor } from '../wait.cjs';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -60,16 +63,6 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
   let timer: NodeJS.Timeout;
   const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms); });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-export async function waitFor<T>(probe: () => Promise<T | undefined | false>, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function listen(server: http.Server, port: number): Promise<number> {

@@ -9,11 +9,12 @@ import * as assert from 'uvu/assert';
 import {
   isLoopbackOrAny, mergeListeners, parseHttpResponseStart, parseLsof, parseNetstat, parseProcCmdline,
   parseProcNetTcp, parsePsCommandLines, parseSocketInode, parseTasklistCsv, type Listener,
-} from '../../extension/portParsers.js';
+} from '../../extension/ports/portParsers.js';
 import {
   categorize, labelHttp, probeHttp, rankListeners, scanPorts, type ListeningPort, type PortCategory, type PortSource,
-} from '../../extension/ports.js';
-import { PortWatcher } from '../../extension/portWatcher.js';
+} from '../../extension/ports/ports.js';
+import { PortWatcher } from '../../extension/ports/portWatcher.js';
+import { waitFor } from '../wait.cjs';
 
 const fixtures = path.join(__dirname, '..', 'fixtures', 'ports');
 const fixture = (name: string) => fs.readFileSync(path.join(fixtures, name), 'utf8');
@@ -317,16 +318,6 @@ test('parseHttpResponseStart: status without title, HTTP/1.0, not HTTP', () => {
 
 // --- Watching ---
 
-async function waitFor<T>(find: () => T | undefined, withinMs: number, what: string): Promise<T> {
-  const deadline = performance.now() + withinMs;
-  for (;;) {
-    const found = find();
-    if (found !== undefined) return found;
-    if (performance.now() > deadline) throw new Error(`${what}: not within ${withinMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 test('PortWatcher: sees a new listener of this process, its removal, and offers it once', async () => {
   const earlier = net.createServer();
   const earlierPort = await listen(earlier, 0, '127.0.0.1');
@@ -369,7 +360,7 @@ test('PortWatcher: sees a new listener of this process, its removal, and offers 
 });
 
 test('PortWatcher does not keep a process alive', async () => {
-  const script = `const { PortWatcher } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'extension', 'portWatcher.ts'))});
+  const script = `const { PortWatcher } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'extension', 'ports', 'portWatcher.ts'))});
     new PortWatcher().on('added', () => {}); setTimeout(() => {}, 300);`;
   const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: 'inherit' });
   const code = await new Promise<number | null>((resolve, reject) => {

@@ -4,7 +4,7 @@ import {
   FrameType, HEADER_BYTES, MAX_FRAME_PAYLOAD, MAX_HEAD_BYTES, ProtocolError, checkHello, checkReset, decodeFrames, decodeJson,
   decodeRequestHead, decodeResponseHead, decodeWindow, encodeFrame, encodeJson, encodeRequestHead, encodeResponseHead, encodeWindow,
   type GoAway, type Hello, type Refusal, type RequestHead, type Reset, type ResponseHead, type Welcome,
-} from '../../relay/protocol';
+} from '../../core/protocol';
 
 const hello: Hello = { protocol: 1, agent: '0.1.0', token: 't0k3n', subdomain: 'myapp', resume: 'secret-secret-secret', basicAuth: 'u:p' };
 const welcome: Welcome = { url: 'http://myapp.localhost:8080', subdomain: 'myapp', resume: 'secret-secret-secret', heartbeat: 15, maxFrame: 262144 };

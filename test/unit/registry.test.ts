@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BasicAuthGate, Registry, nameProblem } from '../../relay/registry';
-import type { Tunnel } from '../../relay/tunnel';
+import type { Tunnel } from '../../core/tunnel';
 
 const tunnel = (label: string) => ({ label }) as unknown as Tunnel;
 

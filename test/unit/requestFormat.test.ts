@@ -1,11 +1,12 @@
 import zlib from 'node:zlib';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { RequestRecord } from '../../extension/agent.js';
+import type { RequestRecord } from '../../extension/agent/requestRecord.js';
+import { escapeHtml, formatBytes } from '../../core/text.js';
 import {
-  escapeHtml, formatBytes, formatClock, formatDuration, headerPairs, looksLikeUtf8Text, matchesFilter, previewBody, statusClass,
+  formatClock, formatDuration, headerPairs, looksLikeUtf8Text, matchesFilter, previewBody, statusClass,
   toDetail, toRow, type LogFilter,
-} from '../../extension/requestFormat.js';
+} from '../../extension/requestLog/format.js';
 
 const T0 = Date.UTC(2025, 0, 2, 3, 4, 5, 6);
 function record(overrides: Partial<RequestRecord> = {}): RequestRecord {

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DEFAULT_MAX_ENTRIES, RequestLog } from '../../extension/requestLog.js';
+import { DEFAULT_MAX_ENTRIES, RequestLog } from '../../extension/requestLog/requestLog.js';
 
 const seqs = (log: RequestLog<string>) => log.entries().map((e) => e.seq);
 const records = (log: RequestLog<string>) => log.entries().map((e) => e.record);

@@ -3,9 +3,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AgentError } from '../../extension/agent.js';
+import { AgentError } from '../../extension/agent/agent.js';
 import { ShareManager, type ShareSettings } from '../../extension/sharing.js';
-import { parseTarget, type Target } from '../../extension/target.js';
+import { parseTarget, type Target } from '../../extension/agent/target.js';
 
 const logs: string[] = [];
 let settings: ShareSettings;

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AgentError, type AgentState } from '../../extension/agent.js';
+import { AgentError, type AgentState } from '../../extension/agent/agent.js';
 import {
   errorReason, formatCountdown, formatUptime, hostOf, initialStatus, nextStatus, present, type ShareStatus, type StatusEvent,
 } from '../../extension/statusModel.js';

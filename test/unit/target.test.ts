@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseTarget, type Target } from '../../extension/target.js';
+import { parseTarget, type Target } from '../../extension/agent/target.js';
 
 const ok = (input: string) => {
   const t = parseTarget(input);

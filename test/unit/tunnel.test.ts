@@ -5,9 +5,10 @@ import type { AddressInfo } from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import WebSocket, { WebSocketServer } from 'ws';
-import { DATA_FRAME_BYTES, FrameType, INITIAL_WINDOW, MAX_FRAME_PAYLOAD, encodeFrame, type RequestHead } from '../../relay/protocol';
-import type { Masking } from '../../relay/messageWriter';
-import { Tunnel, type TunnelStream } from '../../relay/tunnel';
+import { DATA_FRAME_BYTES, FrameType, INITIAL_WINDOW, MAX_FRAME_PAYLOAD, encodeFrame, type RequestHead } from '../../core/protocol';
+import type { Masking } from '../../core/messageWriter';
+import type { TunnelStream } from '../../core/stream';
+import { Tunnel } from '../../core/tunnel';
 
 const head: RequestHead = { method: 'POST', path: '/', headers: [], body: true };
 const tick = (ms = 20) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -7,6 +7,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { waitFor } from '../wait.cjs';
+
+export { waitFor };
 
 export const RIG = process.env.PORTHOLE_VSCODE_RIG
   || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'porthole', 'vscode-rig');
@@ -40,17 +43,6 @@ export const lap = (() => {
   const t0 = Date.now();
   return (message) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${message}`);
 })();
-
-/** Waits for `check()` to return a truthy value, polling; throws `what` after `ms`. */
-export async function waitFor(check, ms, what) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /**
  * Starts code-server in its own process group (so stopping it stops its extension hosts too), with

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import * as vscode from 'vscode';
 import type { PortholeApi } from '../../../extension/extension.js';
 import type { Share } from '../../../extension/sharing.js';
-import { startRelay } from '../../../relay/relay.js';
+import { startRelay } from '../../../relay/server.js';
 
 const EXTENSION_ID = 'porthole.porthole-tunnel';
 const tests: [string, () => Promise<void>][] = [];

@@ -8,9 +8,7 @@ import {
   encodeHeader, encodeJson, encodeRequestHead, type Frame, type RequestHead,
 } from './protocol.js';
 import { writeMessages, type Masking, type OutgoingMessage } from './messageWriter.js';
-import { TunnelStream } from './stream.js';
-
-export { TunnelStream, pipeReadable, pipeWritable } from './stream.js';
+import { type StreamHost, TunnelStream } from './stream.js';
 
 /**
  * Bytes the WebSocket may hold unsent before streams are paused. Per-stream windows bound each
@@ -39,7 +37,7 @@ export interface TunnelHandlers {
   closed(code: number, reason: string): void;
 }
 
-export class Tunnel {
+export class Tunnel implements StreamHost {
   readonly streams = new Map<number, TunnelStream>();
   /** Largest DATA payload the peer accepts: the relay's --max-frame-size, told to the agent in WELCOME (streams send at most DATA_FRAME_BYTES). */
   sendFrameLimit = MAX_FRAME_PAYLOAD;

@@ -9,14 +9,14 @@ import WebSocket from 'ws';
 import {
   CONNECT_PATH, CloseCode, FrameType, MAX_FRAME_PAYLOAD, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, decodeJson,
   type Frame, type Hello, type Refusal, type Welcome,
-} from '../relay/protocol.js';
-import { Tunnel } from '../relay/tunnel.js';
-import { LocalTarget, type RequestRecord } from './forward.js';
+} from '../../core/protocol.js';
+import { Tunnel } from '../../core/tunnel.js';
+import { VERSION } from '../../core/version.js';
+import { LocalTarget } from './localTarget.js';
+import type { RequestRecord } from './requestRecord.js';
 import { parseTarget } from './target.js';
 
-export type { RequestRecord } from './forward.js';
 
-export const AGENT_VERSION = '0.1.0';
 const FIRST_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 30_000;
 /** Before the first success, give up after this many failed attempts (the relay is likely wrong). */
@@ -148,7 +148,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       perMessageDeflate: false,
       maxPayload: MAX_MESSAGE_BYTES,
       handshakeTimeout: 10_000,
-      headers: { 'user-agent': `porthole-agent/${AGENT_VERSION}` },
+      headers: { 'user-agent': `porthole-agent/${VERSION}` },
       ...(masking === 'zero-key' ? { generateMask: zeroMask } : {}),
     });
     let refusal: Refusal | undefined;
@@ -191,7 +191,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     ws.on('open', () => {
       welcomeTimer = setTimeout(() => tunnel.close(CloseCode.protocolError, `the relay did not answer within ${WELCOME_TIMEOUT_MS / 1000} s`), WELCOME_TIMEOUT_MS);
       const hello: Hello = {
-        protocol: PROTOCOL_VERSION, agent: AGENT_VERSION, token: this.options.token, subdomain: this.subdomain,
+        protocol: PROTOCOL_VERSION, agent: VERSION, token: this.options.token, subdomain: this.subdomain,
         resume: this.resume, basicAuth: this.options.basicAuth,
       };
       tunnel.sendControl(FrameType.Hello, hello);

@@ -6,8 +6,11 @@ import http from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
-import type { RequestHead } from '../relay/protocol.js';
-import { pipeReadable, pipeWritable, type TunnelStream } from '../relay/tunnel.js';
+import type { RequestHead } from '../../core/protocol.js';
+import { pipeReadable, pipeWritable } from '../../core/pipe.js';
+import type { TunnelStream } from '../../core/stream.js';
+import { Recorder } from './recorder.js';
+import type { RequestRecord } from './requestRecord.js';
 
 /**
  * Connections kept open to the local server: as many as the relay lets a tunnel have in flight
@@ -16,29 +19,6 @@ import { pipeReadable, pipeWritable, type TunnelStream } from '../relay/tunnel.j
 const LOCAL_CONNECTIONS = 128;
 /** A dev server compiling on first load can be slow; after this long the visitor gets a 504. */
 const HEADERS_TIMEOUT_MS = 5 * 60_000;
-
-export interface RequestRecord {
-  id: number;
-  method: string;
-  path: string;
-  remote?: string;
-  startedAt: number;
-  durationMs?: number;
-  status?: number;
-  error?: string;
-  upgrade: boolean;
-  replayOf?: number;
-  /** Raw headers, name and value alternating. */
-  requestHeaders: string[];
-  responseHeaders: string[];
-  requestBytes: number;
-  responseBytes: number;
-  /** The first `captureBytes` of each body. */
-  requestBody: Buffer;
-  responseBody: Buffer;
-  requestBodyTruncated: boolean;
-  responseBodyTruncated: boolean;
-}
 
 export interface LocalTargetOptions {
   hostHeader: 'rewrite' | 'preserve';
@@ -231,54 +211,4 @@ function flatten(headers: Record<string, string | string[] | undefined>): string
     for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value]) raw.push(name, v);
   }
   return raw;
-}
-
-/** Builds a RequestRecord as a stream progresses, keeping only the first bytes of each body. */
-class Recorder {
-  private readonly record: RequestRecord;
-  private readonly started = performance.now();
-  private readonly requestChunks: Buffer[] = [];
-  private readonly responseChunks: Buffer[] = [];
-  private finished = false;
-
-  constructor(head: RequestHead, id: number, private readonly limit: number, private readonly emit: (r: RequestRecord) => void) {
-    this.record = {
-      id, method: head.method, path: head.path, remote: head.remote, startedAt: Date.now(), upgrade: Boolean(head.upgrade),
-      requestHeaders: head.headers, responseHeaders: [], requestBytes: 0, responseBytes: 0,
-      requestBody: Buffer.alloc(0), responseBody: Buffer.alloc(0), requestBodyTruncated: false, responseBodyTruncated: false,
-    };
-  }
-
-  requestChunk(chunk: Buffer): void {
-    this.record.requestBytes += chunk.length;
-    keep(this.requestChunks, chunk, this.record.requestBytes - chunk.length, this.limit);
-  }
-
-  response(status: number, headers: string[]): void {
-    this.record.status = status;
-    this.record.responseHeaders = headers;
-  }
-
-  responseChunk(chunk: Buffer): void {
-    this.record.responseBytes += chunk.length;
-    keep(this.responseChunks, chunk, this.record.responseBytes - chunk.length, this.limit);
-  }
-
-  finish(error?: string): void {
-    if (this.finished) return;
-    this.finished = true;
-    const r = this.record;
-    r.durationMs = Math.round((performance.now() - this.started) * 10) / 10;
-    if (error) r.error = error;
-    r.requestBody = Buffer.concat(this.requestChunks);
-    r.responseBody = Buffer.concat(this.responseChunks);
-    r.requestBodyTruncated = r.requestBytes > r.requestBody.length;
-    r.responseBodyTruncated = r.responseBytes > r.responseBody.length;
-    this.emit(r);
-  }
-}
-
-function keep(chunks: Buffer[], chunk: Buffer, before: number, limit: number): void {
-  if (before >= limit) return;
-  chunks.push(Buffer.from(chunk.subarray(0, limit - before)));
 }

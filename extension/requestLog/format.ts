@@ -4,7 +4,8 @@
  * textContent only, so a request path like `/<img src=x onerror=alert(1)>` stays text.
  */
 import zlib from 'node:zlib';
-import type { RequestRecord } from './agent.js';
+import { formatBytes } from '../../core/text.js';
+import type { RequestRecord } from '../agent/requestRecord.js';
 
 export type StatusClass = 'info' | 'success' | 'redirect' | 'client-error' | 'server-error' | 'failed';
 export type StatusFilter = 'all' | '2xx' | '3xx' | '4xx' | '5xx' | 'failed';
@@ -199,18 +200,6 @@ export function looksLikeUtf8Text(bytes: Buffer, truncated: boolean): boolean {
   return false;
 }
 
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
-}
-
 export function formatDuration(ms: number): string {
   if (ms < 1) return '<1 ms';
   if (ms < 1000) return `${Math.round(ms)} ms`;
@@ -223,9 +212,4 @@ export function formatClock(epochMs: number): string {
   const d = new Date(epochMs);
   const two = (n: number) => String(n).padStart(2, '0');
   return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, '0')}`;
-}
-
-/** For the few values interpolated into the webview's HTML shell (never request data). */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

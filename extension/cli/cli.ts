@@ -1,12 +1,17 @@
 /** `porthole share <port|url>`: the agent on the command line, printing the URL and one line per request. */
 import { parseArgs } from 'node:util';
-import { startRelay, type Relay } from '../relay/relay.js';
-import { Agent, AgentError, AGENT_VERSION, type AgentState, type RequestRecord } from './agent.js';
+import { DEFAULT_HTTP_PORT } from '../../relay/config.js';
+import { startEmbeddedRelay } from '../../relay/embedded.js';
+import type { Relay } from '../../relay/server.js';
+import { formatBytes } from '../../core/text.js';
+import { Agent, AgentError, type AgentState } from '../agent/agent.js';
+import type { RequestRecord } from '../agent/requestRecord.js';
+import { VERSION } from '../../core/version.js';
 
 const USAGE = `Usage: porthole share <port|url> [options]
 
 Shares a local server through a Porthole relay. Without --relay, starts a relay in this process on
-http://*.localhost:8080, so you can try everything on one machine.
+http://*.localhost:${DEFAULT_HTTP_PORT}, so you can try everything on one machine.
 
   --relay URL             the relay, e.g. https://example.dev        (PORTHOLE_RELAY)
   --subdomain NAME        the name to ask for; a random one otherwise
@@ -40,27 +45,17 @@ function output(json: boolean): Output {
   return Object.assign(say, { flush });
 }
 
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}
-
 function requestLine(r: RequestRecord): string {
   const status = r.error ? 'ERR' : String(r.status ?? '-');
   return `${r.method.padEnd(7)} ${r.path.length > 60 ? r.path.slice(0, 59) + '…' : r.path.padEnd(60)} ${status.padStart(3)} ${`${r.durationMs ?? 0} ms`.padStart(10)} ${formatBytes(r.responseBytes).padStart(10)}${r.error ? `  ${r.error}` : ''}`;
 }
 
 async function embeddedRelay(say: Output): Promise<Relay> {
-  const quietLog = () => undefined;
-  try {
-    return await startRelay({ httpPort: 8080 }, undefined, quietLog);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-    const relay = await startRelay({ httpPort: 0 }, undefined, quietLog);
-    say('notice', { message: `port 8080 is busy; the embedded relay uses ${relay.httpPort}` }, `Port 8080 is busy; the embedded relay listens on ${relay.httpPort} instead.`);
-    return relay;
+  const { relay, busyPort } = await startEmbeddedRelay(() => undefined);
+  if (busyPort !== undefined) {
+    say('notice', { message: `port ${busyPort} is busy; the embedded relay uses ${relay.httpPort}` }, `Port ${busyPort} is busy; the embedded relay listens on ${relay.httpPort} instead.`);
   }
+  return relay;
 }
 
 async function share(argv: string[]): Promise<number> {
@@ -96,7 +91,7 @@ async function share(argv: string[]): Promise<number> {
         `Reconnecting (${state.reason}); next try in ${((state.retryAt - Date.now()) / 1000).toFixed(1)} s`);
     } else if (state.status === 'live') {
       say('ready', { url: state.url, target: agent.target.origin, relay: relayUrl ?? relay?.url },
-        `Porthole ${AGENT_VERSION}  ${state.url}  →  ${agent.target.origin}${relay ? `\n(embedded relay at ${relay.url}; for others to reach you, run a relay of your own: see the README)` : ''}`);
+        `Porthole ${VERSION}  ${state.url}  →  ${agent.target.origin}${relay ? `\n(embedded relay at ${relay.url}; for others to reach you, run a relay of your own: see the README)` : ''}`);
     }
   });
 
@@ -137,7 +132,7 @@ class UsageError extends Error {}
 
 async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
-  if (command === '--version' || command === '-v') return void console.log(AGENT_VERSION);
+  if (command === '--version' || command === '-v') return void console.log(VERSION);
   if (!command || command === '--help' || command === '-h' || rest.includes('--help')) return void console.log(USAGE);
   if (command !== 'share') throw new UsageError(`Unknown command "${command}". Porthole has one: porthole share <port|url>. (The relay runs with: node relay.)`);
   process.exitCode = await share(rest);

@@ -1,17 +1,31 @@
 /**
  * One request/response (or upgraded connection) inside a Tunnel, with credit-based flow control in
- * both directions, and the helpers that connect it to Node streams.
+ * both directions.
  */
-import type { Readable, Writable } from 'node:stream';
 import {
   DATA_FRAME_BYTES, FrameType, INITIAL_WINDOW, ProtocolError, checkReset, decodeJson, decodeResponseHead, decodeWindow, encodeFrame, encodeJson,
   encodeResponseHead, encodeWindow,
   type Frame, type Reset, type ResetCode, type ResponseHead,
 } from './protocol.js';
-import type { Tunnel } from './tunnel.js';
 
 /** Credit is returned once this much of the window has been consumed, not per chunk. */
 const WINDOW_UPDATE_THRESHOLD = INITIAL_WINDOW / 4;
+
+/** What a stream needs from the connection that carries it (a Tunnel). */
+export interface StreamHost {
+  /** Largest DATA payload the peer accepts. */
+  readonly sendFrameLimit: number;
+  /** True while the connection holds more unsent bytes than it should: writers pause. */
+  readonly congested: boolean;
+  /** Queues a frame for the peer. */
+  send(frame: Buffer): void;
+  /** Queues a DATA frame; the payload may go out uncopied, so its memory must not be reused. */
+  sendData(stream: number, payload: Buffer): void;
+  /** The stream paused for congestion; it hears `roomAvailable` once the backlog drains. */
+  waitForRoom(stream: TunnelStream): void;
+  /** The stream is finished in both directions. */
+  forget(stream: TunnelStream): void;
+}
 
 /** Owners set the `on*` callbacks they need. */
 export class TunnelStream {
@@ -36,14 +50,17 @@ export class TunnelStream {
   private consumedSinceUpdate = 0;
   private done = false;
 
-  constructor(readonly tunnel: Tunnel, readonly id: number) {}
+  constructor(
+    private readonly host: StreamHost,
+    readonly id: number,
+  ) {}
 
   get isDone(): boolean {
     return this.done;
   }
 
   sendResponse(head: ResponseHead): void {
-    if (!this.done) this.tunnel.send(encodeResponseHead(this.id, head));
+    if (!this.done) this.host.send(encodeResponseHead(this.id, head));
   }
 
   /**
@@ -56,8 +73,8 @@ export class TunnelStream {
     if (this.queued.length > 0) this.queued.push(chunk);
     else this.sendWithinCredit(chunk);
     if (this.queued.length > 0 || this.sendCredit <= 0) return false;
-    if (!this.tunnel.congested) return true;
-    this.tunnel.waitForRoom(this);
+    if (!this.host.congested) return true;
+    this.host.waitForRoom(this);
     return false;
   }
 
@@ -70,7 +87,7 @@ export class TunnelStream {
   /** Abandons the stream and tells the peer why. */
   reset(code: ResetCode, message: string): void {
     if (this.done) return;
-    this.tunnel.send(encodeJson(FrameType.Reset, this.id, { code, message } satisfies Reset));
+    this.host.send(encodeJson(FrameType.Reset, this.id, { code, message } satisfies Reset));
     this.finish();
   }
 
@@ -80,7 +97,7 @@ export class TunnelStream {
     this.consumedSinceUpdate += bytes;
     if (this.consumedSinceUpdate >= WINDOW_UPDATE_THRESHOLD) {
       this.unacknowledged -= this.consumedSinceUpdate;
-      this.tunnel.send(encodeWindow(this.id, this.consumedSinceUpdate));
+      this.host.send(encodeWindow(this.id, this.consumedSinceUpdate));
       this.consumedSinceUpdate = 0;
     }
   }
@@ -130,11 +147,11 @@ export class TunnelStream {
   }
 
   private sendWithinCredit(chunk: Buffer): void {
-    const frameLimit = Math.min(this.tunnel.sendFrameLimit, DATA_FRAME_BYTES);
+    const frameLimit = Math.min(this.host.sendFrameLimit, DATA_FRAME_BYTES);
     let offset = 0;
     while (offset < chunk.length && this.sendCredit > 0) {
       const size = Math.min(chunk.length - offset, this.sendCredit, frameLimit);
-      this.tunnel.sendData(this.id, chunk.subarray(offset, offset + size));
+      this.host.sendData(this.id, chunk.subarray(offset, offset + size));
       this.sendCredit -= size;
       offset += size;
     }
@@ -153,7 +170,7 @@ export class TunnelStream {
     }
     if (this.endQueued) this.sendEnd();
     else if (this.sendCredit > 0) {
-      if (this.tunnel.congested) this.tunnel.waitForRoom(this);
+      if (this.host.congested) this.host.waitForRoom(this);
       else this.onWritable?.();
     }
   }
@@ -161,7 +178,7 @@ export class TunnelStream {
   private sendEnd(): void {
     this.endQueued = false;
     this.sentEnd = true;
-    this.tunnel.send(encodeFrame(FrameType.End, this.id));
+    this.host.send(encodeFrame(FrameType.End, this.id));
     if (this.receivedEnd) this.finish();
   }
 
@@ -172,31 +189,6 @@ export class TunnelStream {
     // full collection. Dropping the owner's callbacks keeps those from holding a whole request and
     // response alive through every young-generation GC, which then cost the relay 2.5 times as much.
     this.onResponse = this.onData = this.onEnd = this.onReset = this.onWritable = undefined;
-    this.tunnel.forget(this);
+    this.host.forget(this);
   }
-}
-
-/**
- * Streams a Node Readable (a request body, a socket) into a tunnel stream, pausing on back-pressure.
- * A source that closes before its end (a client that went away mid-upload) resets the stream.
- */
-export function pipeReadable(source: Readable, stream: TunnelStream): void {
-  stream.onWritable = () => source.resume();
-  source.on('data', (chunk: Buffer) => { if (!stream.write(chunk)) source.pause(); });
-  source.on('end', () => stream.end());
-  source.on('close', () => { if (!source.readableEnded) stream.reset('cancelled', 'the sender went away before the body ended'); });
-}
-
-/**
- * Writes what arrives on a tunnel stream into a Node Writable (a response, a socket), and returns
- * credit to the peer only as the writable drains.
- */
-export function pipeWritable(stream: TunnelStream, sink: Writable): void {
-  let buffered = 0;
-  sink.on('drain', () => { const n = buffered; buffered = 0; stream.consumed(n); });
-  stream.onData = (chunk) => {
-    if (sink.write(chunk) && buffered === 0) stream.consumed(chunk.length);
-    else buffered += chunk.length;
-  };
-  stream.onEnd = () => sink.end();
 }

@@ -1,11 +1,11 @@
 /**
  * The request-log page: a static shell (no request data is ever interpolated into it; rows arrive
  * later as messages and are written with textContent), a strict CSP whose only script is the
- * nonce-tagged inline client, and styles built from VS Code's theme variables.
+ * nonce-tagged page script loaded from the extension, and styles built from VS Code's theme variables.
  */
 import { randomBytes } from 'node:crypto';
-import { escapeHtml, STATUS_FILTERS } from './requestFormat.js';
-import { requestLogClient } from './requestLogClient.js';
+import { escapeHtml } from '../../core/text.js';
+import { STATUS_FILTERS } from './format.js';
 
 export function makeNonce(): string {
   return randomBytes(18).toString('base64').replace(/[^A-Za-z0-9]/g, '');
@@ -26,13 +26,8 @@ const STATUS_LABELS: Record<(typeof STATUS_FILTERS)[number], string> = {
   '5xx': '5xx server error', failed: 'Failed (no response)',
 };
 
-/**
- * Builds that keep function names (tsx, esbuild's keepNames) wrap named functions in a `__name`
- * helper defined at module scope, which the page would not have: give it an equivalent.
- */
-const CLIENT_PRELUDE = 'var __name = function (fn) { return fn; };';
-
-export function renderShell(options: { cspSource: string; nonce: string; title: string }): string {
+/** `scriptUri`: the page script (dist/webview/requestLog.js) as the webview may load it (`asWebviewUri`). */
+export function renderShell(options: { cspSource: string; nonce: string; title: string; scriptUri: string }): string {
   const nonce = escapeHtml(options.nonce);
   const statusOptions = STATUS_FILTERS.map((s) => `<option value="${s}">${escapeHtml(STATUS_LABELS[s])}</option>`).join('');
   return `<!DOCTYPE html>
@@ -67,7 +62,7 @@ export function renderShell(options: { cspSource: string; nonce: string; title: 
     <h3>Response body</h3><div id="response-body"></div>
   </section>
 </main>
-<script nonce="${nonce}">${CLIENT_PRELUDE}(${requestLogClient.toString()})();</script>
+<script nonce="${nonce}" src="${escapeHtml(options.scriptUri)}"></script>
 </body>
 </html>`;
 }

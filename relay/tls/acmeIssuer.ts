@@ -5,7 +5,7 @@
  * here every challenge is cleaned up only once the whole order has finished.
  */
 import * as acme from 'acme-client';
-import type { CertificateLog } from './certificates.js';
+import type { CertificateLog } from './source.js';
 import type { Dns01Hook } from './dns01.js';
 import { txtRecordName } from './dns01.js';
 

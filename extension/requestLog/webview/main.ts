@@ -1,16 +1,16 @@
 /**
- * The request-log page's script. It runs inside the webview, not in the extension host: the panel
- * inlines `requestLogClient.toString()` under the page's CSP nonce, so this function must stay
- * self-contained (no imports at run time, no references to module scope).
+ * The request-log page's script. It runs inside the webview, not in the extension host: esbuild
+ * bundles it for the browser as dist/webview/requestLog.js, which the panel loads with
+ * `asWebviewUri` under the page's CSP nonce.
  *
  * Request data is only ever put into the page with textContent: never innerHTML.
  */
-import type { BodyPreview, LogDetail, LogRow, StatusFilter } from './requestFormat.js';
-import type { FromPage, ToPage } from './requestLogProtocol.js';
+import type { BodyPreview, LogDetail, LogRow, StatusFilter } from '../format.js';
+import type { FromPage, ToPage } from '../messages.js';
 
 declare function acquireVsCodeApi(): { postMessage(message: FromPage): void };
 
-export function requestLogClient(): void {
+function requestLogClient(): void {
   const vscode = acquireVsCodeApi();
   const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
   const list = byId('rows');
@@ -206,3 +206,5 @@ export function requestLogClient(): void {
 
   vscode.postMessage({ type: 'ready' });
 }
+
+requestLogClient();

@@ -7,18 +7,20 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import type { CertificateSource } from './certificates.js';
+import type { CertificateSource } from './tls/source.js';
 import { defaultConfig, type RelayConfig } from './config.js';
 import { createLog, type Log } from './log.js';
 import { Metrics } from './metrics.js';
-import { sendPage, statusPage, rawPage } from './pages.js';
-import { AgentGate, safeEqual } from './agents.js';
-import { CONNECT_PATH, CloseCode, FrameType, MAX_MESSAGE_BYTES } from './protocol.js';
+import { sendPage, rawPage } from './pages.js';
+import { admit, unknownHost, type Admission } from './admission.js';
+import { AgentGate } from './agents.js';
+import { serveApex, type ApexOptions } from './apex.js';
+import { routeHost, type Route } from './routing.js';
+import { CONNECT_PATH, CloseCode, FrameType, MAX_MESSAGE_BYTES } from '../core/protocol.js';
 import { forwardRequest, forwardUpgrade, type ForwardContext } from './proxy.js';
 import { Registry, type Registration } from './registry.js';
-import type { Tunnel } from './tunnel.js';
+import type { Tunnel } from '../core/tunnel.js';
 
-export const RELAY_VERSION = '0.1.0';
 /** How long a shutdown waits for public requests in flight. */
 const SHUTDOWN_GRACE_MS = 5_000;
 
@@ -45,65 +47,19 @@ export async function startRelay(options: Partial<RelayConfig> = {}, certificate
   /** Public requests between arrival and their response handed to the socket; upgrades (WebSockets) are not counted. */
   let requestsInFlight = 0;
 
-  const isApex = (host: string) => host === config.domain;
   const agents = new AgentGate(config.tokens, {
     registry, metrics, log, heartbeatMs: config.heartbeatMs, maxFramePayload: config.maxFramePayload,
     tunnelUrl: (subdomain) => `${tlsOn ? 'https' : 'http'}://${subdomain}.${config.domain}${portSuffix(tlsOn ? 'https' : 'http', publicPort)}`,
   });
+  const apex: ApexOptions = {
+    domain: config.domain, registry, metrics, adminToken: config.adminToken,
+    certificateExpiries: () => certificates?.expiries() ?? [],
+  };
 
-  function route(req: IncomingMessage): { apex: true } | { apex: false; subdomain?: string } {
-    const host = (req.headers.host ?? '').toLowerCase().replace(/:\d+$/, '').replace(/\.$/, '');
-    if (isApex(host)) return { apex: true };
-    const suffix = `.${config.domain}`;
-    if (!host.endsWith(suffix)) return { apex: false };
-    const subdomain = host.slice(0, -suffix.length);
-    return { apex: false, subdomain: subdomain.includes('.') ? undefined : subdomain };
-  }
-
-  function serveApex(req: IncomingMessage, res: ServerResponse): void {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/_porthole/health') {
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify({ ok: true, version: RELAY_VERSION, tunnels: registry.size }));
-    } else if (path === '/_porthole/metrics') {
-      if (!config.adminToken || !bearerMatches(req.headers.authorization, Buffer.from(config.adminToken))) {
-        sendPage(res, config.adminToken ? 401 : 404, 'Metrics need the admin token',
-          config.adminToken ? 'Send Authorization: Bearer <admin token>.' : 'Start the relay with --admin-token to enable /_porthole/metrics.',
-          undefined, config.adminToken ? { 'www-authenticate': 'Bearer realm="porthole metrics"' } : {});
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      res.end(metrics.render(registry, certificates?.expiries() ?? []));
-    } else if (path === '/' || path === '/index.html') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(statusPage(config.domain, registry.size, RELAY_VERSION));
-    } else {
-      sendPage(res, 404, 'Not found', `This relay has no page at ${path}.`);
-    }
-  }
-
-  /** Finds the live tunnel for a public request, or answers with the page that says why not. */
-  function admit(req: IncomingMessage, target: { subdomain?: string }, respond: (status: number, title: string, message: string, headers?: Record<string, string>) => void): Registration | undefined {
-    const registration = target.subdomain === undefined ? undefined : registry.lookup(target.subdomain);
-    if (!registration) {
-      const name = target.subdomain ?? req.headers.host ?? '';
-      respond(404, 'No such tunnel', `No tunnel named "${name}" is connected to this relay. Check the URL, or start sharing with: porthole share <port> --subdomain ${target.subdomain ?? 'NAME'}`);
-      return undefined;
-    }
-    if (!registration.tunnel) {
-      const seconds = Math.max(1, Math.ceil(((registration.reconnectingUntil ?? Date.now()) - Date.now()) / 1000));
-      respond(503, 'Tunnel reconnecting', `The tunnel "${registration.subdomain}" lost its agent and is waiting up to ${seconds} s for it to reconnect. Try again in a moment.`, { 'retry-after': '2' });
-      return undefined;
-    }
-    if (registration.auth && !registration.auth.allows(req.headers.authorization)) {
-      respond(401, 'Password required', 'This tunnel is protected. Enter the user name and password its owner gave you.', { 'www-authenticate': `Basic realm="${registration.subdomain}", charset="UTF-8"` });
-      return undefined;
-    }
-    if (registration.activeStreams >= config.maxStreamsPerTunnel) {
-      respond(503, 'Tunnel busy', `The tunnel "${registration.subdomain}" already has ${registration.activeStreams} requests in flight, the most this relay allows. Try again shortly.`, { 'retry-after': '1' });
-      return undefined;
-    }
-    return registration;
+  /** The tunnel a public request may go through, or the page that says why not. */
+  function admitted(route: Route, req: IncomingMessage): Admission {
+    if (route.kind !== 'tunnel') return { ok: false, refusal: unknownHost(req.headers.host ?? '') };
+    return admit(registry, config.maxStreamsPerTunnel, route.name, req.headers);
   }
 
   function context(registration: Registration, proto: 'http' | 'https', upgrade: boolean): ForwardContext {
@@ -124,21 +80,24 @@ export async function startRelay(options: Partial<RelayConfig> = {}, certificate
 
   function onRequest(proto: 'http' | 'https') {
     return (req: IncomingMessage, res: ServerResponse, expectsContinue = false) => {
-      const target = route(req);
-      if (target.apex) return serveApex(req, res);
-      const registration = admit(req, target, (status, title, message, headers) => sendPage(res, status, title, message, undefined, headers));
-      if (!registration) return;
+      const route = routeHost(req.headers.host, config.domain);
+      if (route.kind === 'apex') return serveApex(req, res, apex);
+      const admission = admitted(route, req);
+      if (!admission.ok) {
+        const { status, title, message, headers } = admission.refusal;
+        return sendPage(res, status, title, message, undefined, headers);
+      }
       // Answer `Expect: 100-continue` only once we know the tunnel will take the body.
       if (expectsContinue) res.writeContinue();
-      forwardRequest(req, res, context(registration, proto, false));
+      forwardRequest(req, res, context(admission.registration, proto, false));
     };
   }
 
   function onUpgrade(proto: 'http' | 'https') {
     return (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => socket.destroy());
-      const target = route(req);
-      if (target.apex) {
+      const route = routeHost(req.headers.host, config.domain);
+      if (route.kind === 'apex') {
         if ((req.url ?? '').split('?')[0] !== CONNECT_PATH) {
           socket.end(rawPage(404, 'Not Found', 'Not found', `Agents connect to ${CONNECT_PATH}.`));
           return;
@@ -146,8 +105,12 @@ export async function startRelay(options: Partial<RelayConfig> = {}, certificate
         wss.handleUpgrade(req, socket, head, (ws) => agents.accept(ws, req));
         return;
       }
-      const registration = admit(req, target, (status, title, message) => socket.end(rawPage(status, title, title, message)));
-      if (registration) forwardUpgrade(req, socket, head, context(registration, proto, true));
+      const admission = admitted(route, req);
+      if (!admission.ok) {
+        const { status, title, message } = admission.refusal;
+        return void socket.end(rawPage(status, title, title, message));
+      }
+      forwardUpgrade(req, socket, head, context(admission.registration, proto, true));
     };
   }
 
@@ -230,8 +193,4 @@ function listen(server: http.Server, host: string, port: number): Promise<number
 
 function portSuffix(proto: 'http' | 'https', port: number): string {
   return (proto === 'http' && port === 80) || (proto === 'https' && port === 443) ? '' : `:${port}`;
-}
-
-function bearerMatches(authorization: string | undefined, token: Buffer): boolean {
-  return Boolean(authorization?.startsWith('Bearer ')) && safeEqual(Buffer.from((authorization as string).slice(7).trim()), token);
 }

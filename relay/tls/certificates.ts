@@ -24,29 +24,8 @@ import * as acme from 'acme-client';
 import { AcmeIssuer } from './acmeIssuer.js';
 import { CertificateStore, type CertificateRecord } from './certificateStore.js';
 import type { Dns01Hook } from './dns01.js';
-
-export { staticCertificate } from './staticCertificate.js';
-export type { Dns01Hook } from './dns01.js';
-export { loadDns01Hook } from './dns01.js';
-
-export type SniCallback = (servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => void;
-/** Primitive fields only, so the relay's text and JSON loggers print them as they are. */
-export type CertificateLog = (event: string, fields: Record<string, string | number | boolean | undefined>) => void;
-
-/** What the relay's servers need, from ACME or from files (--tls-cert/--tls-key). */
-export interface CertificateSource {
-  start(): Promise<void>;
-  readonly sniCallback: SniCallback;
-  /** For https.createServer: the SNI callback, and the current default certificate for clients without SNI. */
-  serverOptions(): { SNICallback: SniCallback; cert?: string; key?: string };
-  /** Sets the server's default certificate (clients that send no SNI) and keeps it current on renewal. */
-  attach(server: tls.Server): void;
-  /** Answers `/.well-known/acme-challenge/<token>` on port 80; true when it handled the request. */
-  handleHttpChallenge(req: http.IncomingMessage, res: http.ServerResponse): boolean;
-  /** For metrics. */
-  expiries(): { name: string; notAfter: Date }[];
-  stop(): void;
-}
+import type { CertificateLog, CertificateSource, SniCallback } from './source.js';
+import { DNS_LABEL } from '../../core/names.js';
 
 export interface CertificateOptions {
   /** The relay's apex, e.g. `example.dev`; tunnels are `<name>.example.dev`. */
@@ -72,7 +51,6 @@ export interface CertificateOptions {
   log: CertificateLog;
 }
 
-const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 /** The renewal timer wakes at least this often, whatever the certificates' dates, so clock jumps do no harm. */
 const MAX_CHECK_INTERVAL_MS = 60 * 60 * 1000;
 const MIN_CHECK_DELAY_MS = 100;
@@ -93,7 +71,7 @@ export class CertificateManager implements CertificateSource {
 
   constructor(private readonly opts: CertificateOptions) {
     this.domain = opts.domain.toLowerCase().replace(/\.$/, '');
-    if (!this.domain.split('.').every((l) => LABEL.test(l)) || !this.domain.includes('.')) {
+    if (!this.domain.split('.').every((l) => DNS_LABEL.test(l)) || !this.domain.includes('.')) {
       throw new Error(`"${opts.domain}" is not a domain name a certificate can be issued for; pass the relay's public name, e.g. --domain example.dev`);
     }
     this.primary = opts.dns01 ? `*.${this.domain}` : this.domain;
@@ -185,7 +163,7 @@ export class CertificateManager implements CertificateSource {
   private subdomainOf(name: string): string | undefined {
     if (!name.endsWith(`.${this.domain}`)) return undefined;
     const label = name.slice(0, -this.domain.length - 1);
-    return LABEL.test(label) ? label : undefined;
+    return DNS_LABEL.test(label) ? label : undefined;
   }
 
   private isLive(sub: string): boolean {

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import type tls from 'node:tls';
 import { parseCertificate, type CertificateRecord } from './certificateStore.js';
-import type { CertificateLog, CertificateSource, SniCallback } from './certificates.js';
+import type { CertificateLog, CertificateSource, SniCallback } from './source.js';
 
 export interface StaticCertificateOptions {
   /** Default: one hour. */

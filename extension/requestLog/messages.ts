@@ -1,5 +1,5 @@
 /** Messages between the request-log panel (requestLogView.ts) and its page (requestLogClient.ts). */
-import type { LogDetail, LogFilter, LogRow } from './requestFormat.js';
+import type { LogDetail, LogFilter, LogRow } from './format.js';
 
 export type ToPage =
   /** Replaces every row (first load, filter change, clear, page reloaded after being hidden). */

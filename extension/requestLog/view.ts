@@ -5,26 +5,27 @@
  * updates a second. A hidden panel gets nothing; when it shows again its page asks for a reset.
  */
 import * as vscode from 'vscode';
-import type { RequestRecord } from './agent.js';
+import type { RequestRecord } from '../agent/requestRecord.js';
 import type { LogEntry } from './requestLog.js';
-import { matchesFilter, STATUS_FILTERS, toDetail, toRow, type LogFilter, type StatusFilter } from './requestFormat.js';
-import { makeNonce, renderShell } from './requestLogHtml.js';
-import type { FromPage, ToPage } from './requestLogProtocol.js';
-import type { Logger, Share } from './sharing.js';
+import { matchesFilter, STATUS_FILTERS, toDetail, toRow, type LogFilter, type StatusFilter } from './format.js';
+import { makeNonce, renderShell } from './html.js';
+import type { FromPage, ToPage } from './messages.js';
+import type { Logger, Share } from '../sharing.js';
 
 const BATCH_MS = 100;
 
 export class RequestLogPanels implements vscode.Disposable {
   private readonly panels = new Map<Share, RequestLogPanel>();
 
-  constructor(private readonly log: Logger) {}
+  /** `extensionUri`: where dist/webview/requestLog.js, the page script, is loaded from. */
+  constructor(private readonly log: Logger, private readonly extensionUri: vscode.Uri) {}
 
   show(share: Share): RequestLogPanel {
     let panel = this.panels.get(share);
     if (panel) {
       panel.reveal();
     } else {
-      panel = new RequestLogPanel(share, this.log, () => this.panels.delete(share));
+      panel = new RequestLogPanel(share, this.log, vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), () => this.panels.delete(share));
       this.panels.set(share, panel);
     }
     return panel;
@@ -46,14 +47,16 @@ export class RequestLogPanel implements vscode.Disposable {
   private readonly onChange = () => this.queue();
   private readonly onCleared = () => this.reset();
 
-  constructor(private readonly share: Share, private readonly log: Logger, private readonly onDisposed: () => void) {
+  constructor(private readonly share: Share, private readonly log: Logger, scripts: vscode.Uri, private readonly onDisposed: () => void) {
     const title = `Requests ${share.target.label}`;
     this.panel = vscode.window.createWebviewPanel('porthole.requestLog', title, vscode.ViewColumn.Active, {
       enableScripts: true,
-      localResourceRoots: [],
+      localResourceRoots: [scripts],
       enableFindWidget: true,
     });
-    this.panel.webview.html = renderShell({ cspSource: this.panel.webview.cspSource, nonce: makeNonce(), title });
+    const webview = this.panel.webview;
+    const scriptUri = webview.asWebviewUri(vscode.Uri.joinPath(scripts, 'requestLog.js')).toString();
+    webview.html = renderShell({ cspSource: webview.cspSource, nonce: makeNonce(), title, scriptUri });
     this.disposables.push(
       this.panel.webview.onDidReceiveMessage((message: unknown) => this.receive(message)),
       this.panel.onDidDispose(() => this.dispose()),

@@ -1,0 +1,52 @@
+import type { RequestHead } from '../../core/protocol.js';
+import type { RequestRecord } from './requestRecord.js';
+
+/** Builds a RequestRecord as a stream progresses, keeping only the first bytes of each body. */
+export class Recorder {
+  private readonly record: RequestRecord;
+  private readonly started = performance.now();
+  private readonly requestChunks: Buffer[] = [];
+  private readonly responseChunks: Buffer[] = [];
+  private finished = false;
+
+  constructor(head: RequestHead, id: number, private readonly limit: number, private readonly emit: (r: RequestRecord) => void) {
+    this.record = {
+      id, method: head.method, path: head.path, remote: head.remote, startedAt: Date.now(), upgrade: Boolean(head.upgrade),
+      requestHeaders: head.headers, responseHeaders: [], requestBytes: 0, responseBytes: 0,
+      requestBody: Buffer.alloc(0), responseBody: Buffer.alloc(0), requestBodyTruncated: false, responseBodyTruncated: false,
+    };
+  }
+
+  requestChunk(chunk: Buffer): void {
+    this.record.requestBytes += chunk.length;
+    keep(this.requestChunks, chunk, this.record.requestBytes - chunk.length, this.limit);
+  }
+
+  response(status: number, headers: string[]): void {
+    this.record.status = status;
+    this.record.responseHeaders = headers;
+  }
+
+  responseChunk(chunk: Buffer): void {
+    this.record.responseBytes += chunk.length;
+    keep(this.responseChunks, chunk, this.record.responseBytes - chunk.length, this.limit);
+  }
+
+  finish(error?: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    const r = this.record;
+    r.durationMs = Math.round((performance.now() - this.started) * 10) / 10;
+    if (error) r.error = error;
+    r.requestBody = Buffer.concat(this.requestChunks);
+    r.responseBody = Buffer.concat(this.responseChunks);
+    r.requestBodyTruncated = r.requestBytes > r.requestBody.length;
+    r.responseBodyTruncated = r.responseBytes > r.responseBody.length;
+    this.emit(r);
+  }
+}
+
+function keep(chunks: Buffer[], chunk: Buffer, before: number, limit: number): void {
+  if (before >= limit) return;
+  chunks.push(Buffer.from(chunk.subarray(0, limit - before)));
+}

@@ -1,0 +1,10 @@
+/** The extension's command ids: package.json contributes all but `menu`, the status bar's own. */
+export const COMMANDS = {
+  share: 'porthole.sharePort',
+  stop: 'porthole.stopSharing',
+  copyUrl: 'porthole.copyPublicUrl',
+  openUrl: 'porthole.openPublicUrl',
+  showLog: 'porthole.showRequestLog',
+  setToken: 'porthole.setRelayToken',
+  menu: 'porthole.shareMenu',
+} as const;
