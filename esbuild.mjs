@@ -17,10 +17,24 @@ const common = {
 const builds = [
   { ...common, entryPoints: { relay: 'relay/main.ts' }, outdir: 'dist' },
   { ...common, entryPoints: { cli: 'extension/cli/cli.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
-  { ...common, entryPoints: { extension: 'extension/extension.ts' }, outdir: 'dist', external: [...common.external, 'vscode'], minify: true },
+  {
+    ...common,
+    entryPoints: { extension: 'extension/extension.ts' },
+    outdir: 'dist',
+    external: [...common.external, 'vscode'],
+    minify: true,
+  },
   // Scripts of the extension's webviews run in the page, loaded with asWebviewUri under the page's CSP.
-  { bundle: true, platform: 'browser', target: 'chrome120', format: 'iife', logLevel: 'warning', minify: true,
-    entryPoints: { requestLog: 'extension/requestLog/webview/main.ts' }, outdir: 'dist/webview' },
+  {
+    bundle: true,
+    platform: 'browser',
+    target: 'chrome120',
+    format: 'iife',
+    logLevel: 'warning',
+    minify: true,
+    entryPoints: { requestLog: 'extension/requestLog/webview/main.ts' },
+    outdir: 'dist/webview',
+  },
 ];
 
 if (watch) {

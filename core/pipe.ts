@@ -8,9 +8,13 @@ import type { TunnelStream } from './stream.js';
  */
 export function pipeReadable(source: Readable, stream: TunnelStream): void {
   stream.onWritable = () => source.resume();
-  source.on('data', (chunk: Buffer) => { if (!stream.write(chunk)) source.pause(); });
+  source.on('data', (chunk: Buffer) => {
+    if (!stream.write(chunk)) source.pause();
+  });
   source.on('end', () => stream.end());
-  source.on('close', () => { if (!source.readableEnded) stream.reset('cancelled', 'the sender went away before the body ended'); });
+  source.on('close', () => {
+    if (!source.readableEnded) stream.reset('cancelled', 'the sender went away before the body ended');
+  });
 }
 
 /**
@@ -19,7 +23,11 @@ export function pipeReadable(source: Readable, stream: TunnelStream): void {
  */
 export function pipeWritable(stream: TunnelStream, sink: Writable): void {
   let buffered = 0;
-  sink.on('drain', () => { const n = buffered; buffered = 0; stream.consumed(n); });
+  sink.on('drain', () => {
+    const n = buffered;
+    buffered = 0;
+    stream.consumed(n);
+  });
   stream.onData = (chunk) => {
     if (sink.write(chunk) && buffered === 0) stream.consumed(chunk.length);
     else buffered += chunk.length;

@@ -3,9 +3,22 @@
  * both directions.
  */
 import {
-  DATA_FRAME_BYTES, FrameType, INITIAL_WINDOW, ProtocolError, checkReset, decodeJson, decodeResponseHead, decodeWindow, encodeFrame, encodeJson,
-  encodeResponseHead, encodeWindow,
-  type Frame, type Reset, type ResetCode, type ResponseHead,
+  DATA_FRAME_BYTES,
+  FrameType,
+  INITIAL_WINDOW,
+  ProtocolError,
+  checkReset,
+  decodeJson,
+  decodeResponseHead,
+  decodeWindow,
+  encodeFrame,
+  encodeJson,
+  encodeResponseHead,
+  encodeWindow,
+  type Frame,
+  type Reset,
+  type ResetCode,
+  type ResponseHead,
 } from './protocol.js';
 
 /** Credit is returned once this much of the window has been consumed, not per chunk. */

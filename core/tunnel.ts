@@ -4,8 +4,20 @@
  */
 import type WebSocket from 'ws';
 import {
-  BATCH_BYTES, CloseCode, FrameType, HEADER_BYTES, MAX_FRAME_PAYLOAD, ProtocolError, decodeFrames, decodeRequestHead, encodeFrame,
-  encodeHeader, encodeJson, encodeRequestHead, type Frame, type RequestHead,
+  BATCH_BYTES,
+  CloseCode,
+  FrameType,
+  HEADER_BYTES,
+  MAX_FRAME_PAYLOAD,
+  ProtocolError,
+  decodeFrames,
+  decodeRequestHead,
+  encodeFrame,
+  encodeHeader,
+  encodeJson,
+  encodeRequestHead,
+  type Frame,
+  type RequestHead,
 } from './protocol.js';
 import { writeMessages, type Masking, type OutgoingMessage } from './messageWriter.js';
 import { type StreamHost, TunnelStream } from './stream.js';
@@ -58,16 +70,26 @@ export class Tunnel implements StreamHost {
   private readonly masking: Masking;
   private readonly receiveFrameLimit: number;
 
-  constructor(readonly ws: WebSocket, private readonly handlers: TunnelHandlers, options: TunnelOptions) {
+  constructor(
+    readonly ws: WebSocket,
+    private readonly handlers: TunnelHandlers,
+    options: TunnelOptions,
+  ) {
     this.masking = options.masking;
     this.receiveFrameLimit = options.receiveFrameLimit ?? MAX_FRAME_PAYLOAD;
     ws.binaryType = 'nodebuffer';
     ws.on('message', (data, isBinary) => this.receive(data as Buffer, isBinary));
-    ws.on('pong', () => { this.heardFrom = true; });
-    ws.on('ping', () => { this.heardFrom = true; });
+    ws.on('pong', () => {
+      this.heardFrom = true;
+    });
+    ws.on('ping', () => {
+      this.heardFrom = true;
+    });
     ws.on('close', (code, reason) => this.onClose(code, reason.toString()));
     // 'close' follows every error; keep the error's words as the reason, which 1006 alone lacks.
-    ws.on('error', (error) => { this.closedHere ??= { code: 1006, reason: error.message }; });
+    ws.on('error', (error) => {
+      this.closedHere ??= { code: 1006, reason: error.message };
+    });
   }
 
   /**

@@ -58,7 +58,7 @@ export class Commands {
       }
       request = { target, basicAuth };
     } else {
-      const sharedUrls = new Map(this.manager.shares.filter((s) => s.url).map((s) => [s.target.key, s.url!]));
+      const sharedUrls = new Map(this.manager.shares.flatMap((s) => (s.url ? [[s.target.key, s.url] as const] : [])));
       const detect = vscode.workspace.getConfiguration('porthole').get<boolean>('autoDetect', true);
       const picked = await pickTarget({ detect, sharedUrls });
       if (!picked) return undefined;
@@ -72,8 +72,10 @@ export class Commands {
   async start(run: () => Promise<Share>, label: string): Promise<string | undefined> {
     try {
       const share = await run();
+      // biome-ignore lint/style/noNonNullAssertion: a share that started is live and has its URL
       const url = share.url!;
-      void vscode.window.showInformationMessage(`Porthole: ${share.target.url} is public at ${url}`, 'Open', 'Copy', 'Request Log')
+      void vscode.window
+        .showInformationMessage(`Porthole: ${share.target.url} is public at ${url}`, 'Open', 'Copy', 'Request Log')
         .then((action) => this.menuAction(action, share));
       return url;
     } catch (error) {
@@ -129,16 +131,20 @@ export class Commands {
     const relay = vscode.workspace.getConfiguration('porthole').get<string>('relayUrl', '').trim();
     if (!relay) {
       const action = await vscode.window.showWarningMessage(
-        'Porthole: the embedded relay needs no token. Set “porthole.relayUrl” to your relay first, then set its token.', 'Open Settings');
+        'Porthole: the embedded relay needs no token. Set “porthole.relayUrl” to your relay first, then set its token.',
+        'Open Settings',
+      );
       if (action) void vscode.commands.executeCommand('workbench.action.openSettings', 'porthole.relayUrl');
       return false;
     }
-    const token = given ?? await vscode.window.showInputBox({
-      title: 'Porthole: Set Relay Token',
-      prompt: `Token for ${relay}. Kept in VS Code's secret storage, never in settings. Leave empty to remove it.`,
-      password: true,
-      ignoreFocusOut: true,
-    });
+    const token =
+      given ??
+      (await vscode.window.showInputBox({
+        title: 'Porthole: Set Relay Token',
+        prompt: `Token for ${relay}. Kept in VS Code's secret storage, never in settings. Leave empty to remove it.`,
+        password: true,
+        ignoreFocusOut: true,
+      }));
     if (token === undefined) return false;
     const key = tokenKey(relay);
     if (token.trim()) await this.context.secrets.store(key, token.trim());
@@ -156,10 +162,17 @@ export class Commands {
   async menu(arg?: unknown): Promise<void> {
     const share = this.findShare(arg);
     if (!share) return;
-    const items = share.state.status === 'failed'
-      ? ['$(refresh) Retry', '$(output) Show Log', '$(close) Dismiss']
-      : [...(share.url ? ['$(link-external) Open in Browser', '$(copy) Copy Public URL'] : []), '$(list-flat) Show Request Log', '$(debug-stop) Stop Sharing'];
-    const picked = await vscode.window.showQuickPick(items, { title: `Porthole: ${share.target.url}${share.url ? ` → ${share.url}` : ''}` });
+    const items =
+      share.state.status === 'failed'
+        ? ['$(refresh) Retry', '$(output) Show Log', '$(close) Dismiss']
+        : [
+            ...(share.url ? ['$(link-external) Open in Browser', '$(copy) Copy Public URL'] : []),
+            '$(list-flat) Show Request Log',
+            '$(debug-stop) Stop Sharing',
+          ];
+    const picked = await vscode.window.showQuickPick(items, {
+      title: `Porthole: ${share.target.url}${share.url ? ` → ${share.url}` : ''}`,
+    });
     await this.menuAction(picked?.replace(/^\$\([\w-]+\) /, ''), share);
   }
 
@@ -220,7 +233,7 @@ export class Commands {
       if (action) void vscode.commands.executeCommand(COMMANDS.share);
       return undefined;
     }
-    if (shares.length === 1) return [shares[0]!];
+    if (shares.length === 1) return [shares[0]];
     const items = shares.map((share) => ({ label: share.target.label, description: share.url ?? share.state.status, share }));
     const all = { label: '$(close-all) All shares', description: `${shares.length} shares`, share: undefined };
     const picked = await vscode.window.showQuickPick(allowAll ? [...items, all] : items, { title: `Porthole: ${verb}…` });
@@ -231,13 +244,18 @@ export class Commands {
 
 async function askCredentials(): Promise<string | undefined> {
   const user = await vscode.window.showInputBox({
-    title: 'Porthole: Share with a password (1/2)', prompt: 'User name visitors of the public URL sign in with',
-    value: 'porthole', ignoreFocusOut: true,
+    title: 'Porthole: Share with a password (1/2)',
+    prompt: 'User name visitors of the public URL sign in with',
+    value: 'porthole',
+    ignoreFocusOut: true,
     validateInput: (value) => (!value || value.includes(':') ? 'A user name is needed, without “:”.' : undefined),
   });
   if (!user) return undefined;
   const password = await vscode.window.showInputBox({
-    title: 'Porthole: Share with a password (2/2)', prompt: `Password for ${user}`, password: true, ignoreFocusOut: true,
+    title: 'Porthole: Share with a password (2/2)',
+    prompt: `Password for ${user}`,
+    password: true,
+    ignoreFocusOut: true,
     validateInput: (value) => (value.length < 4 ? 'Use at least 4 characters.' : undefined),
   });
   return password ? `${user}:${password}` : undefined;

@@ -38,7 +38,11 @@ export function activate(context: vscode.ExtensionContext): PortholeApi {
   const watcher = new DevServerNotifier(log);
   const shares = manager;
   context.subscriptions.push(
-    log, statusBar, panels, watcher, ...commands.register(),
+    log,
+    statusBar,
+    panels,
+    watcher,
+    ...commands.register(),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (event.affectsConfiguration('porthole.requestLog.maxEntries')) shares.resizeLogs(readSettings().maxEntries);
       if (event.affectsConfiguration('porthole.autoDetect') || event.affectsConfiguration('porthole.notifyOnNewPort')) watcher.configure();
@@ -106,9 +110,14 @@ class DevServerNotifier implements vscode.Disposable {
     const what = port.processName ? ` (${port.processName})` : '';
     this.log.info(`Port ${port.port}${what} started listening; offering to share it.`);
     const action = await vscode.window.showInformationMessage(
-      `Porthole: port ${port.port}${what} is listening. Share it?`, 'Share', 'Share with a Password', 'Don’t Ask Again');
+      `Porthole: port ${port.port}${what} is listening. Share it?`,
+      'Share',
+      'Share with a Password',
+      'Don’t Ask Again',
+    );
     if (action === 'Share') await vscode.commands.executeCommand(COMMANDS.share, target);
     if (action === 'Share with a Password') await vscode.commands.executeCommand(COMMANDS.share, { target, askPassword: true });
-    if (action === 'Don’t Ask Again') await vscode.workspace.getConfiguration('porthole').update('notifyOnNewPort', false, vscode.ConfigurationTarget.Global);
+    if (action === 'Don’t Ask Again')
+      await vscode.workspace.getConfiguration('porthole').update('notifyOnNewPort', false, vscode.ConfigurationTarget.Global);
   }
 }

@@ -36,7 +36,12 @@ export async function pickTarget(options: { detect: boolean; sharedUrls: Map<str
     const typed = typedItem(pick.value);
     const toggle: TargetItem = withPassword
       ? { label: '$(unlock) Share without a password', passwordToggle: true, alwaysShow: true }
-      : { label: '$(lock) Share with a password…', detail: 'Visitors of the public URL sign in first (HTTP Basic auth)', passwordToggle: true, alwaysShow: true };
+      : {
+          label: '$(lock) Share with a password…',
+          detail: 'Visitors of the public URL sign in first (HTTP Basic auth)',
+          passwordToggle: true,
+          alwaysShow: true,
+        };
     const separator = (label: string): TargetItem => ({ label, kind: vscode.QuickPickItemKind.Separator });
     pick.items = [
       ...(typed ? [typed] : []),
@@ -95,7 +100,11 @@ export async function pickTarget(options: { detect: boolean; sharedUrls: Map<str
 async function detect(sharedUrls: Map<string, string>, update: (items: TargetItem[]) => void): Promise<void> {
   const scan = await scanPorts();
   // The list may be incomplete (no lsof, no /proc access): say so where the user looks for a port.
-  const problems: TargetItem[] = scan.problems.map((problem) => ({ label: '$(warning) Port list incomplete', detail: problem, alwaysShow: true }));
+  const problems: TargetItem[] = scan.problems.map((problem) => ({
+    label: '$(warning) Port list incomplete',
+    detail: problem,
+    alwaysShow: true,
+  }));
   update([...scan.ports.map((p) => portItem(p, sharedUrls)), ...problems]);
   const labelled = await labelHttp(scan.ports.slice(0, MAX_PROBES));
   update([...[...labelled, ...scan.ports.slice(MAX_PROBES)].map((p) => portItem(p, sharedUrls)), ...problems]);

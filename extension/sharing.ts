@@ -69,7 +69,10 @@ export class Share extends EventEmitter<ShareEvents> {
     super();
     this.log = new RequestLog(maxEntries);
     this.status = initialStatus({
-      label: request.target.label, local: request.target.url, relay: relay.url, relayEmbedded: relay.embedded,
+      label: request.target.label,
+      local: request.target.url,
+      relay: relay.url,
+      relayEmbedded: relay.embedded,
       protected: Boolean(request.basicAuth),
     });
     agent.on('state', (state) => this.update({ type: 'state', state }));
@@ -163,7 +166,12 @@ export class ShareManager extends EventEmitter<ManagerEvents> {
     const token = relay.embedded ? undefined : await this.env.token(relay.url);
     const subdomain = this.subdomainFor(settings.subdomain, request.target);
     const agent = new Agent({
-      target: request.target.input, relay: relay.url, token, basicAuth: request.basicAuth, subdomain, hostHeader: settings.hostHeader,
+      target: request.target.input,
+      relay: relay.url,
+      token,
+      basicAuth: request.basicAuth,
+      subdomain,
+      hostHeader: settings.hostHeader,
       // Dev servers on this machine serve https with self-signed certificates, and that traffic never
       // leaves the machine; a server elsewhere must have a certificate that verifies.
       insecureTarget: request.target.key.startsWith('https://localhost:'),

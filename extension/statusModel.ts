@@ -107,7 +107,9 @@ export function present(status: ShareStatus, now: number): StatusPresentation {
         text: `$(${status.protected ? 'lock' : 'radio-tower'}) ${host}`,
         tooltip: lines(
           `Porthole: ${status.local} is public at ${state.url}${status.protected ? ' (password protected)' : ''}`,
-          local, relay, `Up ${formatUptime(now - since)} · ${requests}`,
+          local,
+          relay,
+          `Up ${formatUptime(now - since)} · ${requests}`,
           'Click to open, copy, show the request log or stop sharing.',
         ),
         tone: 'normal',
@@ -122,7 +124,9 @@ export function present(status: ShareStatus, now: number): StatusPresentation {
         tooltip: lines(
           `Porthole: connection to the relay lost (${state.reason}); reconnecting ${wait} (attempt ${state.attempt}).`,
           status.url ? `The relay keeps ${status.url} for this tunnel for a while.` : '',
-          local, relay, requests,
+          local,
+          relay,
+          requests,
         ),
         tone: 'warning',
         accessibility: `Porthole: reconnecting ${status.local} ${wait}`,
@@ -133,8 +137,14 @@ export function present(status: ShareStatus, now: number): StatusPresentation {
       const code = state.error.code;
       return {
         text: `$(error) Porthole ${status.label}: ${errorReason(code)}`,
-        tooltip: lines(`Porthole: could not share ${status.local}.`, state.error.message, errorHint(code), local, relay,
-          'Click to retry or dismiss.'),
+        tooltip: lines(
+          `Porthole: could not share ${status.local}.`,
+          state.error.message,
+          errorHint(code),
+          local,
+          relay,
+          'Click to retry or dismiss.',
+        ),
         tone: 'error',
         accessibility: `Porthole: sharing ${status.local} failed: ${errorReason(code)}`,
         ticking: false,

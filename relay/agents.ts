@@ -6,7 +6,18 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { Log } from './log.js';
 import type { Metrics } from './metrics.js';
-import { CloseCode, FrameType, PROTOCOL_VERSION, ProtocolError, checkHello, decodeJson, type Frame, type Hello, type Refusal, type Welcome } from '../core/protocol.js';
+import {
+  CloseCode,
+  FrameType,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  checkHello,
+  decodeJson,
+  type Frame,
+  type Hello,
+  type Refusal,
+  type Welcome,
+} from '../core/protocol.js';
 import type { Registration, Registry } from './registry.js';
 import { Tunnel } from '../core/tunnel.js';
 import { safeEqual } from './secrets.js';
@@ -27,7 +38,10 @@ export interface AgentGateOptions {
 export class AgentGate {
   private tokens: Buffer[];
 
-  constructor(tokens: string[], private readonly options: AgentGateOptions) {
+  constructor(
+    tokens: string[],
+    private readonly options: AgentGateOptions,
+  ) {
     this.tokens = tokens.map((t) => Buffer.from(t));
   }
 
@@ -36,19 +50,26 @@ export class AgentGate {
     const { registry, metrics, log } = this.options;
     const remote = req.socket.remoteAddress;
     let registration: Registration | undefined;
-    const tunnel = new Tunnel(ws, {
-      control: (frame) => onControl(frame),
-      closed: (code, reason) => {
-        clearTimeout(helloTimer);
-        if (!registration) return;
-        // A revoked token's name is not kept for an agent that can no longer come back.
-        const clean = code === CloseCode.normal || code === CloseCode.refused;
-        registry.disconnected(registration, tunnel, clean);
-        log('agent.disconnected', { tunnel: registration.subdomain, code, reason: reason || undefined, clean, remote });
+    const tunnel = new Tunnel(
+      ws,
+      {
+        control: (frame) => onControl(frame),
+        closed: (code, reason) => {
+          clearTimeout(helloTimer);
+          if (!registration) return;
+          // A revoked token's name is not kept for an agent that can no longer come back.
+          const clean = code === CloseCode.normal || code === CloseCode.refused;
+          registry.disconnected(registration, tunnel, clean);
+          log('agent.disconnected', { tunnel: registration.subdomain, code, reason: reason || undefined, clean, remote });
+        },
       },
-    }, { masking: 'none', receiveFrameLimit: this.options.maxFramePayload });
+      { masking: 'none', receiveFrameLimit: this.options.maxFramePayload },
+    );
     tunnel.startHeartbeat(this.options.heartbeatMs);
-    const helloTimer = setTimeout(() => tunnel.close(CloseCode.protocolError, `no HELLO within ${HELLO_TIMEOUT_MS / 1000} s`), HELLO_TIMEOUT_MS);
+    const helloTimer = setTimeout(
+      () => tunnel.close(CloseCode.protocolError, `no HELLO within ${HELLO_TIMEOUT_MS / 1000} s`),
+      HELLO_TIMEOUT_MS,
+    );
 
     const refuse = (refusal: Refusal) => {
       metrics.refusedAgents++;
@@ -64,13 +85,22 @@ export class AgentGate {
       clearTimeout(helloTimer);
       const hello = checkHello(decodeJson<Hello>(frame, 'HELLO'));
       if (hello.protocol !== PROTOCOL_VERSION) {
-        const update = hello.protocol > PROTOCOL_VERSION
-          ? 'Update the relay (the newer agent speaks a protocol it does not know yet), or use an older agent.'
-          : 'Update Porthole (npm install -g porthole-tunnel@latest, or update the VS Code extension).';
-        return refuse({ code: 'version', message: `This agent speaks Porthole protocol ${hello.protocol} but the relay speaks ${PROTOCOL_VERSION}. ${update}` });
+        const update =
+          hello.protocol > PROTOCOL_VERSION
+            ? 'Update the relay (the newer agent speaks a protocol it does not know yet), or use an older agent.'
+            : 'Update Porthole (npm install -g porthole-tunnel@latest, or update the VS Code extension).';
+        return refuse({
+          code: 'version',
+          message: `This agent speaks Porthole protocol ${hello.protocol} but the relay speaks ${PROTOCOL_VERSION}. ${update}`,
+        });
       }
       if (!this.admits(hello.token)) {
-        return refuse({ code: 'token', message: hello.token ? 'The relay rejected this token. Check it with the relay operator, or set the right one with --token / Porthole: Set Relay Token.' : 'This relay needs a token. Pass one with --token (or PORTHOLE_TOKEN), or run Porthole: Set Relay Token in VS Code.' });
+        return refuse({
+          code: 'token',
+          message: hello.token
+            ? 'The relay rejected this token. Check it with the relay operator, or set the right one with --token / Porthole: Set Relay Token.'
+            : 'This relay needs a token. Pass one with --token (or PORTHOLE_TOKEN), or run Porthole: Set Relay Token in VS Code.',
+        });
       }
       // Agents send their resume secret on every HELLO, so only a name this relay still held makes a reconnect.
       const held = hello.subdomain === undefined ? undefined : registry.lookup(hello.subdomain.toLowerCase());
@@ -81,7 +111,13 @@ export class AgentGate {
       claim.replaced?.close(CloseCode.replaced, 'replaced by a newer connection of the same agent');
       metrics.agentConnections++;
       if (resumed) metrics.agentReconnects++;
-      const welcome: Welcome = { url: this.options.tunnelUrl(registration.subdomain), subdomain: registration.subdomain, resume: registration.resume, heartbeat: this.options.heartbeatMs / 1000, maxFrame: this.options.maxFramePayload };
+      const welcome: Welcome = {
+        url: this.options.tunnelUrl(registration.subdomain),
+        subdomain: registration.subdomain,
+        resume: registration.resume,
+        heartbeat: this.options.heartbeatMs / 1000,
+        maxFrame: this.options.maxFramePayload,
+      };
       tunnel.sendControl(FrameType.Welcome, welcome);
       log('agent.connected', { tunnel: registration.subdomain, agent: hello.agent, resumed, remote, auth: Boolean(hello.basicAuth) });
     };
@@ -94,7 +130,11 @@ export class AgentGate {
     let closed = 0;
     for (const registration of [...this.options.registry.registrations()]) {
       if (!registration.tunnel || this.admits(registration.owner)) continue;
-      registration.tunnel.sendControl(FrameType.Refuse, { code: 'token', message: 'The relay operator revoked the token of this tunnel. Ask them for a new one and set it with --token / Porthole: Set Relay Token.' } satisfies Refusal);
+      registration.tunnel.sendControl(FrameType.Refuse, {
+        code: 'token',
+        message:
+          'The relay operator revoked the token of this tunnel. Ask them for a new one and set it with --token / Porthole: Set Relay Token.',
+      } satisfies Refusal);
       registration.tunnel.close(CloseCode.refused, 'token revoked');
       this.options.log('agent.revoked', { tunnel: registration.subdomain });
       closed++;

@@ -23,9 +23,14 @@ export function serveApex(req: IncomingMessage, res: ServerResponse, options: Ap
     res.end(JSON.stringify({ ok: true, version: VERSION, tunnels: registry.size }));
   } else if (path === '/_porthole/metrics') {
     if (!adminToken || !bearerMatches(req.headers.authorization, Buffer.from(adminToken))) {
-      sendPage(res, adminToken ? 401 : 404, 'Metrics need the admin token',
+      sendPage(
+        res,
+        adminToken ? 401 : 404,
+        'Metrics need the admin token',
         adminToken ? 'Send Authorization: Bearer <admin token>.' : 'Start the relay with --admin-token to enable /_porthole/metrics.',
-        undefined, adminToken ? { 'www-authenticate': 'Bearer realm="porthole metrics"' } : {});
+        undefined,
+        adminToken ? { 'www-authenticate': 'Bearer realm="porthole metrics"' } : {},
+      );
       return;
     }
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });

@@ -35,8 +35,10 @@ export interface RelayConfig {
 
 export type TlsConfig = {
   httpsPort: number;
-} & ({ kind: 'acme'; email: string; directory: string; dataDir: string; skipSelfCheck: boolean; dnsHook?: string }
-  | { kind: 'files'; certFile: string; keyFile: string });
+} & (
+  | { kind: 'acme'; email: string; directory: string; dataDir: string; skipSelfCheck: boolean; dnsHook?: string }
+  | { kind: 'files'; certFile: string; keyFile: string }
+);
 
 export const USAGE = `Usage: node relay [options]
 
@@ -67,13 +69,28 @@ TLS (Let's Encrypt, or your own certificate):
   --help`;
 
 const OPTIONS = {
-  domain: { type: 'string' }, host: { type: 'string' }, 'http-port': { type: 'string' }, 'https-port': { type: 'string' },
-  token: { type: 'string', multiple: true }, 'tokens-file': { type: 'string' }, 'admin-token': { type: 'string' },
-  grace: { type: 'string' }, heartbeat: { type: 'string' }, 'max-header-size': { type: 'string' },
-  'max-streams': { type: 'string' }, 'max-tunnels-per-token': { type: 'string' }, 'max-frame-size': { type: 'string' },
-  'log-format': { type: 'string' }, 'acme-email': { type: 'string' }, 'acme-directory': { type: 'string' },
-  'data-dir': { type: 'string' }, 'acme-dns-hook': { type: 'string' }, 'acme-skip-self-check': { type: 'boolean' },
-  'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, help: { type: 'boolean' },
+  domain: { type: 'string' },
+  host: { type: 'string' },
+  'http-port': { type: 'string' },
+  'https-port': { type: 'string' },
+  token: { type: 'string', multiple: true },
+  'tokens-file': { type: 'string' },
+  'admin-token': { type: 'string' },
+  grace: { type: 'string' },
+  heartbeat: { type: 'string' },
+  'max-header-size': { type: 'string' },
+  'max-streams': { type: 'string' },
+  'max-tunnels-per-token': { type: 'string' },
+  'max-frame-size': { type: 'string' },
+  'log-format': { type: 'string' },
+  'acme-email': { type: 'string' },
+  'acme-directory': { type: 'string' },
+  'data-dir': { type: 'string' },
+  'acme-dns-hook': { type: 'string' },
+  'acme-skip-self-check': { type: 'boolean' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  help: { type: 'boolean' },
 } as const;
 
 /** A setting the person has to fix; main prints the message and exits 2. */
@@ -83,16 +100,23 @@ export class ConfigError extends Error {
 
 export function defaultConfig(): RelayConfig {
   return {
-    host: '127.0.0.1', domain: 'localhost', httpPort: DEFAULT_HTTP_PORT, tokens: [],
-    gracePeriodMs: DEFAULT_GRACE_SECONDS * 1000, heartbeatMs: DEFAULT_HEARTBEAT_SECONDS * 1000,
-    maxHeaderBytes: DEFAULT_MAX_HEADER_BYTES, maxStreamsPerTunnel: DEFAULT_MAX_STREAMS_PER_TUNNEL,
-    maxTunnelsPerToken: DEFAULT_MAX_TUNNELS_PER_TOKEN, maxFramePayload: MAX_FRAME_PAYLOAD, logFormat: 'text',
+    host: '127.0.0.1',
+    domain: 'localhost',
+    httpPort: DEFAULT_HTTP_PORT,
+    tokens: [],
+    gracePeriodMs: DEFAULT_GRACE_SECONDS * 1000,
+    heartbeatMs: DEFAULT_HEARTBEAT_SECONDS * 1000,
+    maxHeaderBytes: DEFAULT_MAX_HEADER_BYTES,
+    maxStreamsPerTunnel: DEFAULT_MAX_STREAMS_PER_TUNNEL,
+    maxTunnelsPerToken: DEFAULT_MAX_TUNNELS_PER_TOKEN,
+    maxFramePayload: MAX_FRAME_PAYLOAD,
+    logFormat: 'text',
   };
 }
 
 /** Reads flags, then PORTHOLE_* variables, then the defaults. Returns undefined for --help. */
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): RelayConfig | undefined {
-  let values;
+  let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true; allowPositionals: false }>>['values'];
   try {
     values = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values;
   } catch (error) {
@@ -108,7 +132,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     const raw = text(flag);
     if (raw === undefined) return fallback;
     const value = Number(raw);
-    if (!Number.isInteger(value) || value < min) throw new ConfigError(`--${flag} must be a whole number of at least ${min}, not "${raw}".`);
+    if (!Number.isInteger(value) || value < min)
+      throw new ConfigError(`--${flag} must be a whole number of at least ${min}, not "${raw}".`);
     return value;
   };
 
@@ -116,8 +141,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   config.domain = (text('domain') ?? config.domain).toLowerCase().replace(/\.$/, '');
   config.host = text('host') ?? config.host;
   config.tokensFile = text('tokens-file');
-  config.tokens = [...(values.token ?? env.PORTHOLE_TOKENS?.split(',') ?? []), ...(config.tokensFile ? readTokensFile(config.tokensFile) : [])]
-    .map((t) => t.trim()).filter(Boolean);
+  config.tokens = [
+    ...(values.token ?? env.PORTHOLE_TOKENS?.split(',') ?? []),
+    ...(config.tokensFile ? readTokensFile(config.tokensFile) : []),
+  ]
+    .map((t) => t.trim())
+    .filter(Boolean);
   config.adminToken = text('admin-token');
   config.gracePeriodMs = number('grace', DEFAULT_GRACE_SECONDS) * 1000;
   config.heartbeatMs = number('heartbeat', DEFAULT_HEARTBEAT_SECONDS, 1) * 1000;
@@ -139,16 +168,23 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   config.httpPort = number('http-port', tlsOn ? 80 : DEFAULT_HTTP_PORT);
   if (email) {
     config.tls = {
-      kind: 'acme', httpsPort: number('https-port', 443), email, directory: text('acme-directory') ?? LETS_ENCRYPT_DIRECTORY,
-      dataDir: text('data-dir') ?? '.porthole', skipSelfCheck: Boolean(values['acme-skip-self-check']), dnsHook: text('acme-dns-hook'),
+      kind: 'acme',
+      httpsPort: number('https-port', 443),
+      email,
+      directory: text('acme-directory') ?? LETS_ENCRYPT_DIRECTORY,
+      dataDir: text('data-dir') ?? '.porthole',
+      skipSelfCheck: Boolean(values['acme-skip-self-check']),
+      dnsHook: text('acme-dns-hook'),
     };
   } else if (certFile && keyFile) {
     config.tls = { kind: 'files', httpsPort: number('https-port', 443), certFile, keyFile };
   }
 
   if (config.tokens.length === 0 && !isLoopback(config.host)) {
-    throw new ConfigError(`Refusing to listen on ${config.host} without an agent token: anyone could open tunnels on your domain.\n` +
-      'Give one with --token <secret> (or PORTHOLE_TOKENS, or --tokens-file FILE). Make one with: openssl rand -hex 24');
+    throw new ConfigError(
+      `Refusing to listen on ${config.host} without an agent token: anyone could open tunnels on your domain.\n` +
+        'Give one with --token <secret> (or PORTHOLE_TOKENS, or --tokens-file FILE). Make one with: openssl rand -hex 24',
+    );
   }
   return config;
 }
@@ -160,7 +196,10 @@ export function readTokensFile(file: string): string[] {
   } catch (error) {
     throw new ConfigError(`Cannot read the tokens file ${file}: ${(error as Error).message}`);
   }
-  return text.split('\n').map((line) => line.replace(/#.*/, '').trim()).filter(Boolean);
+  return text
+    .split('\n')
+    .map((line) => line.replace(/#.*/, '').trim())
+    .filter(Boolean);
 }
 
 export function isLoopback(host: string): boolean {

@@ -11,6 +11,6 @@ export function createLog(format: 'text' | 'json', write: (line: string) => void
       .filter(([, value]) => value !== undefined)
       .map(([key, value]) => `${key}=${typeof value === 'string' && /\s/.test(value) ? JSON.stringify(value) : value}`)
       .join(' ');
-    write(`${new Date().toISOString()} ${event}${details ? ' ' + details : ''}\n`);
+    write(`${new Date().toISOString()} ${event}${details ? ` ${details}` : ''}\n`);
   };
 }

@@ -9,13 +9,23 @@ import type { Registry } from './registry.js';
 import { startRelay } from './server.js';
 
 /** Certificates from files or from ACME; ACME issues only for names whose tunnel is live right now. */
-async function certificatesFor(config: RelayConfig, isLiveName: (subdomain: string) => boolean, log: Log): Promise<CertificateSource | undefined> {
+async function certificatesFor(
+  config: RelayConfig,
+  isLiveName: (subdomain: string) => boolean,
+  log: Log,
+): Promise<CertificateSource | undefined> {
   const tls = config.tls;
   if (!tls) return undefined;
   if (tls.kind === 'files') return staticCertificate(tls.certFile, tls.keyFile, { log });
   return new CertificateManager({
-    domain: config.domain, email: tls.email, directoryUrl: tls.directory, dataDir: tls.dataDir, skipSelfCheck: tls.skipSelfCheck,
-    isLiveName, dns01: tls.dnsHook ? await loadDns01Hook(tls.dnsHook) : undefined, log,
+    domain: config.domain,
+    email: tls.email,
+    directoryUrl: tls.directory,
+    dataDir: tls.dataDir,
+    skipSelfCheck: tls.skipSelfCheck,
+    isLiveName,
+    dns01: tls.dnsHook ? await loadDns01Hook(tls.dnsHook) : undefined,
+    log,
   });
 }
 
@@ -28,7 +38,10 @@ async function main(): Promise<void> {
   const log = createLog(config.logFormat);
   if (config.tls && isLoopback(config.host)) {
     // A public certificate on a loopback-only relay is almost always a forgotten --host; ACME would then fail with a DNS hint.
-    log('relay.loopback-only', { host: config.host, hint: 'only this machine can reach the relay: to serve the internet, pass --host 0.0.0.0 (or set PORTHOLE_HOST)' });
+    log('relay.loopback-only', {
+      host: config.host,
+      hint: 'only this machine can reach the relay: to serve the internet, pass --host 0.0.0.0 (or set PORTHOLE_HOST)',
+    });
   }
   let registry: Registry | undefined;
   const certificates = await certificatesFor(config, (subdomain) => Boolean(registry?.lookup(subdomain)?.tunnel), log);
@@ -62,7 +75,9 @@ async function main(): Promise<void> {
     try {
       const tokens = [...flagTokens, ...readTokensFile(config.tokensFile)];
       if (tokens.length === 0 && tokenCount > 0) {
-        throw new Error(`${config.tokensFile} has no tokens: kept the ${tokenCount} current ones, because an empty list would let anyone open tunnels. To shut everyone out, stop the relay.`);
+        throw new Error(
+          `${config.tokensFile} has no tokens: kept the ${tokenCount} current ones, because an empty list would let anyone open tunnels. To shut everyone out, stop the relay.`,
+        );
       }
       const revoked = relay.setTokens(tokens);
       tokenCount = tokens.length;
@@ -75,8 +90,12 @@ async function main(): Promise<void> {
 
 main().catch((error: Error & { code?: string }) => {
   if (error instanceof ConfigError) console.error(`porthole relay: ${error.message}`);
-  else if (error.code === 'EADDRINUSE') console.error(`porthole relay: ${error.message}. Another program uses that port: stop it, or pick another with --http-port.`);
-  else if (error.code === 'EACCES') console.error(`porthole relay: ${error.message}. Ports below 1024 need a privilege: run the relay with the systemd unit in relay/deploy/ (it grants CAP_NET_BIND_SERVICE), see "Deploy a relay" in the README.`);
+  else if (error.code === 'EADDRINUSE')
+    console.error(`porthole relay: ${error.message}. Another program uses that port: stop it, or pick another with --http-port.`);
+  else if (error.code === 'EACCES')
+    console.error(
+      `porthole relay: ${error.message}. Ports below 1024 need a privilege: run the relay with the systemd unit in relay/deploy/ (it grants CAP_NET_BIND_SERVICE), see "Deploy a relay" in the README.`,
+    );
   else console.error(`porthole relay: ${error.stack ?? error.message}`);
   process.exit(2);
 });

@@ -2,7 +2,6 @@
 import type { ServerResponse } from 'node:http';
 import { escapeHtml } from '../core/text.js';
 
-
 function render(title: string, message: string, hint?: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
@@ -15,7 +14,14 @@ h1{font-size:1.4rem}p.hint{color:#666}footer{margin-top:3rem;color:#999;font-siz
 }
 
 /** Sends one of the relay's pages, unless the response already started. */
-export function sendPage(res: ServerResponse, status: number, title: string, message: string, hint?: string, headers: Record<string, string> = {}): void {
+export function sendPage(
+  res: ServerResponse,
+  status: number,
+  title: string,
+  message: string,
+  hint?: string,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -37,6 +43,9 @@ export function rawPage(status: number, reason: string, title: string, message: 
 }
 
 export function statusPage(domain: string, tunnels: number, version: string): string {
-  return render('Porthole relay', `This relay serves tunnels at *.${domain}. ${tunnels} tunnel${tunnels === 1 ? '' : 's'} connected. Version ${version}.`,
-    'Share a local port with: porthole share 5173 --relay <this relay URL>');
+  return render(
+    'Porthole relay',
+    `This relay serves tunnels at *.${domain}. ${tunnels} tunnel${tunnels === 1 ? '' : 's'} connected. Version ${version}.`,
+    'Share a local port with: porthole share 5173 --relay <this relay URL>',
+  );
 }

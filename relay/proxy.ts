@@ -10,9 +10,27 @@ import { pipeReadable, pipeWritable } from '../core/pipe.js';
 import type { Tunnel } from '../core/tunnel.js';
 
 /** Connection-scoped headers (RFC 9110 §7.6.1) that never cross a proxy. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'proxy-authenticate']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-authorization',
+  'proxy-authenticate',
+]);
 /** Set by the relay itself; a public client's own values are never passed on. */
-const SET_BY_RELAY = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'forwarded', 'x-real-ip', 'expect']);
+const SET_BY_RELAY = new Set([
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'forwarded',
+  'x-real-ip',
+  'expect',
+]);
 
 const STATUS_FOR_RESET: Record<Reset['code'], [number, string]> = {
   unreachable: [502, 'The local server is unreachable'],
@@ -72,7 +90,8 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, ctx: F
   res.on('close', () => {
     // Node stops reporting on a request body once its response is complete, so an upload still
     // going then is abandoned here, as Node's own server discards it.
-    if (!stream.isDone) stream.reset('cancelled', res.writableFinished ? 'the response ended before the request body' : 'the public client went away');
+    if (!stream.isDone)
+      stream.reset('cancelled', res.writableFinished ? 'the response ended before the request body' : 'the public client went away');
     ctx.onDone(res.statusCode, stream.sentBytes, stream.receivedBytes);
   });
 }
@@ -88,7 +107,10 @@ export function forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffe
     stream.reset('cancelled', 'the public client went away');
     ctx.onDone(status, stream.sentBytes, stream.receivedBytes);
   });
-  stream.onEnd = () => { status = 502; socket.end(rawPage(502, 'Bad Gateway', 'The agent sent no response', NO_RESPONSE)); };
+  stream.onEnd = () => {
+    status = 502;
+    socket.end(rawPage(502, 'Bad Gateway', 'The agent sent no response', NO_RESPONSE));
+  };
   stream.onResponse = (answer) => {
     status = answer.status;
     const headers = answer.status === 101 ? answer.headers : [...responseHeaders(answer), 'Connection', 'close'];
@@ -135,6 +157,10 @@ function connectionTokens(value: string | undefined): ReadonlySet<string> {
   const lower = value.toLowerCase();
   if (lower === 'keep-alive') return NO_TOKENS; // hop-by-hop already
   if (lower === 'close') return CLOSE;
-  return new Set(lower.split(',').map((t) => t.trim()).filter(Boolean));
+  return new Set(
+    lower
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean),
+  );
 }
-

@@ -13,10 +13,58 @@ import { DNS_LABEL } from '../core/names.js';
 
 const RESERVED_NAMES = new Set(['www', 'api', 'admin', 'relay', 'status', 'mail', '_porthole']);
 
-const ADJECTIVES = ['amber', 'brave', 'calm', 'eager', 'fancy', 'gentle', 'happy', 'jolly', 'keen', 'lively', 'merry',
-  'nimble', 'proud', 'quick', 'rapid', 'sunny', 'swift', 'tidy', 'vivid', 'witty', 'bold', 'bright', 'clever', 'cosy'];
-const NOUNS = ['otter', 'falcon', 'badger', 'heron', 'lynx', 'panda', 'robin', 'tiger', 'walrus', 'koala', 'raven',
-  'bison', 'gecko', 'lemur', 'moose', 'okapi', 'puffin', 'quail', 'salmon', 'tapir', 'yak', 'zebra', 'comet', 'harbor'];
+const ADJECTIVES = [
+  'amber',
+  'brave',
+  'calm',
+  'eager',
+  'fancy',
+  'gentle',
+  'happy',
+  'jolly',
+  'keen',
+  'lively',
+  'merry',
+  'nimble',
+  'proud',
+  'quick',
+  'rapid',
+  'sunny',
+  'swift',
+  'tidy',
+  'vivid',
+  'witty',
+  'bold',
+  'bright',
+  'clever',
+  'cosy',
+];
+const NOUNS = [
+  'otter',
+  'falcon',
+  'badger',
+  'heron',
+  'lynx',
+  'panda',
+  'robin',
+  'tiger',
+  'walrus',
+  'koala',
+  'raven',
+  'bison',
+  'gecko',
+  'lemur',
+  'moose',
+  'okapi',
+  'puffin',
+  'quail',
+  'salmon',
+  'tapir',
+  'yak',
+  'zebra',
+  'comet',
+  'harbor',
+];
 
 export interface Limits {
   gracePeriodMs: number;
@@ -89,7 +137,9 @@ export class Registry {
     const existing = wanted === undefined ? undefined : this.names.get(wanted);
     if (existing) {
       if (!hello.resume || !secretsMatch(hello.resume, existing.resume)) {
-        const until = existing.tunnel ? 'it is in use' : `it is reserved for its previous agent for ${Math.ceil(((existing.reconnectingUntil ?? 0) - Date.now()) / 1000)} more seconds`;
+        const until = existing.tunnel
+          ? 'it is in use'
+          : `it is reserved for its previous agent for ${Math.ceil(((existing.reconnectingUntil ?? 0) - Date.now()) / 1000)} more seconds`;
         return refuse('taken', `The subdomain "${wanted}" is already taken: ${until}. Choose another name with --subdomain.`);
       }
       const replaced = existing.tunnel;
@@ -102,7 +152,10 @@ export class Registry {
     }
     const owned = [...this.names.values()].filter((r) => r.owner === owner).length;
     if (owned >= this.limits.maxTunnelsPerToken) {
-      return refuse('limit', `This token already has ${owned} tunnels, the most this relay allows (--max-tunnels-per-token). Stop one first.`);
+      return refuse(
+        'limit',
+        `This token already has ${owned} tunnels, the most this relay allows (--max-tunnels-per-token). Stop one first.`,
+      );
     }
     const registration: Registration = {
       subdomain: wanted ?? this.randomName(),

@@ -37,7 +37,11 @@ export interface Relay {
   close(graceMs?: number): Promise<void>;
 }
 
-export async function startRelay(options: Partial<RelayConfig> = {}, certificates?: CertificateSource, log: Log = createLog(options.logFormat ?? 'text')): Promise<Relay> {
+export async function startRelay(
+  options: Partial<RelayConfig> = {},
+  certificates?: CertificateSource,
+  log: Log = createLog(options.logFormat ?? 'text'),
+): Promise<Relay> {
   const config: RelayConfig = { ...defaultConfig(), ...options };
   const registry = new Registry({ gracePeriodMs: config.gracePeriodMs, maxTunnelsPerToken: config.maxTunnelsPerToken });
   const metrics = new Metrics();
@@ -48,11 +52,19 @@ export async function startRelay(options: Partial<RelayConfig> = {}, certificate
   let requestsInFlight = 0;
 
   const agents = new AgentGate(config.tokens, {
-    registry, metrics, log, heartbeatMs: config.heartbeatMs, maxFramePayload: config.maxFramePayload,
-    tunnelUrl: (subdomain) => `${tlsOn ? 'https' : 'http'}://${subdomain}.${config.domain}${portSuffix(tlsOn ? 'https' : 'http', publicPort)}`,
+    registry,
+    metrics,
+    log,
+    heartbeatMs: config.heartbeatMs,
+    maxFramePayload: config.maxFramePayload,
+    tunnelUrl: (subdomain) =>
+      `${tlsOn ? 'https' : 'http'}://${subdomain}.${config.domain}${portSuffix(tlsOn ? 'https' : 'http', publicPort)}`,
   });
   const apex: ApexOptions = {
-    domain: config.domain, registry, metrics, adminToken: config.adminToken,
+    domain: config.domain,
+    registry,
+    metrics,
+    adminToken: config.adminToken,
     certificateExpiries: () => certificates?.expiries() ?? [],
   };
 
@@ -119,7 +131,12 @@ export async function startRelay(options: Partial<RelayConfig> = {}, certificate
   let httpsServer: https.Server | undefined;
   if (tlsOn && certificates && config.tls) {
     const tls = config.tls;
-    httpsServer = https.createServer({ SNICallback: certificates.sniCallback, maxHeaderSize: config.maxHeaderBytes, keepAlive: true, noDelay: true });
+    httpsServer = https.createServer({
+      SNICallback: certificates.sniCallback,
+      maxHeaderSize: config.maxHeaderBytes,
+      keepAlive: true,
+      noDelay: true,
+    });
     servers.push(httpsServer);
     httpsServer.on('request', onRequest('https'));
     httpsServer.on('checkContinue', (req, res) => onRequest('https')(req, res, true));
@@ -150,11 +167,16 @@ export async function startRelay(options: Partial<RelayConfig> = {}, certificate
   log('relay.listening', { url, host: config.host, httpPort, httpsPort, tokens: config.tokens.length });
 
   return {
-    url, httpPort, httpsPort, registry, metrics,
+    url,
+    httpPort,
+    httpsPort,
+    registry,
+    metrics,
     setTokens: (next) => agents.setTokens(next),
     async close(graceMs = SHUTDOWN_GRACE_MS) {
       for (const server of servers) server.close();
-      for (const registration of registry.registrations()) registration.tunnel?.sendControl(FrameType.GoAway, { reason: 'the relay is restarting' });
+      for (const registration of registry.registrations())
+        registration.tunnel?.sendControl(FrameType.GoAway, { reason: 'the relay is restarting' });
       // Until each response has been handed to its socket: the agent's last frame can come well before that.
       // Upgraded connections (WebSockets) never finish by themselves, so they are not waited for.
       const deadline = Date.now() + graceMs;
@@ -175,7 +197,14 @@ function onClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
     return;
   }
   if (error.code === 'HPE_HEADER_OVERFLOW') {
-    socket.end(rawPage(431, 'Request Header Fields Too Large', 'Request headers too large', 'The request headers are larger than this relay accepts (--max-header-size).'));
+    socket.end(
+      rawPage(
+        431,
+        'Request Header Fields Too Large',
+        'Request headers too large',
+        'The request headers are larger than this relay accepts (--max-header-size).',
+      ),
+    );
   } else {
     socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
   }

@@ -30,7 +30,9 @@ export function freePort(): Promise<number> {
 /** The child's exit code, or 'timeout' if it is still running after `ms` (the timer never outlives the wait). */
 export async function exitWithin(child: Child, ms: number): Promise<number | null | 'timeout'> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), ms); });
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
   try {
     return await Promise.race([child.exited, timeout]);
   } finally {
@@ -52,38 +54,69 @@ export async function startOrigin(): Promise<Origin> {
     const url = new URL(req.url ?? '/', 'http://origin');
     const n = Number(url.searchParams.get('n') ?? 0);
     switch (url.pathname) {
-      case '/hello': res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 18 }); return res.end(req.method === 'HEAD' ? undefined : 'hello from origin\n');
-      case '/headers': res.setHeader('content-type', 'application/json'); return res.end(JSON.stringify(req.headers));
-      case '/cookies': res.setHeader('set-cookie', ['a=1; Path=/', 'b=2; Path=/', 'c=3; HttpOnly']); return res.end('ok');
-      case '/nocontent': res.writeHead(204); return res.end();
+      case '/hello':
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 18 });
+        return res.end(req.method === 'HEAD' ? undefined : 'hello from origin\n');
+      case '/headers':
+        res.setHeader('content-type', 'application/json');
+        return res.end(JSON.stringify(req.headers));
+      case '/cookies':
+        res.setHeader('set-cookie', ['a=1; Path=/', 'b=2; Path=/', 'c=3; HttpOnly']);
+        return res.end('ok');
+      case '/nocontent':
+        res.writeHead(204);
+        return res.end();
       case '/etag':
-        if (req.headers['if-none-match'] === '"v1"') { res.writeHead(304, { etag: '"v1"' }); return res.end(); }
+        if (req.headers['if-none-match'] === '"v1"') {
+          res.writeHead(304, { etag: '"v1"' });
+          return res.end();
+        }
         res.writeHead(200, { etag: '"v1"', 'content-type': 'text/plain' });
         return res.end('versioned body');
-      case '/bytes': return sendBytes(res, n);
-      case '/chunked': res.write('first,'); return setTimeout(() => res.end('second'), 20);
-      case '/echo': res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/octet-stream' }); return void req.pipe(res);
+      case '/bytes':
+        return sendBytes(res, n);
+      case '/chunked':
+        res.write('first,');
+        return setTimeout(() => res.end('second'), 20);
+      case '/echo':
+        res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/octet-stream' });
+        return void req.pipe(res);
       case '/sha': {
         const hash = createHash('sha256');
         let bytes = 0;
-        req.on('data', (d: Buffer) => { bytes += d.length; hash.update(d); });
+        req.on('data', (d: Buffer) => {
+          bytes += d.length;
+          hash.update(d);
+        });
         return void req.on('end', () => res.end(JSON.stringify({ bytes, sha256: hash.digest('hex') })));
       }
       case '/sse': {
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
         let i = 0;
-        const timer = setInterval(() => { res.write(`data: tick ${i}\n\n`); if (++i === 5) { clearInterval(timer); res.end(); } }, 200);
+        const timer = setInterval(() => {
+          res.write(`data: tick ${i}\n\n`);
+          if (++i === 5) {
+            clearInterval(timer);
+            res.end();
+          }
+        }, 200);
         return void req.on('close', () => clearInterval(timer));
       }
-      case '/slow': return void setTimeout(() => res.end('slow done'), n || 500);
-      default: res.writeHead(404); return res.end('origin: no such path');
+      case '/slow':
+        return void setTimeout(() => res.end('slow done'), n || 500);
+      default:
+        res.writeHead(404);
+        return res.end('origin: no such path');
     }
   });
   const wss = new WebSocketServer({ server, path: '/ws' });
   wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
-  const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
+  const port = await new Promise<number>((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)),
+  );
   return {
-    port, seen,
+    port,
+    seen,
     close: async () => {
       for (const client of wss.clients) client.terminate();
       wss.close();
@@ -154,14 +187,31 @@ export interface Reply {
 }
 
 /** A request to the relay at 127.0.0.1:`port` with an explicit Host, collecting the whole answer. */
-export function request(port: number, host: string, options: { path?: string; method?: string; headers?: http.OutgoingHttpHeaders; body?: Buffer | string; timeout?: number } = {}): Promise<Reply> {
+export function request(
+  port: number,
+  host: string,
+  options: { path?: string; method?: string; headers?: http.OutgoingHttpHeaders; body?: Buffer | string; timeout?: number } = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: options.path ?? '/', method: options.method ?? 'GET', headers: { host, ...options.headers }, agent: false, timeout: options.timeout ?? 10_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: options.path ?? '/',
+        method: options.method ?? 'GET',
+        headers: { host, ...options.headers },
+        agent: false,
+        timeout: options.timeout ?? 10_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks) }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('request timed out')));
     req.on('error', reject);
     req.end(options.body);
@@ -186,9 +236,18 @@ export interface Child {
 export function run(args: string[], env: NodeJS.ProcessEnv = {}): Child {
   const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const handle: Child = {
-    process: child, out: '', err: '',
+    process: child,
+    out: '',
+    err: '',
     exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
-    events: () => handle.out.split('\n').flatMap((line) => { try { return [JSON.parse(line)]; } catch { return []; } }),
+    events: () =>
+      handle.out.split('\n').flatMap((line) => {
+        try {
+          return [JSON.parse(line)];
+        } catch {
+          return [];
+        }
+      }),
     stop: async (signal = 'SIGTERM') => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill(signal);
@@ -197,19 +256,27 @@ export function run(args: string[], env: NodeJS.ProcessEnv = {}): Child {
       clearTimeout(timer);
     },
   };
-  child.stdout?.on('data', (d) => { handle.out += d; });
-  child.stderr?.on('data', (d) => { handle.err += d; });
+  child.stdout?.on('data', (d) => {
+    handle.out += d;
+  });
+  child.stderr?.on('data', (d) => {
+    handle.err += d;
+  });
   return handle;
 }
 
 /** `porthole share` as a real process; resolves once it printed its ready event. */
 export async function share(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Child & { url: string }> {
   const child = run([path.join(root, 'dist/cli.js'), 'share', ...args, '--json'], env);
-  const url = await waitFor(() => {
-    const ready = child.events().find((e) => e.event === 'ready');
-    if (ready) return ready.url as string;
-    if (child.process.exitCode !== null) throw new Error(`porthole share exited ${child.process.exitCode}: ${child.err}`);
-    return undefined;
-  }, 15_000, 'the ready event');
+  const url = await waitFor(
+    () => {
+      const ready = child.events().find((e) => e.event === 'ready');
+      if (ready) return ready.url as string;
+      if (child.process.exitCode !== null) throw new Error(`porthole share exited ${child.process.exitCode}: ${child.err}`);
+      return undefined;
+    },
+    15_000,
+    'the ready event',
+  );
   return Object.assign(child, { url });
 }

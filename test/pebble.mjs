@@ -37,7 +37,12 @@ const LOG_TAIL_LINES = 30;
 
 function onPath(cmd) {
   return (process.env.PATH ?? '').split(path.delimiter).some((dir) => {
-    try { fs.accessSync(path.join(dir, cmd), fs.constants.X_OK); return true; } catch { return false; }
+    try {
+      fs.accessSync(path.join(dir, cmd), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
   });
 }
 
@@ -52,7 +57,9 @@ function sh(cmd, args, what) {
 function ensurePebble() {
   if (onPath('pebble') && onPath('pebble-challtestsrv')) return;
   if (!onPath('apt-get')) {
-    throw new Error('pebble is not installed and apt-get is not available: install pebble and pebble-challtestsrv (Debian package "pebble") and put them on PATH');
+    throw new Error(
+      'pebble is not installed and apt-get is not available: install pebble and pebble-challtestsrv (Debian package "pebble") and put them on PATH',
+    );
   }
   const sudo = process.getuid?.() === 0 ? [] : ['sudo', '-n'];
   const run = (args, what) => (sudo.length ? sh(sudo[0], [...sudo.slice(1), ...args], what) : sh(args[0], args.slice(1), what));
@@ -65,11 +72,34 @@ function ensurePebble() {
 function makeApiCertificate(dir) {
   const f = (name) => path.join(dir, name);
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  execFileSync('openssl', ['req', '-x509', ...ec, '-days', '2', '-subj', '/CN=porthole test pebble API CA', '-keyout', f('ca.key'), '-out', f('ca.pem')], { stdio: 'pipe' });
+  execFileSync(
+    'openssl',
+    ['req', '-x509', ...ec, '-days', '2', '-subj', '/CN=porthole test pebble API CA', '-keyout', f('ca.key'), '-out', f('ca.pem')],
+    { stdio: 'pipe' },
+  );
   execFileSync('openssl', ['req', ...ec, '-subj', '/CN=localhost', '-keyout', f('key.pem'), '-out', f('api.csr')], { stdio: 'pipe' });
   fs.writeFileSync(f('api.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  execFileSync('openssl', ['x509', '-req', '-in', f('api.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '2',
-    '-extfile', f('api.ext'), '-out', f('cert.pem')], { stdio: 'pipe' });
+  execFileSync(
+    'openssl',
+    [
+      'x509',
+      '-req',
+      '-in',
+      f('api.csr'),
+      '-CA',
+      f('ca.pem'),
+      '-CAkey',
+      f('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      f('api.ext'),
+      '-out',
+      f('cert.pem'),
+    ],
+    { stdio: 'pipe' },
+  );
 }
 
 /** Ports free on TCP and UDP (DNS uses both), all held open at once so no two picks collide. */
@@ -82,7 +112,10 @@ async function freePorts(count) {
     held.push(server);
     const port = server.address().port;
     const udp = dgram.createSocket('udp4');
-    const udpFree = await new Promise((res) => { udp.once('error', () => res(false)); udp.bind(port, '127.0.0.1', () => res(true)); });
+    const udpFree = await new Promise((res) => {
+      udp.once('error', () => res(false));
+      udp.bind(port, '127.0.0.1', () => res(true));
+    });
     held.push(udp);
     if (udpFree) ports.push(port);
   }
@@ -95,14 +128,23 @@ function get(url, ca) {
     const mod = url.startsWith('https:') ? https : http;
     const req = mod.get(url, { ca, timeout: 2000, agent: false }, (res) => {
       let body = '';
-      res.setEncoding('utf8').on('data', (d) => { body += d; }).on('end', () => resolve({ status: res.statusCode, body }));
+      res
+        .setEncoding('utf8')
+        .on('data', (d) => {
+          body += d;
+        })
+        .on('end', () => resolve({ status: res.statusCode, body }));
     });
     req.on('timeout', () => req.destroy(new Error(`timeout fetching ${url}`))).on('error', reject);
   });
 }
 
 function tail(file, lines = LOG_TAIL_LINES) {
-  try { return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n'); } catch { return '(no log)'; }
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
 }
 
 /**
@@ -112,18 +154,35 @@ function tail(file, lines = LOG_TAIL_LINES) {
 export async function startPebble(env = process.env) {
   ensurePebble();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porthole-pebble-'));
-  const names = ['ACME_PORT', 'ACME_MGMT_PORT', 'ACME_SHORT_PORT', 'ACME_SHORT_MGMT_PORT', 'HTTP01_PORT', 'TLSALPN_PORT', 'DNS_PORT', 'CTS_MGMT_PORT'];
+  const names = [
+    'ACME_PORT',
+    'ACME_MGMT_PORT',
+    'ACME_SHORT_PORT',
+    'ACME_SHORT_MGMT_PORT',
+    'HTTP01_PORT',
+    'TLSALPN_PORT',
+    'DNS_PORT',
+    'CTS_MGMT_PORT',
+  ];
   const picked = await freePorts(names.filter((n) => !env[n]).length);
   const port = Object.fromEntries(names.map((n) => [n, Number(env[n] || picked.shift())]));
   const children = [];
   const logs = {};
   const stop = async () => {
-    await Promise.all(children.map((c) => new Promise((res) => {
-      if (c.exitCode !== null || c.signalCode !== null) return res();
-      const force = setTimeout(() => c.kill('SIGKILL'), STOP_TIMEOUT_MS);
-      c.once('exit', () => { clearTimeout(force); res(); });
-      c.kill('SIGTERM');
-    })));
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise((res) => {
+            if (c.exitCode !== null || c.signalCode !== null) return res();
+            const force = setTimeout(() => c.kill('SIGKILL'), STOP_TIMEOUT_MS);
+            c.once('exit', () => {
+              clearTimeout(force);
+              res();
+            });
+            c.kill('SIGTERM');
+          }),
+      ),
+    );
     fs.rmSync(dir, { recursive: true, force: true });
   };
   const launch = (name, cmd, args, extraEnv = {}) => {
@@ -138,7 +197,10 @@ export async function startPebble(env = process.env) {
     const deadline = Date.now() + READY_TIMEOUT_MS;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`${name} exited at start-up (exit ${child.exitCode}):\n${tail(logs[name])}`);
-      try { await probe(); return; } catch (err) {
+      try {
+        await probe();
+        return;
+      } catch (err) {
         if (Date.now() > deadline) throw new Error(`${name} not ready after ${READY_TIMEOUT_MS} ms (${err.message}):\n${tail(logs[name])}`);
       }
       await new Promise((r) => setTimeout(r, 100));
@@ -148,44 +210,90 @@ export async function startPebble(env = process.env) {
     makeApiCertificate(dir);
     const apiCa = fs.readFileSync(path.join(dir, 'ca.pem'));
     // Only the DNS and management listeners: challtestsrv's default HTTP/TLS listeners bind 5001-5003 on all interfaces.
-    const cts = launch('challtestsrv', 'pebble-challtestsrv', ['-dns01', `127.0.0.1:${port.DNS_PORT}`, '-http01', '', '-https01', '', '-tlsalpn01', '',
-      '-management', `127.0.0.1:${port.CTS_MGMT_PORT}`, '-defaultIPv4', '127.0.0.1', '-defaultIPv6', '']);
+    const cts = launch('challtestsrv', 'pebble-challtestsrv', [
+      '-dns01',
+      `127.0.0.1:${port.DNS_PORT}`,
+      '-http01',
+      '',
+      '-https01',
+      '',
+      '-tlsalpn01',
+      '',
+      '-management',
+      `127.0.0.1:${port.CTS_MGMT_PORT}`,
+      '-defaultIPv4',
+      '127.0.0.1',
+      '-defaultIPv6',
+      '',
+    ]);
     const pebbles = [
       { name: 'pebble', api: port.ACME_PORT, mgmt: port.ACME_MGMT_PORT, validity: Number(env.CERT_VALIDITY_S || 3600) },
-      { name: 'pebble-short', api: port.ACME_SHORT_PORT, mgmt: port.ACME_SHORT_MGMT_PORT, validity: Number(env.SHORT_CERT_VALIDITY_S || 6) },
+      {
+        name: 'pebble-short',
+        api: port.ACME_SHORT_PORT,
+        mgmt: port.ACME_SHORT_MGMT_PORT,
+        validity: Number(env.SHORT_CERT_VALIDITY_S || 6),
+      },
     ];
     for (const p of pebbles) {
       const config = path.join(dir, `${p.name}.json`);
-      fs.writeFileSync(config, JSON.stringify({ pebble: {
-        listenAddress: `127.0.0.1:${p.api}`, managementListenAddress: `127.0.0.1:${p.mgmt}`,
-        certificate: path.join(dir, 'cert.pem'), privateKey: path.join(dir, 'key.pem'),
-        httpPort: port.HTTP01_PORT, tlsPort: port.TLSALPN_PORT, ocspResponderURL: '', externalAccountBindingRequired: false,
-        certificateValidityPeriod: p.validity,
-      } }));
+      fs.writeFileSync(
+        config,
+        JSON.stringify({
+          pebble: {
+            listenAddress: `127.0.0.1:${p.api}`,
+            managementListenAddress: `127.0.0.1:${p.mgmt}`,
+            certificate: path.join(dir, 'cert.pem'),
+            privateKey: path.join(dir, 'key.pem'),
+            httpPort: port.HTTP01_PORT,
+            tlsPort: port.TLSALPN_PORT,
+            ocspResponderURL: '',
+            externalAccountBindingRequired: false,
+            certificateValidityPeriod: p.validity,
+          },
+        }),
+      );
       // Deterministic: no validation sleeps, no spurious badNonce, no authorization reuse between orders.
-      p.child = launch(p.name, 'pebble', ['-config', config, '-dnsserver', `127.0.0.1:${port.DNS_PORT}`],
-        { PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: env.NONCEREJECT || '0', PEBBLE_AUTHZREUSE: '0' });
+      p.child = launch(p.name, 'pebble', ['-config', config, '-dnsserver', `127.0.0.1:${port.DNS_PORT}`], {
+        PEBBLE_VA_NOSLEEP: '1',
+        PEBBLE_WFE_NONCEREJECT: env.NONCEREJECT || '0',
+        PEBBLE_AUTHZREUSE: '0',
+      });
     }
     const ctsUrl = `http://127.0.0.1:${port.CTS_MGMT_PORT}`;
     await waitReady('challtestsrv', cts, () => get(`${ctsUrl}/`));
     const out = {};
     for (const p of pebbles) {
-      await waitReady(p.name, p.child, () => get(`https://localhost:${p.api}/dir`, apiCa).then((r) => { if (r.status !== 200) throw new Error(`status ${r.status}`); }));
+      await waitReady(p.name, p.child, () =>
+        get(`https://localhost:${p.api}/dir`, apiCa).then((r) => {
+          if (r.status !== 200) throw new Error(`status ${r.status}`);
+        }),
+      );
       // Issued certificates chain to a root pebble generates afresh at every start.
       const root = await get(`https://localhost:${p.mgmt}/roots/0`, apiCa);
-      if (root.status !== 200 || !root.body.includes('BEGIN CERTIFICATE')) throw new Error(`${p.name}: no issuer root from the management port (status ${root.status})`);
+      if (root.status !== 200 || !root.body.includes('BEGIN CERTIFICATE'))
+        throw new Error(`${p.name}: no issuer root from the management port (status ${root.status})`);
       fs.writeFileSync(path.join(dir, `${p.name}-issuer-root.pem`), root.body);
       out[p.name] = { dir: `https://localhost:${p.api}/dir`, root: path.join(dir, `${p.name}-issuer-root.pem`) };
     }
     let extraCa = fs.readFileSync(path.join(dir, 'ca.pem'), 'utf8');
-    if (env.NODE_EXTRA_CA_CERTS && fs.existsSync(env.NODE_EXTRA_CA_CERTS)) extraCa += `\n${fs.readFileSync(env.NODE_EXTRA_CA_CERTS, 'utf8')}`;
+    if (env.NODE_EXTRA_CA_CERTS && fs.existsSync(env.NODE_EXTRA_CA_CERTS))
+      extraCa += `\n${fs.readFileSync(env.NODE_EXTRA_CA_CERTS, 'utf8')}`;
     fs.writeFileSync(path.join(dir, 'extra-ca.pem'), extraCa);
     return {
       env: {
-        ACME_DIR: out.pebble.dir, ACME_ISSUER_ROOT: out.pebble.root,
-        ACME_SHORT_DIR: out['pebble-short'].dir, ACME_SHORT_ISSUER_ROOT: out['pebble-short'].root, ACME_SHORT_VALIDITY_S: String(pebbles[1].validity),
-        NODE_EXTRA_CA_CERTS: path.join(dir, 'extra-ca.pem'), CHALLTESTSRV: ctsUrl, ACME_DNS: `127.0.0.1:${port.DNS_PORT}`, HTTP01_PORT: String(port.HTTP01_PORT),
-        ACME_SKIP_SELFCHECK: '1', ACME_BACKOFF_MIN_MS: '100', PEBBLE_LOG_DIR: dir,
+        ACME_DIR: out.pebble.dir,
+        ACME_ISSUER_ROOT: out.pebble.root,
+        ACME_SHORT_DIR: out['pebble-short'].dir,
+        ACME_SHORT_ISSUER_ROOT: out['pebble-short'].root,
+        ACME_SHORT_VALIDITY_S: String(pebbles[1].validity),
+        NODE_EXTRA_CA_CERTS: path.join(dir, 'extra-ca.pem'),
+        CHALLTESTSRV: ctsUrl,
+        ACME_DNS: `127.0.0.1:${port.DNS_PORT}`,
+        HTTP01_PORT: String(port.HTTP01_PORT),
+        ACME_SKIP_SELFCHECK: '1',
+        ACME_BACKOFF_MIN_MS: '100',
+        PEBBLE_LOG_DIR: dir,
       },
       logs,
       pids: children.map((c) => c.pid),
@@ -205,14 +313,27 @@ async function main(argv) {
   const t0 = Date.now();
   const pebble = await startPebble();
   // Last resort if this process dies abruptly: children are killed by PID, never by name.
-  const killAll = () => { for (const pid of pebble.pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } } };
+  const killAll = () => {
+    for (const pid of pebble.pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  };
   process.on('exit', killAll);
-  console.error(`pebble: ready in ${Date.now() - t0} ms at ${pebble.env.ACME_DIR} (short-lived: ${pebble.env.ACME_SHORT_DIR}), HTTP-01 port ${pebble.env.HTTP01_PORT}`);
+  console.error(
+    `pebble: ready in ${Date.now() - t0} ms at ${pebble.env.ACME_DIR} (short-lived: ${pebble.env.ACME_SHORT_DIR}), HTTP-01 port ${pebble.env.HTTP01_PORT}`,
+  );
   const child = spawn(argv[0], argv.slice(1), { stdio: 'inherit', env: { ...process.env, ...pebble.env } });
   const forward = (sig) => child.kill(sig);
   process.on('SIGINT', forward).on('SIGTERM', forward);
   const code = await new Promise((resolve) => {
-    child.once('error', (err) => { console.error(`pebble: cannot run ${argv[0]}: ${err.message}`); resolve(127); });
+    child.once('error', (err) => {
+      console.error(`pebble: cannot run ${argv[0]}: ${err.message}`);
+      resolve(127);
+    });
     child.once('exit', (c, sig) => resolve(c ?? (sig ? 128 + (os.constants.signals[sig] ?? 0) : 1)));
   });
   if (code !== 0) {
@@ -224,8 +345,11 @@ async function main(argv) {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  main(process.argv.slice(2)).then((code) => process.exit(code), (err) => {
-    console.error(`pebble: ${err.message}`);
-    process.exit(1);
-  });
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(`pebble: ${err.message}`);
+      process.exit(1);
+    },
+  );
 }

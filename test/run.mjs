@@ -16,6 +16,8 @@ const uvu = (dir) => [bin('uvu'), '-r', 'tsx', dir, '\\.test\\.ts$'];
 const stages = [
   { name: 'build', limit: 120, cmd: [process.execPath, 'esbuild.mjs'] },
   { name: 'typecheck', limit: 180, cmd: [bin('tsc'), '--noEmit', '-p', '.'] },
+  // Biome: the formatter's layout and the linter's rules (npm run format applies both).
+  { name: 'lint', limit: 60, cmd: [bin('biome'), 'ci', '--colors=off'] },
   { name: 'unit', limit: 300, cmd: uvu('test/unit') },
   { name: 'integration', limit: 600, cmd: uvu('test/integration') },
   { name: 'tls', limit: 600, cmd: [process.execPath, 'test/pebble.mjs', ...uvu('test/tls')] },
@@ -41,7 +43,11 @@ function installDebianPackages(packages) {
   if (missing.length === 0) return;
   console.log(`== installing ${missing.join(', ')} (apt-get)`);
   const asRoot = process.getuid?.() === 0;
-  const apt = (args) => spawnSync(asRoot ? 'apt-get' : 'sudo', asRoot ? args : ['-n', 'apt-get', ...args], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const apt = (args) =>
+    spawnSync(asRoot ? 'apt-get' : 'sudo', asRoot ? args : ['-n', 'apt-get', ...args], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
   if (apt(['update', '-qq']).status !== 0 || apt(['install', '-y', '-qq', ...missing]).status !== 0) {
     console.error(`Could not install ${missing.join(', ')} with apt-get; install them and run npm test again.`);
     process.exit(1);
@@ -52,19 +58,41 @@ function runStage(stage) {
   return new Promise((resolve) => {
     const started = Date.now();
     console.log(`\n== ${stage.name}: ${stage.cmd.map((a) => (a === process.execPath ? 'node' : path.relative(root, a) || a)).join(' ')}`);
-    const child = spawn(stage.cmd[0], stage.cmd.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], detached: true, env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(stage.cmd[0], stage.cmd.slice(1), {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true,
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     let output = '';
-    child.stdout.on('data', (d) => { output += d; process.stdout.write(d); });
+    child.stdout.on('data', (d) => {
+      output += d;
+      process.stdout.write(d);
+    });
     const timer = setTimeout(() => {
       console.error(`\n${stage.name} did not finish within ${stage.limit} s; stopping it.`);
-      try { process.kill(-child.pid, 'SIGKILL'); } catch { child.kill('SIGKILL'); }
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
     }, stage.limit * 1000);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       // uvu prints "Total: N / Passed: N"; other stages count as one check each.
       const total = Number(/Total:\s+(\d+)/.exec(output)?.[1] ?? 1);
-      const passed = code === 0 ? (Number(/Passed:\s+(\d+)/.exec(output)?.[1] ?? total)) : Math.min(total - 1, Number(/Passed:\s+(\d+)/.exec(output)?.[1] ?? 0));
-      resolve({ name: stage.name, ok: code === 0, code: code ?? signal, seconds: (Date.now() - started) / 1000, passed, failed: total - passed });
+      const passed =
+        code === 0
+          ? Number(/Passed:\s+(\d+)/.exec(output)?.[1] ?? total)
+          : Math.min(total - 1, Number(/Passed:\s+(\d+)/.exec(output)?.[1] ?? 0));
+      resolve({
+        name: stage.name,
+        ok: code === 0,
+        code: code ?? signal,
+        seconds: (Date.now() - started) / 1000,
+        passed,
+        failed: total - passed,
+      });
     });
   });
 }
@@ -80,7 +108,10 @@ for (const stage of stages) {
 }
 
 console.log('\n== summary');
-for (const r of results) console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name.padEnd(12)} ${String(r.passed).padStart(3)} passed ${String(r.failed).padStart(3)} failed  ${r.seconds.toFixed(1)} s${r.ok ? '' : `  (exit ${r.code})`}`);
+for (const r of results)
+  console.log(
+    `${r.ok ? 'ok  ' : 'FAIL'} ${r.name.padEnd(12)} ${String(r.passed).padStart(3)} passed ${String(r.failed).padStart(3)} failed  ${r.seconds.toFixed(1)} s${r.ok ? '' : `  (exit ${r.code})`}`,
+  );
 const passed = results.reduce((n, r) => n + r.passed, 0);
 const failed = results.reduce((n, r) => n + r.failed, 0);
 console.log(`${passed} passed, ${failed} failed`);

@@ -7,15 +7,23 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import {
-  CONNECT_PATH, CloseCode, FrameType, MAX_FRAME_PAYLOAD, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, decodeJson,
-  type Frame, type Hello, type Refusal, type Welcome,
+  CONNECT_PATH,
+  CloseCode,
+  FrameType,
+  MAX_FRAME_PAYLOAD,
+  MAX_MESSAGE_BYTES,
+  PROTOCOL_VERSION,
+  decodeJson,
+  type Frame,
+  type Hello,
+  type Refusal,
+  type Welcome,
 } from '../../core/protocol.js';
 import { Tunnel } from '../../core/tunnel.js';
 import { VERSION } from '../../core/version.js';
 import { LocalTarget } from './localTarget.js';
 import type { RequestRecord } from './requestRecord.js';
 import { parseTarget } from './target.js';
-
 
 const FIRST_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 30_000;
@@ -45,7 +53,10 @@ export type AgentErrorCode = Refusal['code'] | 'unreachable';
 /** Why the agent stopped for good; `message` is written for a person. */
 export class AgentError extends Error {
   override name = 'AgentError';
-  constructor(readonly code: AgentErrorCode, message: string) {
+  constructor(
+    readonly code: AgentErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -153,46 +164,60 @@ export class Agent extends EventEmitter<AgentEvents> {
     });
     let refusal: Refusal | undefined;
     let goingAway = false;
-    const tunnel = new Tunnel(ws, {
-      control: (frame: Frame) => {
-        if (frame.type === FrameType.Welcome) {
-          clearTimeout(welcomeTimer);
-          this.welcomed(decodeJson<Welcome>(frame, 'WELCOME'));
-        } else if (frame.type === FrameType.Refuse) {
-          clearTimeout(welcomeTimer);
-          refusal = decodeJson<Refusal>(frame, 'REFUSE');
-        } else if (frame.type === FrameType.GoAway) {
-          goingAway = true;
-        }
+    const tunnel = new Tunnel(
+      ws,
+      {
+        control: (frame: Frame) => {
+          if (frame.type === FrameType.Welcome) {
+            clearTimeout(welcomeTimer);
+            this.welcomed(decodeJson<Welcome>(frame, 'WELCOME'));
+          } else if (frame.type === FrameType.Refuse) {
+            clearTimeout(welcomeTimer);
+            refusal = decodeJson<Refusal>(frame, 'REFUSE');
+          } else if (frame.type === FrameType.GoAway) {
+            goingAway = true;
+          }
+        },
+        open: (stream, head) => {
+          const id = this.nextRequestId++;
+          this.local.forward(stream, head, id, this.listenerCount('request') > 0 ? (r) => this.emit('request', r) : undefined);
+        },
+        closed: (code, reason) => {
+          if (this.tunnel !== tunnel) return;
+          this.tunnel = undefined;
+          if (refusal) return this.fail(new AgentError(refusal.code, refusal.message));
+          this.scheduleReconnect(goingAway ? 'the relay restarted' : describeClose(code, reason, connectError), goingAway);
+        },
       },
-      open: (stream, head) => {
-        const id = this.nextRequestId++;
-        this.local.forward(stream, head, id, this.listenerCount('request') > 0 ? (r) => this.emit('request', r) : undefined);
-      },
-      closed: (code, reason) => {
-        if (this.tunnel !== tunnel) return;
-        this.tunnel = undefined;
-        if (refusal) return this.fail(new AgentError(refusal.code, refusal.message));
-        this.scheduleReconnect(goingAway ? 'the relay restarted' : describeClose(code, reason, connectError), goingAway);
-      },
-    }, { masking });
+      { masking },
+    );
     let connectError: string | undefined;
-    ws.on('error', (error) => { connectError ??= error.message; });
+    ws.on('error', (error) => {
+      connectError ??= error.message;
+    });
     ws.on('unexpected-response', (_req, res) => {
       const location = res.headers.location ?? '';
-      connectError = location.startsWith('https://') && this.relayUrl.protocol === 'ws:'
-        ? `the relay serves HTTPS only: use --relay ${new URL(location).origin}`
-        : `the relay answered HTTP ${res.statusCode} instead of accepting the WebSocket (is ${this.options.relay} a Porthole relay?)`;
+      connectError =
+        location.startsWith('https://') && this.relayUrl.protocol === 'ws:'
+          ? `the relay serves HTTPS only: use --relay ${new URL(location).origin}`
+          : `the relay answered HTTP ${res.statusCode} instead of accepting the WebSocket (is ${this.options.relay} a Porthole relay?)`;
       ws.terminate();
     });
     // A relay that accepts the socket but never answers HELLO would leave the agent connecting forever.
     let welcomeTimer: NodeJS.Timeout | undefined;
     ws.on('close', () => clearTimeout(welcomeTimer));
     ws.on('open', () => {
-      welcomeTimer = setTimeout(() => tunnel.close(CloseCode.protocolError, `the relay did not answer within ${WELCOME_TIMEOUT_MS / 1000} s`), WELCOME_TIMEOUT_MS);
+      welcomeTimer = setTimeout(
+        () => tunnel.close(CloseCode.protocolError, `the relay did not answer within ${WELCOME_TIMEOUT_MS / 1000} s`),
+        WELCOME_TIMEOUT_MS,
+      );
       const hello: Hello = {
-        protocol: PROTOCOL_VERSION, agent: VERSION, token: this.options.token, subdomain: this.subdomain,
-        resume: this.resume, basicAuth: this.options.basicAuth,
+        protocol: PROTOCOL_VERSION,
+        agent: VERSION,
+        token: this.options.token,
+        subdomain: this.subdomain,
+        resume: this.resume,
+        basicAuth: this.options.basicAuth,
       };
       tunnel.sendControl(FrameType.Hello, hello);
     });
@@ -215,7 +240,12 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (this.current.status === 'stopped' || this.current.status === 'failed') return;
     this.attempt++;
     if (!this.everLive && this.attempt >= INITIAL_ATTEMPTS) {
-      return this.fail(new AgentError('unreachable', `Could not reach the relay at ${this.options.relay} after ${this.attempt} attempts: ${reason}. Check the relay URL and that the relay is running.`));
+      return this.fail(
+        new AgentError(
+          'unreachable',
+          `Could not reach the relay at ${this.options.relay} after ${this.attempt} attempts: ${reason}. Check the relay URL and that the relay is running.`,
+        ),
+      );
     }
     // Full jitter: spreads a crowd of agents that lost the same relay over the whole backoff window.
     const ceiling = soon ? FIRST_RETRY_MS : Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (this.attempt - 1));
@@ -250,7 +280,8 @@ export function relayEndpoint(relay: string): URL {
     throw new AgentError('unreachable', `"${relay}" is not a relay URL. Use one like https://example.dev or http://localhost:8080.`);
   }
   const secure = url.protocol === 'https:' || url.protocol === 'wss:';
-  if (!['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol)) throw new AgentError('unreachable', `The relay URL must start with http://, https://, ws:// or wss://, not ${url.protocol}//.`);
+  if (!['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol))
+    throw new AgentError('unreachable', `The relay URL must start with http://, https://, ws:// or wss://, not ${url.protocol}//.`);
   return new URL(`${secure ? 'wss' : 'ws'}://${url.host}${CONNECT_PATH}`);
 }
 

@@ -29,7 +29,10 @@ export interface LocalTargetOptions {
 export class LocalTarget {
   private readonly pool: Pool;
 
-  constructor(readonly url: URL, private readonly options: LocalTargetOptions) {
+  constructor(
+    readonly url: URL,
+    private readonly options: LocalTargetOptions,
+  ) {
     this.pool = new Pool(url.origin, {
       connections: LOCAL_CONNECTIONS,
       headersTimeout: HEADERS_TIMEOUT_MS,
@@ -46,7 +49,14 @@ export class LocalTarget {
     let body: Readable | null = null;
     if (head.body) {
       let pending = 0;
-      body = new Readable({ read: () => { if (pending > 0) { stream.consumed(pending); pending = 0; } } });
+      body = new Readable({
+        read: () => {
+          if (pending > 0) {
+            stream.consumed(pending);
+            pending = 0;
+          }
+        },
+      });
       stream.onData = (chunk) => {
         log?.requestChunk(chunk);
         if (body?.push(chunk)) stream.consumed(chunk.length);
@@ -105,17 +115,23 @@ export class LocalTarget {
   /** Sends a recorded request to the local server again, with the body as captured. */
   async replay(original: RequestRecord, id: number): Promise<RequestRecord> {
     if (original.requestBodyTruncated) {
-      throw new Error(`This request's body (${original.requestBytes} bytes) was larger than the ${this.options.captureBytes} bytes kept, so it cannot be replayed exactly.`);
+      throw new Error(
+        `This request's body (${original.requestBytes} bytes) was larger than the ${this.options.captureBytes} bytes kept, so it cannot be replayed exactly.`,
+      );
     }
     const head: RequestHead = { method: original.method, path: original.path, headers: original.requestHeaders, remote: 'replay' };
     let done!: (r: RequestRecord) => void;
-    const finished = new Promise<RequestRecord>((resolve) => { done = resolve; });
+    const finished = new Promise<RequestRecord>((resolve) => {
+      done = resolve;
+    });
     const recorder = new Recorder(head, id, this.options.captureBytes, done);
     recorder.requestChunk(original.requestBody);
     try {
       const response = await this.pool.request({
-        method: original.method as Dispatcher.HttpMethod, path: original.path,
-        headers: this.localHeaders(original.requestHeaders), body: original.requestBody.length > 0 ? original.requestBody : null,
+        method: original.method as Dispatcher.HttpMethod,
+        path: original.path,
+        headers: this.localHeaders(original.requestHeaders),
+        body: original.requestBody.length > 0 ? original.requestBody : null,
       });
       recorder.response(response.statusCode, flatten(response.headers));
       for await (const chunk of response.body) recorder.responseChunk(chunk as Buffer);
@@ -136,8 +152,13 @@ export class LocalTarget {
     const early: Buffer[] = [];
     stream.onData = (chunk) => early.push(chunk);
     const request = (this.url.protocol === 'https:' ? https : http).request({
-      host: this.url.hostname, port: this.url.port || undefined, method: head.method, path: head.path,
-      headers: this.localHeaders(head.headers, true), agent: false, rejectUnauthorized: !this.options.insecure,
+      host: this.url.hostname,
+      port: this.url.port || undefined,
+      method: head.method,
+      path: head.path,
+      headers: this.localHeaders(head.headers, true),
+      agent: false,
+      rejectUnauthorized: !this.options.insecure,
     });
     stream.onReset = () => request.destroy();
     request.on('upgrade', (response, socket, rest) => {
@@ -147,11 +168,17 @@ export class LocalTarget {
       log?.response(101, response.rawHeaders);
       if (rest.length > 0) stream.write(rest);
       pipeWritable(stream, socket);
-      for (const chunk of early.splice(0)) { socket.write(chunk); stream.consumed(chunk.length); }
+      for (const chunk of early.splice(0)) {
+        socket.write(chunk);
+        stream.consumed(chunk.length);
+      }
       pipeReadable(socket, stream);
       stream.onReset = () => socket.destroy();
       socket.on('error', () => stream.reset('cancelled', 'the local server closed the upgraded connection'));
-      socket.on('close', () => { stream.end(); log?.finish(); });
+      socket.on('close', () => {
+        stream.end();
+        log?.finish();
+      });
     });
     request.on('response', (response) => {
       stream.sendResponse({ status: response.statusCode ?? 502, statusText: response.statusMessage, headers: response.rawHeaders });
@@ -185,13 +212,23 @@ export class LocalTarget {
     const code = errorCode(error);
     const where = this.url.host;
     switch (code) {
-      case 'ECONNREFUSED': return `Nothing is listening on ${where} (connection refused). Is your dev server running on that port?`;
-      case 'ENOTFOUND': case 'EAI_AGAIN': return `The local host name in ${this.url.origin} does not resolve.`;
-      case 'ECONNRESET': case 'UND_ERR_SOCKET': return `The local server at ${where} closed the connection before answering.`;
-      case 'UND_ERR_HEADERS_TIMEOUT': return `The local server at ${where} did not answer within ${HEADERS_TIMEOUT_MS / 1000} s.`;
-      case 'DEPTH_ZERO_SELF_SIGNED_CERT': case 'SELF_SIGNED_CERT_IN_CHAIN': case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE': case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      case 'ECONNREFUSED':
+        return `Nothing is listening on ${where} (connection refused). Is your dev server running on that port?`;
+      case 'ENOTFOUND':
+      case 'EAI_AGAIN':
+        return `The local host name in ${this.url.origin} does not resolve.`;
+      case 'ECONNRESET':
+      case 'UND_ERR_SOCKET':
+        return `The local server at ${where} closed the connection before answering.`;
+      case 'UND_ERR_HEADERS_TIMEOUT':
+        return `The local server at ${where} did not answer within ${HEADERS_TIMEOUT_MS / 1000} s.`;
+      case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+      case 'SELF_SIGNED_CERT_IN_CHAIN':
+      case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+      case 'ERR_TLS_CERT_ALTNAME_INVALID':
         return `The local server's TLS certificate is not trusted (${code}). Share with --insecure to accept a self-signed certificate.`;
-      default: return `The request to the local server at ${where} failed: ${error.message}`;
+      default:
+        return `The request to the local server at ${where} failed: ${error.message}`;
     }
   }
 }

@@ -9,11 +9,27 @@ export class Recorder {
   private readonly responseChunks: Buffer[] = [];
   private finished = false;
 
-  constructor(head: RequestHead, id: number, private readonly limit: number, private readonly emit: (r: RequestRecord) => void) {
+  constructor(
+    head: RequestHead,
+    id: number,
+    private readonly limit: number,
+    private readonly emit: (r: RequestRecord) => void,
+  ) {
     this.record = {
-      id, method: head.method, path: head.path, remote: head.remote, startedAt: Date.now(), upgrade: Boolean(head.upgrade),
-      requestHeaders: head.headers, responseHeaders: [], requestBytes: 0, responseBytes: 0,
-      requestBody: Buffer.alloc(0), responseBody: Buffer.alloc(0), requestBodyTruncated: false, responseBodyTruncated: false,
+      id,
+      method: head.method,
+      path: head.path,
+      remote: head.remote,
+      startedAt: Date.now(),
+      upgrade: Boolean(head.upgrade),
+      requestHeaders: head.headers,
+      responseHeaders: [],
+      requestBytes: 0,
+      responseBytes: 0,
+      requestBody: Buffer.alloc(0),
+      responseBody: Buffer.alloc(0),
+      requestBodyTruncated: false,
+      responseBodyTruncated: false,
     };
   }
 

@@ -47,51 +47,89 @@ function output(json: boolean): Output {
 
 function requestLine(r: RequestRecord): string {
   const status = r.error ? 'ERR' : String(r.status ?? '-');
-  return `${r.method.padEnd(7)} ${r.path.length > 60 ? r.path.slice(0, 59) + '…' : r.path.padEnd(60)} ${status.padStart(3)} ${`${r.durationMs ?? 0} ms`.padStart(10)} ${formatBytes(r.responseBytes).padStart(10)}${r.error ? `  ${r.error}` : ''}`;
+  return `${r.method.padEnd(7)} ${r.path.length > 60 ? `${r.path.slice(0, 59)}…` : r.path.padEnd(60)} ${status.padStart(3)} ${`${r.durationMs ?? 0} ms`.padStart(10)} ${formatBytes(r.responseBytes).padStart(10)}${r.error ? `  ${r.error}` : ''}`;
 }
 
 async function embeddedRelay(say: Output): Promise<Relay> {
   const { relay, busyPort } = await startEmbeddedRelay(() => undefined);
   if (busyPort !== undefined) {
-    say('notice', { message: `port ${busyPort} is busy; the embedded relay uses ${relay.httpPort}` }, `Port ${busyPort} is busy; the embedded relay listens on ${relay.httpPort} instead.`);
+    say(
+      'notice',
+      { message: `port ${busyPort} is busy; the embedded relay uses ${relay.httpPort}` },
+      `Port ${busyPort} is busy; the embedded relay listens on ${relay.httpPort} instead.`,
+    );
   }
   return relay;
 }
 
 async function share(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: argv, allowPositionals: true, strict: true,
+    args: argv,
+    allowPositionals: true,
+    strict: true,
     options: {
-      relay: { type: 'string' }, subdomain: { type: 'string' }, token: { type: 'string' }, auth: { type: 'string' },
-      'host-header': { type: 'string' }, insecure: { type: 'boolean' }, json: { type: 'boolean' }, quiet: { type: 'boolean' },
+      relay: { type: 'string' },
+      subdomain: { type: 'string' },
+      token: { type: 'string' },
+      auth: { type: 'string' },
+      'host-header': { type: 'string' },
+      insecure: { type: 'boolean' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean' },
     },
   });
   if (positionals.length !== 1) throw new UsageError('Give exactly one port or URL to share, e.g. porthole share 5173.');
   const hostHeader = values['host-header'] ?? 'rewrite';
-  if (hostHeader !== 'rewrite' && hostHeader !== 'preserve') throw new UsageError(`--host-header must be rewrite or preserve, not "${hostHeader}".`);
-  if (values.auth !== undefined && !/^[^:]+:.+$/.test(values.auth)) throw new UsageError('--auth takes USER:PASSWORD, e.g. --auth demo:s3cret.');
+  if (hostHeader !== 'rewrite' && hostHeader !== 'preserve')
+    throw new UsageError(`--host-header must be rewrite or preserve, not "${hostHeader}".`);
+  if (values.auth !== undefined && !/^[^:]+:.+$/.test(values.auth))
+    throw new UsageError('--auth takes USER:PASSWORD, e.g. --auth demo:s3cret.');
   const say = output(Boolean(values.json));
 
   const relayUrl = values.relay ?? process.env.PORTHOLE_RELAY;
   const relay = relayUrl ? undefined : await embeddedRelay(say);
   const agent = new Agent({
-    target: positionals[0], relay: relayUrl ?? relay?.url ?? '', subdomain: values.subdomain,
-    token: values.token ?? process.env.PORTHOLE_TOKEN, hostHeader, insecureTarget: values.insecure, basicAuth: values.auth,
+    target: positionals[0],
+    relay: relayUrl ?? relay?.url ?? '',
+    subdomain: values.subdomain,
+    token: values.token ?? process.env.PORTHOLE_TOKEN,
+    hostHeader,
+    insecureTarget: values.insecure,
+    basicAuth: values.auth,
     captureBytes: 0, // request lines show no bodies: keep none
   });
   if (!values.quiet) {
-    agent.on('request', (r) => say('request', {
-      id: r.id, method: r.method, path: r.path, status: r.status, durationMs: r.durationMs,
-      requestBytes: r.requestBytes, responseBytes: r.responseBytes, upgrade: r.upgrade || undefined, error: r.error,
-    }, () => requestLine(r)));
+    agent.on('request', (r) =>
+      say(
+        'request',
+        {
+          id: r.id,
+          method: r.method,
+          path: r.path,
+          status: r.status,
+          durationMs: r.durationMs,
+          requestBytes: r.requestBytes,
+          responseBytes: r.responseBytes,
+          upgrade: r.upgrade || undefined,
+          error: r.error,
+        },
+        () => requestLine(r),
+      ),
+    );
   }
   agent.on('state', (state: AgentState) => {
     if (state.status === 'reconnecting') {
-      say('reconnecting', { reason: state.reason, retryInMs: state.retryAt - Date.now(), attempt: state.attempt },
-        `Reconnecting (${state.reason}); next try in ${((state.retryAt - Date.now()) / 1000).toFixed(1)} s`);
+      say(
+        'reconnecting',
+        { reason: state.reason, retryInMs: state.retryAt - Date.now(), attempt: state.attempt },
+        `Reconnecting (${state.reason}); next try in ${((state.retryAt - Date.now()) / 1000).toFixed(1)} s`,
+      );
     } else if (state.status === 'live') {
-      say('ready', { url: state.url, target: agent.target.origin, relay: relayUrl ?? relay?.url },
-        `Porthole ${VERSION}  ${state.url}  →  ${agent.target.origin}${relay ? `\n(embedded relay at ${relay.url}; for others to reach you, run a relay of your own: see the README)` : ''}`);
+      say(
+        'ready',
+        { url: state.url, target: agent.target.origin, relay: relayUrl ?? relay?.url },
+        `Porthole ${VERSION}  ${state.url}  →  ${agent.target.origin}${relay ? `\n(embedded relay at ${relay.url}; for others to reach you, run a relay of your own: see the README)` : ''}`,
+      );
     }
   });
 
@@ -117,13 +155,15 @@ async function share(argv: string[]): Promise<number> {
     await relay?.close(0);
     return 1;
   }
-  await new Promise<void>((resolve) => agent.on('state', (state) => {
-    if (state.status === 'failed') {
-      say('error', { code: state.error.code, message: state.error.message });
-      process.stderr.write(`porthole: ${state.error.message}\n`);
-      resolve();
-    }
-  }));
+  await new Promise<void>((resolve) =>
+    agent.on('state', (state) => {
+      if (state.status === 'failed') {
+        say('error', { code: state.error.code, message: state.error.message });
+        process.stderr.write(`porthole: ${state.error.message}\n`);
+        resolve();
+      }
+    }),
+  );
   await relay?.close(0);
   return 1;
 }
@@ -134,7 +174,8 @@ async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
   if (command === '--version' || command === '-v') return void console.log(VERSION);
   if (!command || command === '--help' || command === '-h' || rest.includes('--help')) return void console.log(USAGE);
-  if (command !== 'share') throw new UsageError(`Unknown command "${command}". Porthole has one: porthole share <port|url>. (The relay runs with: node relay.)`);
+  if (command !== 'share')
+    throw new UsageError(`Unknown command "${command}". Porthole has one: porthole share <port|url>. (The relay runs with: node relay.)`);
   process.exitCode = await share(rest);
 }
 

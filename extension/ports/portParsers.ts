@@ -50,7 +50,8 @@ function preference(listener: Listener): number {
 // local address and port, remote, state (0A is LISTEN), queues, timer, retransmits, uid, timeout, inode.
 // One regular expression over the whole text: a busy machine has thousands of TIME_WAIT rows, and
 // this rejects each at its state column without splitting it.
-const PROC_LISTEN_ROW = /^ *\d+: ([0-9A-Fa-f]{8}|[0-9A-Fa-f]{32}):([0-9A-Fa-f]{4}) [0-9A-Fa-f]+:[0-9A-Fa-f]{4} 0A \S+ \S+ \S+ +(\d+) +\d+ (\d+)/gm;
+const PROC_LISTEN_ROW =
+  /^ *\d+: ([0-9A-Fa-f]{8}|[0-9A-Fa-f]{32}):([0-9A-Fa-f]{4}) [0-9A-Fa-f]+:[0-9A-Fa-f]{4} 0A \S+ \S+ \S+ +(\d+) +\d+ (\d+)/gm;
 
 /** The kernel prints each 32-bit word of an address in host byte order, hence byteOrder ('LE' on x86 and arm64). */
 export function parseProcNetTcp(text: string, byteOrder: 'LE' | 'BE' = 'LE'): ProcListener[] {
@@ -115,7 +116,10 @@ export function parseLsof(text: string): Listener[] {
     const pid = Number(fields[1]);
     const name = LSOF_NAME.exec(line);
     if (!Number.isInteger(pid) || pid <= 0 || !name || (name[3] !== undefined && name[3] !== 'LISTEN')) continue;
-    const host = name[1].replace(/^\[|\]$/g, '').replace(/%.*$/, '').toLowerCase();
+    const host = name[1]
+      .replace(/^\[|\]$/g, '')
+      .replace(/%.*$/, '')
+      .toLowerCase();
     const address = host !== '*' ? host : fields.includes('IPv6') ? '::' : '0.0.0.0';
     const port = Number(name[2]);
     if (port > 0 && port < 65536 && isLoopbackOrAny(address)) {
@@ -153,7 +157,11 @@ export function parseNetstat(text: string): Listener[] {
     const fields = line.trim().split(/\s+/);
     if (fields.length !== 5 || fields[0].toUpperCase() !== 'TCP' || !/:0$/.test(fields[2]) || !/^\d+$/.test(fields[4])) continue;
     const separator = fields[1].lastIndexOf(':');
-    const address = fields[1].slice(0, separator).replace(/^\[|\]$/g, '').replace(/%.*$/, '').toLowerCase();
+    const address = fields[1]
+      .slice(0, separator)
+      .replace(/^\[|\]$/g, '')
+      .replace(/%.*$/, '')
+      .toLowerCase();
     const port = Number(fields[1].slice(separator + 1));
     const pid = Number(fields[4]);
     if (separator > 0 && Number.isInteger(port) && port > 0 && port < 65536 && isLoopbackOrAny(address)) {

@@ -8,8 +8,17 @@ import fsSync, { promises as fs } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import {
-  mergeListeners, parseHttpResponseStart, parseLsof, parseNetstat, parseProcCmdline, parseProcNetTcp,
-  parsePsCommandLines, parseSocketInode, parseTasklistCsv, type HttpProbe, type Listener,
+  mergeListeners,
+  parseHttpResponseStart,
+  parseLsof,
+  parseNetstat,
+  parseProcCmdline,
+  parseProcNetTcp,
+  parsePsCommandLines,
+  parseSocketInode,
+  parseTasklistCsv,
+  type HttpProbe,
+  type Listener,
 } from './portParsers.js';
 
 export type { HttpProbe, Listener } from './portParsers.js';
@@ -34,11 +43,13 @@ export interface PortScan {
 
 // --- Ranking ---
 
-const DEV_TOOL = /^(node|nodejs|deno|bun|vite|next|next-server|nuxt|nuxi|astro|remix|webpack|webpack-dev-server|parcel|esbuild|ng|vue-cli-service|gatsby|storybook|http-server|live-server|serve|python[\d.]*|uvicorn|gunicorn|hypercorn|daphne|flask|django-admin|manage\.py|jupyter.*|ruby[\d.]*|rails|puma|unicorn|rackup|php[\d.]*|artisan|java|javaw|dotnet|go|air|hugo|jekyll|eleventy|zola|mix|beam\.smp|cargo|trunk)$/;
+const DEV_TOOL =
+  /^(node|nodejs|deno|bun|vite|next|next-server|nuxt|nuxi|astro|remix|webpack|webpack-dev-server|parcel|esbuild|ng|vue-cli-service|gatsby|storybook|http-server|live-server|serve|python[\d.]*|uvicorn|gunicorn|hypercorn|daphne|flask|django-admin|manage\.py|jupyter.*|ruby[\d.]*|rails|puma|unicorn|rackup|php[\d.]*|artisan|java|javaw|dotnet|go|air|hugo|jekyll|eleventy|zola|mix|beam\.smp|cargo|trunk)$/;
 const COMMON_DEV_PORTS = new Set([3000, 3001, 4000, 4200, 4321, 5000, 5173, 5174, 8000, 8080, 8888]);
 const VSCODE_PROCESS = /^(code|code-insiders|code-oss|codium|code-server|code-tunnel|code helper.*|cursor)$/;
 const VSCODE_COMMAND_LINE = /vscode-server|code-server|--type=extensionHost/i;
-const SYSTEM_PROCESS = /^(sshd|systemd.*|cupsd|postgres|postmaster|mysqld|mariadbd|redis-server|mongod|memcached|dnsmasq|chronyd|ntpd|containerd|dockerd|rpcbind|rpc\..+|avahi-daemon|smbd|nmbd|exim4?|master|sendmail|named|unbound|launchd|mdnsresponder|rapportd|controlcenter|sharingd|system|svchost|lsass|wininit|services|spoolsv|sqlservr)$/;
+const SYSTEM_PROCESS =
+  /^(sshd|systemd.*|cupsd|postgres|postmaster|mysqld|mariadbd|redis-server|mongod|memcached|dnsmasq|chronyd|ntpd|containerd|dockerd|rpcbind|rpc\..+|avahi-daemon|smbd|nmbd|exim4?|master|sendmail|named|unbound|launchd|mdnsresponder|rapportd|controlcenter|sharingd|system|svchost|lsass|wininit|services|spoolsv|sqlservr)$/;
 /** Databases and daemons on their usual ports, hidden even when their owner is not visible to us. */
 const SERVICE_PORTS = new Set([2375, 2376, 3306, 5355, 5432, 6379, 11211, 27017]);
 
@@ -116,15 +127,18 @@ function keepOnly(cache: Map<number, ProcessDetails>, keys: Set<number>): void {
 async function readProc(): Promise<OwnedListeners> {
   const problems: string[] = [];
   const byteOrder = os.endianness();
-  const tables = await Promise.all(['/proc/net/tcp', '/proc/net/tcp6'].map(async (path) => {
-    try {
-      return parseProcNetTcp(await fs.readFile(path, 'latin1'), byteOrder);
-    } catch (error) {
-      // A kernel without IPv6 has no tcp6 table; that is not a problem worth telling anyone about.
-      if (!(path.endsWith('6') && errorCode(error) === 'ENOENT')) problems.push(`Could not read ${path} to list listening ports: ${message(error)}.`);
-      return [];
-    }
-  }));
+  const tables = await Promise.all(
+    ['/proc/net/tcp', '/proc/net/tcp6'].map(async (path) => {
+      try {
+        return parseProcNetTcp(await fs.readFile(path, 'latin1'), byteOrder);
+      } catch (error) {
+        // A kernel without IPv6 has no tcp6 table; that is not a problem worth telling anyone about.
+        if (!(path.endsWith('6') && errorCode(error) === 'ENOENT'))
+          problems.push(`Could not read ${path} to list listening ports: ${message(error)}.`);
+        return [];
+      }
+    }),
+  );
   const sockets = tables.flat();
   keepOnly(socketOwners, new Set(sockets.map((s) => s.inode)));
   const unknown = sockets.filter((s) => !socketOwners.has(s.inode));
@@ -132,11 +146,13 @@ async function readProc(): Promise<OwnedListeners> {
   const uid = process.getuid?.() ?? 0;
   const searchable = new Set(unknown.filter((s) => uid === 0 || s.uid === uid).map((s) => s.inode));
   const owners = searchable.size > 0 ? await findSocketOwners(searchable) : new Map<number, number>();
-  await Promise.all(unknown.map(async ({ inode }) => {
-    const pid = owners.get(inode);
-    // Remembered even when not found (another user's or another namespace's process), so it is not searched for again.
-    socketOwners.set(inode, pid === undefined ? {} : { pid, ...(await readProcess(pid)) });
-  }));
+  await Promise.all(
+    unknown.map(async ({ inode }) => {
+      const pid = owners.get(inode);
+      // Remembered even when not found (another user's or another namespace's process), so it is not searched for again.
+      socketOwners.set(inode, pid === undefined ? {} : { pid, ...(await readProcess(pid)) });
+    }),
+  );
   const listeners = sockets.map(({ port, address, inode }) => ({ port, address, ...socketOwners.get(inode) }));
   return { listeners, problems };
 }
@@ -152,7 +168,10 @@ const LINKS_BETWEEN_YIELDS = 256;
  */
 async function findSocketOwners(inodes: Set<number>): Promise<Map<number, number>> {
   const owners = new Map<number, number>();
-  const pids = orEmpty(() => fsSync.readdirSync('/proc'), []).filter((name) => /^\d+$/.test(name)).map(Number).sort((a, b) => b - a);
+  const pids = orEmpty(() => fsSync.readdirSync('/proc'), [])
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number)
+    .sort((a, b) => b - a);
   let linksRead = 0;
   for (const pid of pids) {
     for (const fd of orEmpty(() => fsSync.readdirSync(`/proc/${pid}/fd`), [])) {
@@ -231,9 +250,12 @@ function run(command: string, args: string[], okCodes: number[]): Promise<{ stdo
       const code = error && 'code' in error ? error.code : undefined;
       if (!error || (typeof code === 'number' && okCodes.includes(code))) return resolve({ stdout });
       resolve({
-        failure: code === 'ENOENT' ? `${command} was not found on the PATH`
-          : error.killed ? `${command} took longer than ${COMMAND_TIMEOUT_MS / 1000} s`
-          : `${command} failed (${stderr.trim() || error.message})`,
+        failure:
+          code === 'ENOENT'
+            ? `${command} was not found on the PATH`
+            : error.killed
+              ? `${command} took longer than ${COMMAND_TIMEOUT_MS / 1000} s`
+              : `${command} failed (${stderr.trim() || error.message})`,
       });
     });
   });
@@ -268,8 +290,11 @@ export function probeHttp(port: number, host = '127.0.0.1'): Promise<HttpProbe |
     };
     const timer = setTimeout(finish, PROBE_TIMEOUT_MS);
     const hostHeader = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-    socket.once('connect', () => socket.write(
-      `GET / HTTP/1.1\r\nHost: ${hostHeader}\r\nAccept: text/html\r\nUser-Agent: porthole-port-probe\r\nConnection: close\r\n\r\n`));
+    socket.once('connect', () =>
+      socket.write(
+        `GET / HTTP/1.1\r\nHost: ${hostHeader}\r\nAccept: text/html\r\nUser-Agent: porthole-port-probe\r\nConnection: close\r\n\r\n`,
+      ),
+    );
     socket.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
       received += chunk.length;
@@ -282,8 +307,10 @@ export function probeHttp(port: number, host = '127.0.0.1'): Promise<HttpProbe |
 
 /** Probes the given ports side by side and returns them with `http` set where they answered HTTP. */
 export async function labelHttp(ports: ListeningPort[]): Promise<ListeningPort[]> {
-  return Promise.all(ports.map(async (port) => {
-    const http = await probeHttp(port.port, port.host);
-    return http ? { ...port, http } : port;
-  }));
+  return Promise.all(
+    ports.map(async (port) => {
+      const http = await probeHttp(port.port, port.host);
+      return http ? { ...port, http } : port;
+    }),
+  );
 }

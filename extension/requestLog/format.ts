@@ -31,10 +31,7 @@ export interface LogRow {
   note: string;
 }
 
-export type BodyPreview =
-  | { kind: 'empty' }
-  | { kind: 'text'; text: string; note: string }
-  | { kind: 'binary'; note: string };
+export type BodyPreview = { kind: 'empty' } | { kind: 'text'; text: string; note: string } | { kind: 'binary'; note: string };
 
 export interface LogDetail {
   seq: number;
@@ -101,7 +98,7 @@ export function toDetail(seq: number, record: RequestRecord): LogDetail {
   if (record.upgrade) facts.push(['Upgrade', 'yes (the connection was switched to another protocol)']);
   if (record.replayOf !== undefined) facts.push(['Replay of', `request #${record.replayOf}`]);
   if (record.error !== undefined) facts.push(['Error', record.error]);
-  const outcome = record.error !== undefined ? 'failed' : record.status ?? 'no response';
+  const outcome = record.error !== undefined ? 'failed' : (record.status ?? 'no response');
   return {
     seq,
     summary: `${record.method} ${record.path} → ${outcome}`,
@@ -116,12 +113,12 @@ export function toDetail(seq: number, record: RequestRecord): LogDetail {
 /** Raw headers (name and value alternating, as Node gives them) as pairs. */
 export function headerPairs(raw: readonly string[]): [string, string][] {
   const pairs: [string, string][] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
+  for (let i = 0; i + 1 < raw.length; i += 2) pairs.push([raw[i], raw[i + 1]]);
   return pairs;
 }
 
 function header(raw: readonly string[], name: string): string | undefined {
-  for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i]!.toLowerCase() === name) return raw[i + 1];
+  for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i].toLowerCase() === name) return raw[i + 1];
   return undefined;
 }
 
@@ -141,7 +138,7 @@ export function previewBody(captured: Buffer, headers: readonly string[], totalB
     bytes = decoded;
     note += `, ${encoding}-compressed`;
   }
-  const typeLabel = contentType.split(';')[0]!.trim();
+  const typeLabel = contentType.split(';')[0].trim();
   if (!isTextual(contentType, bytes, truncated)) {
     return { kind: 'binary', note: `binary, ${formatBytes(totalBytes)}${typeLabel ? ` (${typeLabel})` : ''}` };
   }
@@ -168,7 +165,8 @@ function decompress(data: Buffer, encoding: string): Buffer | undefined {
     if (encoding === 'deflate') return zlib.inflateSync(data, options);
     if (encoding === 'br') {
       return zlib.brotliDecompressSync(data, {
-        finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH, maxOutputLength: MAX_DECOMPRESSED_BYTES,
+        finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH,
+        maxOutputLength: MAX_DECOMPRESSED_BYTES,
       });
     }
   } catch {
@@ -177,7 +175,8 @@ function decompress(data: Buffer, encoding: string): Buffer | undefined {
   return undefined;
 }
 
-const TEXT_TYPES = /^(text\/|application\/(json|[\w.+-]*\+json|[\w.+-]*\+xml|xml|javascript|ecmascript|x-www-form-urlencoded|graphql|x-ndjson|ld\+json))/;
+const TEXT_TYPES =
+  /^(text\/|application\/(json|[\w.+-]*\+json|[\w.+-]*\+xml|xml|javascript|ecmascript|x-www-form-urlencoded|graphql|x-ndjson|ld\+json))/;
 const BINARY_TYPES = /^(image\/(?!svg)|audio\/|video\/|font\/|application\/(octet-stream|pdf|zip|gzip|wasm|x-protobuf|protobuf|msgpack))/;
 
 function isTextual(contentType: string, bytes: Buffer, truncated: boolean): boolean {
@@ -192,6 +191,7 @@ export function looksLikeUtf8Text(bytes: Buffer, truncated: boolean): boolean {
   for (let drop = 0; drop <= (truncated ? 3 : 0) && drop <= bytes.length; drop++) {
     try {
       const text = decoder.decode(bytes.subarray(0, bytes.length - drop));
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters (other than tab and line breaks) mark binary data
       return !/[\u0000-\u0008\u000e-\u001f\u007f]/.test(text);
     } catch {
       // try again without a possibly cut last character

@@ -8,7 +8,9 @@ import { escapeHtml } from '../../core/text.js';
 import { STATUS_FILTERS } from './format.js';
 
 export function makeNonce(): string {
-  return randomBytes(18).toString('base64').replace(/[^A-Za-z0-9]/g, '');
+  return randomBytes(18)
+    .toString('base64')
+    .replace(/[^A-Za-z0-9]/g, '');
 }
 
 export function contentSecurityPolicy(cspSource: string, nonce: string): string {
@@ -22,8 +24,12 @@ export function contentSecurityPolicy(cspSource: string, nonce: string): string 
 }
 
 const STATUS_LABELS: Record<(typeof STATUS_FILTERS)[number], string> = {
-  all: 'All statuses', '2xx': '2xx success', '3xx': '3xx redirect', '4xx': '4xx client error',
-  '5xx': '5xx server error', failed: 'Failed (no response)',
+  all: 'All statuses',
+  '2xx': '2xx success',
+  '3xx': '3xx redirect',
+  '4xx': '4xx client error',
+  '5xx': '5xx server error',
+  failed: 'Failed (no response)',
 };
 
 /** `scriptUri`: the page script (dist/webview/requestLog.js) as the webview may load it (`asWebviewUri`). */

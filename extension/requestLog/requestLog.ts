@@ -79,12 +79,13 @@ export class RequestLog<T> {
   resize(capacity: number): void {
     const kept = this.entries().slice(-checkCapacity(capacity));
     this.ring = new Array(capacity);
-    kept.forEach((entry, i) => (this.ring[i] = entry));
+    for (const [i, entry] of kept.entries()) this.ring[i] = entry;
     this.head = 0;
     this.count = kept.length;
   }
 
   private at(offset: number): LogEntry<T> {
+    // biome-ignore lint/style/noNonNullAssertion: callers stay below `count`, where every slot is filled
     return this.ring[(this.head + offset) % this.ring.length]!;
   }
 }

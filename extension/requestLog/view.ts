@@ -18,14 +18,19 @@ export class RequestLogPanels implements vscode.Disposable {
   private readonly panels = new Map<Share, RequestLogPanel>();
 
   /** `extensionUri`: where dist/webview/requestLog.js, the page script, is loaded from. */
-  constructor(private readonly log: Logger, private readonly extensionUri: vscode.Uri) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly extensionUri: vscode.Uri,
+  ) {}
 
   show(share: Share): RequestLogPanel {
     let panel = this.panels.get(share);
     if (panel) {
       panel.reveal();
     } else {
-      panel = new RequestLogPanel(share, this.log, vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), () => this.panels.delete(share));
+      panel = new RequestLogPanel(share, this.log, vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), () =>
+        this.panels.delete(share),
+      );
       this.panels.set(share, panel);
     }
     return panel;
@@ -47,7 +52,12 @@ export class RequestLogPanel implements vscode.Disposable {
   private readonly onChange = () => this.queue();
   private readonly onCleared = () => this.reset();
 
-  constructor(private readonly share: Share, private readonly log: Logger, scripts: vscode.Uri, private readonly onDisposed: () => void) {
+  constructor(
+    private readonly share: Share,
+    private readonly log: Logger,
+    scripts: vscode.Uri,
+    private readonly onDisposed: () => void,
+  ) {
     const title = `Requests ${share.target.label}`;
     this.panel = vscode.window.createWebviewPanel('porthole.requestLog', title, vscode.ViewColumn.Active, {
       enableScripts: true,
@@ -107,15 +117,24 @@ export class RequestLogPanel implements vscode.Disposable {
     this.flushTimer = undefined;
     this.pending = [];
     this.statusChanged = false;
-    const rows = this.share.log.entries().filter((e) => matchesFilter(e.record, this.filter)).map((e) => toRow(e.seq, e.record));
+    const rows = this.share.log
+      .entries()
+      .filter((e) => matchesFilter(e.record, this.filter))
+      .map((e) => toRow(e.seq, e.record));
     this.post({ type: 'reset', rows, filter: this.filter, ...this.statusLine() });
   }
 
   private statusLine(): { status: string; canReplay: boolean } {
     const { share } = this;
     const state = share.state;
-    const where = state.status === 'live' ? `→ ${state.url}` : state.status === 'stopped' ? '(sharing stopped)'
-      : state.status === 'failed' ? '(sharing failed)' : `(${state.status})`;
+    const where =
+      state.status === 'live'
+        ? `→ ${state.url}`
+        : state.status === 'stopped'
+          ? '(sharing stopped)'
+          : state.status === 'failed'
+            ? '(sharing failed)'
+            : `(${state.status})`;
     const kept = share.log.size;
     return {
       status: `${share.target.url} ${where} · ${kept} request${kept === 1 ? '' : 's'} (keeps the last ${share.log.capacity})`,
@@ -130,7 +149,7 @@ export class RequestLogPanel implements vscode.Disposable {
         return this.reset();
       case 'filter': {
         const filter = m.filter as Partial<LogFilter> | undefined;
-        const status = STATUS_FILTERS.includes(filter?.status as StatusFilter) ? (filter!.status as StatusFilter) : 'all';
+        const status = STATUS_FILTERS.includes(filter?.status as StatusFilter) ? (filter?.status as StatusFilter) : 'all';
         this.filter = { text: typeof filter?.text === 'string' ? filter.text.slice(0, 500) : '', status };
         return this.reset();
       }

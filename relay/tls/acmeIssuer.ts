@@ -71,11 +71,12 @@ export class AcmeIssuer {
   private ensureAccount(): Promise<unknown> {
     // Registering with a key that already has an account returns that account: no state beyond the key.
     const contact = this.opts.email ? [`mailto:${this.opts.email}`] : [];
-    this.account ??= this.client.createAccount({ termsOfServiceAgreed: true, contact })
-      .catch((err: Error) => {
-        this.account = undefined;
-        throw new Error(`ACME account registration at ${this.opts.directoryUrl} failed: ${err.message}; check --acme-email and that the directory URL is reachable from this server`);
-      });
+    this.account ??= this.client.createAccount({ termsOfServiceAgreed: true, contact }).catch((err: Error) => {
+      this.account = undefined;
+      throw new Error(
+        `ACME account registration at ${this.opts.directoryUrl} failed: ${err.message}; check --acme-email and that the directory URL is reachable from this server`,
+      );
+    });
     return this.account;
   }
 
@@ -85,20 +86,26 @@ export class AcmeIssuer {
     const challenge = authz.challenges.find((c) => c.type === type);
     if (!challenge) {
       const offered = authz.challenges.map((c) => c.type).join(', ');
-      throw new Error(`${identifier}: the CA offers no ${type} challenge (only ${offered})${authz.wildcard ? '; a wildcard needs a DNS-01 hook' : ''}`);
+      throw new Error(
+        `${identifier}: the CA offers no ${type} challenge (only ${offered})${authz.wildcard ? '; a wildcard needs a DNS-01 hook' : ''}`,
+      );
     }
     const keyAuthorization = await this.client.getChallengeKeyAuthorization(challenge);
     let completed = false;
     try {
       if (type === 'http-01') {
         this.tokens.set(challenge.token, keyAuthorization);
-        cleanups.push(async () => { this.tokens.delete(challenge.token); });
+        cleanups.push(async () => {
+          this.tokens.delete(challenge.token);
+        });
       } else {
         const hook = this.opts.dns01 as Dns01Hook;
         const name = txtRecordName(authz.identifier.value);
         // Registered first: a set() that fails halfway may still have published the value.
         cleanups.push(() => hook.clear(name, keyAuthorization));
-        await hook.set(name, keyAuthorization).catch((err: Error) => { throw new Error(`the DNS-01 hook could not set TXT ${name}: ${err.message}`); });
+        await hook.set(name, keyAuthorization).catch((err: Error) => {
+          throw new Error(`the DNS-01 hook could not set TXT ${name}: ${err.message}`);
+        });
       }
       if (!this.opts.skipSelfCheck) await this.client.verifyChallenge(authz, challenge);
       await this.client.completeChallenge(challenge);
@@ -107,7 +114,8 @@ export class AcmeIssuer {
     } catch (err) {
       // An authorization left pending counts against the account's limits until it expires.
       if (!completed) {
-        await this.client.deactivateAuthorization(authz)
+        await this.client
+          .deactivateAuthorization(authz)
           .catch((e: Error) => this.opts.log('acme.deactivate-failed', { identifier, error: e.message }));
       }
       throw new Error(`${identifier}: ${(err as Error).message}`);

@@ -31,11 +31,19 @@ export interface CertificateRecord {
 export function parseCertificate(name: string, certPem: string, keyPem: string): CertificateRecord {
   const leaf = new X509Certificate(certPem);
   if (!leaf.checkPrivateKey(createPrivateKey(keyPem))) throw new Error('the private key does not belong to the certificate');
-  const names = (leaf.subjectAltName ?? '').split(', ').filter((n) => n.startsWith('DNS:')).map((n) => n.slice(4).toLowerCase());
+  const names = (leaf.subjectAltName ?? '')
+    .split(', ')
+    .filter((n) => n.startsWith('DNS:'))
+    .map((n) => n.slice(4).toLowerCase());
   return {
-    name, names, serial: leaf.serialNumber,
-    notBefore: new Date(leaf.validFrom), notAfter: new Date(leaf.validTo),
-    certPem, keyPem, context: tls.createSecureContext({ cert: certPem, key: keyPem }),
+    name,
+    names,
+    serial: leaf.serialNumber,
+    notBefore: new Date(leaf.validFrom),
+    notAfter: new Date(leaf.validTo),
+    certPem,
+    keyPem,
+    context: tls.createSecureContext({ cert: certPem, key: keyPem }),
   };
 }
 
@@ -68,7 +76,9 @@ export class CertificateStore {
       await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
       await fs.access(this.dir, fs.constants.W_OK);
     } catch (err) {
-      throw new Error(`Cannot use the data directory ${this.dir} for certificates: ${(err as Error).message}; create it or pick another --data-dir`);
+      throw new Error(
+        `Cannot use the data directory ${this.dir} for certificates: ${(err as Error).message}; create it or pick another --data-dir`,
+      );
     }
   }
 

@@ -72,7 +72,9 @@ export class CertificateManager implements CertificateSource {
   constructor(private readonly opts: CertificateOptions) {
     this.domain = opts.domain.toLowerCase().replace(/\.$/, '');
     if (!this.domain.split('.').every((l) => DNS_LABEL.test(l)) || !this.domain.includes('.')) {
-      throw new Error(`"${opts.domain}" is not a domain name a certificate can be issued for; pass the relay's public name, e.g. --domain example.dev`);
+      throw new Error(
+        `"${opts.domain}" is not a domain name a certificate can be issued for; pass the relay's public name, e.g. --domain example.dev`,
+      );
     }
     this.primary = opts.dns01 ? `*.${this.domain}` : this.domain;
     this.directoryUrl = opts.directoryUrl ?? acme.directory.letsencrypt.production;
@@ -83,9 +85,14 @@ export class CertificateManager implements CertificateSource {
     await this.store.init();
     const accountKey = await this.store.accountKey(() => acme.crypto.createPrivateEcdsaKey('P-256'));
     this.issuer = new AcmeIssuer({
-      directoryUrl: this.directoryUrl, email: this.opts.email, accountKey, dns01: this.opts.dns01, log: this.opts.log,
+      directoryUrl: this.directoryUrl,
+      email: this.opts.email,
+      accountKey,
+      dns01: this.opts.dns01,
+      log: this.opts.log,
       skipSelfCheck: this.opts.skipSelfCheck ?? false,
-      backoffMinMs: this.opts.backoffMinMs ?? 1000, backoffMaxMs: this.opts.backoffMaxMs ?? 10_000,
+      backoffMinMs: this.opts.backoffMinMs ?? 1000,
+      backoffMaxMs: this.opts.backoffMaxMs ?? 10_000,
     });
     const stored = await this.stored(this.primary);
     if (!stored || stored.notAfter.getTime() <= Date.now()) await this.obtain(this.primary, stored ? 'expired' : 'start-up');
@@ -93,15 +100,19 @@ export class CertificateManager implements CertificateSource {
   }
 
   readonly sniCallback: SniCallback = (servername, cb) => {
-    this.recordFor(servername).then(
-      (record) => record ?? this.certs.get(this.primary),
-      (err: Error) => {
-        this.opts.log('tls.apex-fallback', { servername, error: err.message });
-        return this.certs.get(this.primary);
-      },
-    ).then((record) => (record
-      ? cb(null, record.context)
-      : cb(new Error(`no certificate for ${servername} yet: the relay is still obtaining its certificate for ${this.primary}`))));
+    this.recordFor(servername)
+      .then(
+        (record) => record ?? this.certs.get(this.primary),
+        (err: Error) => {
+          this.opts.log('tls.apex-fallback', { servername, error: err.message });
+          return this.certs.get(this.primary);
+        },
+      )
+      .then((record) =>
+        record
+          ? cb(null, record.context)
+          : cb(new Error(`no certificate for ${servername} yet: the relay is still obtaining its certificate for ${this.primary}`)),
+      );
   };
 
   serverOptions(): { SNICallback: SniCallback; cert?: string; key?: string } {
@@ -217,7 +228,12 @@ export class CertificateManager implements CertificateSource {
       const record = await this.store.save(name, certPem, keyPem);
       this.remember(record);
       this.failedAt.delete(name);
-      this.opts.log('acme.issued', { names: names.join(','), serial: record.serial, notAfter: record.notAfter.toISOString(), ms: Date.now() - started });
+      this.opts.log('acme.issued', {
+        names: names.join(','),
+        serial: record.serial,
+        notAfter: record.notAfter.toISOString(),
+        ms: Date.now() - started,
+      });
       return record;
     } catch (err) {
       this.failedAt.set(name, Date.now());

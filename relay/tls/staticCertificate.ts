@@ -18,12 +18,22 @@ function read(certPath: string, keyPath: string): CertificateRecord {
   try {
     return parseCertificate(certPath, fs.readFileSync(certPath, 'utf8'), fs.readFileSync(keyPath, 'utf8'));
   } catch (err) {
-    throw new Error(`Cannot use --tls-cert ${certPath} with --tls-key ${keyPath}: ${(err as Error).message}; pass a PEM certificate chain and its private key`);
+    throw new Error(
+      `Cannot use --tls-cert ${certPath} with --tls-key ${keyPath}: ${(err as Error).message}; pass a PEM certificate chain and its private key`,
+    );
   }
 }
 
 function modified(...files: string[]): string {
-  return files.map((f) => { try { return fs.statSync(f).mtimeMs; } catch { return 'missing'; } }).join('/');
+  return files
+    .map((f) => {
+      try {
+        return fs.statSync(f).mtimeMs;
+      } catch {
+        return 'missing';
+      }
+    })
+    .join('/');
 }
 
 /** Reads both files now and throws a message for a person when they are unusable. */

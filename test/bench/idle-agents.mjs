@@ -9,7 +9,9 @@ import WebSocket from 'ws';
 const [port, countText, prefix] = process.argv.slice(2);
 const count = Number(countText);
 // Read from the one place it is defined, so the bench cannot fall behind a protocol change.
-const PROTOCOL_VERSION = Number(/PROTOCOL_VERSION = (\d+)/.exec(fs.readFileSync(new URL('../../core/protocol.ts', import.meta.url), 'utf8'))[1]);
+const PROTOCOL_VERSION = Number(
+  /PROTOCOL_VERSION = (\d+)/.exec(fs.readFileSync(new URL('../../core/protocol.ts', import.meta.url), 'utf8'))[1],
+);
 const HELLO = 1;
 const WELCOME = 2;
 const IN_PARALLEL = 50;
@@ -27,7 +29,10 @@ const sockets = [];
 
 function connect(i) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/_porthole/connect`, { headers: { host: `localhost:${port}` }, perMessageDeflate: false });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/_porthole/connect`, {
+      headers: { host: `localhost:${port}` },
+      perMessageDeflate: false,
+    });
     sockets.push(ws);
     ws.once('open', () => {
       const hello = { protocol: PROTOCOL_VERSION, agent: 'porthole-bench', subdomain: `${prefix}${i}` };
@@ -57,7 +62,9 @@ try {
 // A clean close (1000) frees the names at once, as Stop Sharing does; a kill would hold them for the grace period.
 process.on('SIGTERM', () => {
   let open = sockets.length;
-  const done = () => { if (--open <= 0) process.exit(0); };
+  const done = () => {
+    if (--open <= 0) process.exit(0);
+  };
   for (const ws of sockets) {
     ws.removeAllListeners('close');
     ws.once('close', done);

@@ -37,16 +37,21 @@ export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Rejects with `what` if `promise` does not settle within `ms`. */
 export function within(ms, what, promise) {
   let timer;
-  const timeout = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms); });
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms);
+  });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 export function freePort() {
   return new Promise((resolve, reject) => {
-    const server = net.createServer().on('error', reject).listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
+    const server = net
+      .createServer()
+      .on('error', reject)
+      .listen(0, '127.0.0.1', () => {
+        const { port } = server.address();
+        server.close(() => resolve(port));
+      });
   });
 }
 
@@ -91,7 +96,9 @@ export async function waitForLine(proc, parse, timeoutMs, what) {
     await sleep(50);
   }
   const tail = (file) => fs.readFileSync(file, 'utf8').split('\n').slice(-6).join('\n');
-  throw new Error(`${proc.name} never reported ${what} (exit ${proc.child.exitCode}).\nstdout: ${tail(proc.stdout)}\nstderr: ${tail(proc.stderr)}`);
+  throw new Error(
+    `${proc.name} never reported ${what} (exit ${proc.child.exitCode}).\nstdout: ${tail(proc.stdout)}\nstderr: ${tail(proc.stderr)}`,
+  );
 }
 
 export function jsonLine(line) {
@@ -106,7 +113,7 @@ export function jsonLine(line) {
 export async function waitForHttp(url, host, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await getStatus(url, host).catch(() => 0) === 200) return;
+    if ((await getStatus(url, host).catch(() => 0)) === 200) return;
     await sleep(50);
   }
   throw new Error(`${url} (Host: ${host}) did not answer 200 within ${timeoutMs / 1000} s`);
@@ -114,14 +121,20 @@ export async function waitForHttp(url, host, timeoutMs) {
 
 /** One GET; resolves with the status code and the body. */
 export function get(url, host) {
-  return within(5000, `GET ${url}`, new Promise((resolve, reject) => {
-    http.get(url, { headers: { host }, agent: false }, (res) => {
-      const chunks = [];
-      res.on('data', (d) => chunks.push(d));
-      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    }).on('error', reject);
-  }));
+  return within(
+    5000,
+    `GET ${url}`,
+    new Promise((resolve, reject) => {
+      http
+        .get(url, { headers: { host }, agent: false }, (res) => {
+          const chunks = [];
+          res.on('data', (d) => chunks.push(d));
+          res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks) }));
+          res.on('error', reject);
+        })
+        .on('error', reject);
+    }),
+  );
 }
 
 function getStatus(url, host) {
@@ -143,7 +156,11 @@ export function ensureWrk() {
   if (hasWrk()) return;
   console.log('wrk is missing: installing it with apt-get (Debian package "wrk")…');
   execFileSync('apt-get', ['update'], { stdio: 'inherit', timeout: 180_000 });
-  execFileSync('apt-get', ['install', '-y', 'wrk'], { stdio: 'inherit', timeout: 180_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  execFileSync('apt-get', ['install', '-y', 'wrk'], {
+    stdio: 'inherit',
+    timeout: 180_000,
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
   if (!hasWrk()) throw new Error('wrk is still missing after apt-get install wrk; install it by hand and run again.');
 }
 
@@ -161,7 +178,10 @@ export function wrkVersion() {
   try {
     execFileSync('wrk', ['--version'], { encoding: 'utf8' });
   } catch (error) {
-    return String(error.stdout).split('\n')[0].replace(/\s+Copyright.*/, '').trim();
+    return String(error.stdout)
+      .split('\n')[0]
+      .replace(/\s+Copyright.*/, '')
+      .trim();
   }
   return 'wrk';
 }
@@ -174,19 +194,27 @@ export async function runWrk({ url, host, seconds, connections = 50, pids = {} }
   const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url];
   if (host) args.push('-H', `Host: ${host}`);
   const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuMicros(pid)]));
-  const output = await within((seconds + 15) * 1000, `wrk on ${url}`, new Promise((resolve, reject) => {
-    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let text = '';
-    child.stdout.on('data', (d) => { text += d; });
-    child.stderr.on('data', (d) => { text += d; });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      children.delete(child);
-      if (code === 0) resolve(text);
-      else reject(new Error(`wrk exited with ${code}:\n${text}`));
-    });
-  }));
+  const output = await within(
+    (seconds + 15) * 1000,
+    `wrk on ${url}`,
+    new Promise((resolve, reject) => {
+      const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      children.add(child);
+      let text = '';
+      child.stdout.on('data', (d) => {
+        text += d;
+      });
+      child.stderr.on('data', (d) => {
+        text += d;
+      });
+      child.on('error', reject);
+      child.on('exit', (code) => {
+        children.delete(child);
+        if (code === 0) resolve(text);
+        else reject(new Error(`wrk exited with ${code}:\n${text}`));
+      });
+    }),
+  );
   const cpu = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuMicros(pid) - before[name]]));
   const number = (pattern) => {
     const match = output.match(pattern);

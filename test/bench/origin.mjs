@@ -8,7 +8,9 @@ import http from 'node:http';
 import { WebSocketServer } from 'ws';
 import { matchesPattern, writePattern } from './lib.mjs';
 
-const SMALL = Buffer.from(`${'Porthole benchmark: a small response, about one hundred bytes long, like a tiny JSON API. '.padEnd(99, '.')}\n`);
+const SMALL = Buffer.from(
+  `${'Porthole benchmark: a small response, about one hundred bytes long, like a tiny JSON API. '.padEnd(99, '.')}\n`,
+);
 
 const server = http.createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://origin');

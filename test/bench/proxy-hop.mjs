@@ -11,13 +11,16 @@ const pool = new Pool(origin.origin, { connections: 64 });
 const server = http.createServer({ noDelay: true }, (req, res) => {
   const headers = { ...req.headers, host: origin.host };
   const body = req.method === 'GET' || req.method === 'HEAD' ? null : req;
-  pool.request({ method: req.method, path: req.url, headers, body }).then(({ statusCode, headers: answer, body }) => {
-    res.writeHead(statusCode, answer);
-    body.pipe(res);
-  }, (error) => {
-    res.writeHead(502, { 'content-type': 'text/plain' });
-    res.end(`proxy hop: ${error.message}\n`);
-  });
+  pool.request({ method: req.method, path: req.url, headers, body }).then(
+    ({ statusCode, headers: answer, body }) => {
+      res.writeHead(statusCode, answer);
+      body.pipe(res);
+    },
+    (error) => {
+      res.writeHead(502, { 'content-type': 'text/plain' });
+      res.end(`proxy hop: ${error.message}\n`);
+    },
+  );
 });
 
 server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port })));

@@ -14,8 +14,20 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { download, upload, websocketRoundTrips } from './clients.mjs';
 import {
-  ensureWrk, freePort, get, jsonLine, median, runWrk, sleep, start, stop, stopAllSync,
-  waitForHttp, waitForLine, within, wrkVersion,
+  ensureWrk,
+  freePort,
+  get,
+  jsonLine,
+  median,
+  runWrk,
+  sleep,
+  start,
+  stop,
+  stopAllSync,
+  waitForHttp,
+  waitForLine,
+  within,
+  wrkVersion,
 } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -48,7 +60,10 @@ for (const file of ['relay.js', 'cli.js']) {
 process.on('exit', stopAllSync);
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
 // Every step is bounded on its own; this bounds the whole run too.
-setTimeout(() => { console.error('bench: gave up after 15 minutes'); process.exit(1); }, 15 * 60_000).unref();
+setTimeout(() => {
+  console.error('bench: gave up after 15 minutes');
+  process.exit(1);
+}, 15 * 60_000).unref();
 
 const say = (text) => console.log(`· ${text}`);
 
@@ -60,7 +75,10 @@ async function startOrigin() {
 
 async function startRelay(name, extraArgs = [], nodeArgs = [], ipc = false) {
   const port = await freePort();
-  const relay = start(name, process.execPath, [...nodeArgs, path.join(dist, 'relay.js'), '--http-port', String(port), ...extraArgs], { cwd: root, ipc });
+  const relay = start(name, process.execPath, [...nodeArgs, path.join(dist, 'relay.js'), '--http-port', String(port), ...extraArgs], {
+    cwd: root,
+    ipc,
+  });
   await waitForHttp(`http://127.0.0.1:${port}/_porthole/health`, `localhost:${port}`, 10_000);
   return { ...relay, port, base: `http://127.0.0.1:${port}` };
 }
@@ -72,7 +90,16 @@ async function startProxyHop(origin) {
 }
 
 async function startAgent(name, origin, relay, subdomain, quiet) {
-  const args = [path.join(dist, 'cli.js'), 'share', origin.base, '--relay', `http://localhost:${relay.port}`, '--subdomain', subdomain, '--json'];
+  const args = [
+    path.join(dist, 'cli.js'),
+    'share',
+    origin.base,
+    '--relay',
+    `http://localhost:${relay.port}`,
+    '--subdomain',
+    subdomain,
+    '--json',
+  ];
   if (quiet) args.push('--quiet');
   const agent = start(name, process.execPath, args, { cwd: root });
   await waitForLine(agent, (line) => (jsonLine(line)?.event === 'ready' ? true : undefined), 10_000, 'ready');
@@ -92,7 +119,8 @@ async function withTunnel(measure) {
   try {
     const viaTunnel = await get(`${tunnel.base}/small`, tunnel.host);
     const expected = await get(`${direct.base}/small`, direct.host);
-    if (viaTunnel.status !== 200 || !viaTunnel.body.equals(expected.body)) throw new Error(`the tunnel answered ${viaTunnel.status} "${viaTunnel.body}" instead of the origin's response`);
+    if (viaTunnel.status !== 200 || !viaTunnel.body.equals(expected.body))
+      throw new Error(`the tunnel answered ${viaTunnel.status} "${viaTunnel.body}" instead of the origin's response`);
     return await measure({ origin, relay, agent, direct, tunnel });
   } finally {
     await stop(agent);
@@ -116,7 +144,8 @@ async function smallRequests(direct, tunnels) {
   }
   for (const [label, runs] of Object.entries(results)) {
     for (const run of runs) {
-      if (run.errors > 0 || run.socketErrors) throw new Error(`${label}: wrk saw ${run.errors} non-2xx answers, socket errors: ${run.socketErrors ?? 'none'}`);
+      if (run.errors > 0 || run.socketErrors)
+        throw new Error(`${label}: wrk saw ${run.errors} non-2xx answers, socket errors: ${run.socketErrors ?? 'none'}`);
     }
   }
   return Object.fromEntries(Object.entries(results).map(([label, runs]) => [label, combine(runs)]));
@@ -155,31 +184,55 @@ async function bulk(transfer, direct, tunnel) {
  * close cleanly and a second round on the warmed relay shows what a live tunnel itself keeps.
  */
 async function idleTunnelMemory() {
-  const relay = await startRelay('relay-memory', ['--max-tunnels-per-token', String(idleTunnels + 100)], ['--expose-gc', '-r', path.join(here, 'memory-probe.cjs')], true);
-  const memory = () => within(10_000, 'the relay memory probe', new Promise((resolve) => {
-    relay.child.once('message', resolve);
-    relay.child.send('memory');
-  }));
+  const relay = await startRelay(
+    'relay-memory',
+    ['--max-tunnels-per-token', String(idleTunnels + 100)],
+    ['--expose-gc', '-r', path.join(here, 'memory-probe.cjs')],
+    true,
+  );
+  const memory = () =>
+    within(
+      10_000,
+      'the relay memory probe',
+      new Promise((resolve) => {
+        relay.child.once('message', resolve);
+        relay.child.send('memory');
+      }),
+    );
   const connect = async (name, count) => {
-    const proc = start(name, process.execPath, [path.join(here, 'idle-agents.mjs'), String(relay.port), String(count), `${name}-`], { cwd: root });
-    await waitForLine(proc, (line) => {
-      const event = jsonLine(line);
-      if (event?.event === 'error') throw new Error(`${name}: ${event.message}`);
-      return event?.event === 'ready' ? event : undefined;
-    }, 120_000, 'ready');
+    const proc = start(name, process.execPath, [path.join(here, 'idle-agents.mjs'), String(relay.port), String(count), `${name}-`], {
+      cwd: root,
+    });
+    await waitForLine(
+      proc,
+      (line) => {
+        const event = jsonLine(line);
+        if (event?.event === 'error') throw new Error(`${name}: ${event.message}`);
+        return event?.event === 'ready' ? event : undefined;
+      },
+      120_000,
+      'ready',
+    );
     await sleep(1000);
     return proc;
   };
-  const perTunnel = (before, after) => ({ rss: (after.rss - before.rss) / idleTunnels, heap: (after.heapUsed - before.heapUsed) / idleTunnels });
+  const perTunnel = (before, after) => ({
+    rss: (after.rss - before.rss) / idleTunnels,
+    heap: (after.heapUsed - before.heapUsed) / idleTunnels,
+  });
   // A few tunnels first, so that code compiled on first use is not counted per tunnel.
   const warm = await connect('warm', 10);
   const fresh = await memory();
   const first = await connect('first', idleTunnels);
   const firstUp = await memory();
   await stop(first);
-  await within(20_000, 'the first round of tunnels to close', (async () => {
-    while (JSON.parse((await get(`${relay.base}/_porthole/health`, `localhost:${relay.port}`)).body).tunnels > 10) await sleep(100);
-  })());
+  await within(
+    20_000,
+    'the first round of tunnels to close',
+    (async () => {
+      while (JSON.parse((await get(`${relay.base}/_porthole/health`, `localhost:${relay.port}`)).body).tunnels > 10) await sleep(100);
+    })(),
+  );
   const warmed = await memory();
   const second = await connect('second', idleTunnels);
   const secondUp = await memory();
@@ -203,15 +256,43 @@ function table(r) {
   if (r.small) {
     const { direct, tunnel, logged, hop } = r.small;
     rows.push(
-      ['Small GET (100 B), requests/s, wrk -t1 -c50', int(direct.rps), int(tunnel.rps), ratio(tunnel.rps, direct.rps), '≥ 0.35×', check(tunnel.rps / direct.rps >= 0.35)],
+      [
+        'Small GET (100 B), requests/s, wrk -t1 -c50',
+        int(direct.rps),
+        int(tunnel.rps),
+        ratio(tunnel.rps, direct.rps),
+        '≥ 0.35×',
+        check(tunnel.rps / direct.rps >= 0.35),
+      ],
       ['  p50 latency', ms(direct.p50), ms(tunnel.p50), `+${ms(tunnel.p50 - direct.p50)}`, '≤ +2 ms', check(tunnel.p50 - direct.p50 <= 2)],
       ['  p99 latency', ms(direct.p99), ms(tunnel.p99), `+${ms(tunnel.p99 - direct.p99)}`, '', ''],
       ['  relay + agent CPU per request', '', cpuText(tunnel), '', '≤ 40 µs', check(cpu(tunnel) <= 40)],
-      ['  origin CPU per request', us(direct.cpuPerRequest.origin), us(tunnel.cpuPerRequest.origin), ratio(tunnel.cpuPerRequest.origin, direct.cpuPerRequest.origin), '', ''],
-      ['Small GET, agent logging each request (CLI without --quiet)', int(direct.rps), int(logged.rps), ratio(logged.rps, direct.rps), '', ''],
+      [
+        '  origin CPU per request',
+        us(direct.cpuPerRequest.origin),
+        us(tunnel.cpuPerRequest.origin),
+        ratio(tunnel.cpuPerRequest.origin, direct.cpuPerRequest.origin),
+        '',
+        '',
+      ],
+      [
+        'Small GET, agent logging each request (CLI without --quiet)',
+        int(direct.rps),
+        int(logged.rps),
+        ratio(logged.rps, direct.rps),
+        '',
+        '',
+      ],
       ['  p50 latency', ms(direct.p50), ms(logged.p50), `+${ms(logged.p50 - direct.p50)}`, '', ''],
       ['  relay + agent CPU per request', '', cpuText(logged), '', '', ''],
-      ['Reference, not a tunnel: one Node proxy hop (http + undici Pool), requests/s', int(direct.rps), int(hop.rps), ratio(hop.rps, direct.rps), '', ''],
+      [
+        'Reference, not a tunnel: one Node proxy hop (http + undici Pool), requests/s',
+        int(direct.rps),
+        int(hop.rps),
+        ratio(hop.rps, direct.rps),
+        '',
+        '',
+      ],
       ['  p50 latency', ms(direct.p50), ms(hop.p50), `+${ms(hop.p50 - direct.p50)}`, '', ''],
       ['  proxy CPU per request', '', us(hop.cpuPerRequest.hop), '', '', ''],
     );
@@ -219,20 +300,48 @@ function table(r) {
   if (r.bulk) {
     const { download, upload } = r.bulk;
     rows.push(
-      ['100 MiB download', mibs(download.direct), mibs(download.tunnel), ratio(download.tunnel, download.direct), '≥ 400 MiB/s', check(download.tunnel >= 400)],
-      ['100 MiB upload', mibs(upload.direct), mibs(upload.tunnel), ratio(upload.tunnel, upload.direct), '≥ 400 MiB/s', check(upload.tunnel >= 400)],
+      [
+        '100 MiB download',
+        mibs(download.direct),
+        mibs(download.tunnel),
+        ratio(download.tunnel, download.direct),
+        '≥ 400 MiB/s',
+        check(download.tunnel >= 400),
+      ],
+      [
+        '100 MiB upload',
+        mibs(upload.direct),
+        mibs(upload.tunnel),
+        ratio(upload.tunnel, upload.direct),
+        '≥ 400 MiB/s',
+        check(upload.tunnel >= 400),
+      ],
     );
   }
   if (r.ws) {
     rows.push(
-      [`WebSocket round trip, median of ${ECHOES}`, us(r.ws.direct.median), us(r.ws.tunnel.median), ratio(r.ws.tunnel.median, r.ws.direct.median), '', ''],
+      [
+        `WebSocket round trip, median of ${ECHOES}`,
+        us(r.ws.direct.median),
+        us(r.ws.tunnel.median),
+        ratio(r.ws.tunnel.median, r.ws.direct.median),
+        '',
+        '',
+      ],
       ['  p99', us(r.ws.direct.p99), us(r.ws.tunnel.p99), ratio(r.ws.tunnel.p99, r.ws.direct.p99), '', ''],
     );
   }
   if (r.memory) {
     const { warmed, fresh } = r.memory;
     rows.push(
-      [`Relay memory per idle tunnel, RSS (${int(idleTunnels)} more on a warmed relay)`, '', kb(warmed.rss), '', '≤ 20 kB', check(warmed.rss <= 20_000)],
+      [
+        `Relay memory per idle tunnel, RSS (${int(idleTunnels)} more on a warmed relay)`,
+        '',
+        kb(warmed.rss),
+        '',
+        '≤ 20 kB',
+        check(warmed.rss <= 20_000),
+      ],
       ['  JS heap used (after GC)', '', kb(warmed.heap), '', '', ''],
       [`  RSS on a fresh relay (the first ${int(idleTunnels)}, with one-time heap growth)`, '', kb(fresh.rss), '', '', ''],
     );
@@ -266,7 +375,10 @@ async function main() {
   }
   if (sections.has('bulk')) {
     say('100 MiB downloads and uploads');
-    results.bulk = await withTunnel(async ({ direct, tunnel }) => ({ download: await bulk(download, direct, tunnel), upload: await bulk(upload, direct, tunnel) }));
+    results.bulk = await withTunnel(async ({ direct, tunnel }) => ({
+      download: await bulk(download, direct, tunnel),
+      upload: await bulk(upload, direct, tunnel),
+    }));
   }
   if (sections.has('ws')) {
     say(`${ECHOES} WebSocket echoes each way`);
@@ -286,7 +398,10 @@ async function main() {
   console.log(`(also written to ${path.relative(process.cwd(), flags.out)})`);
 }
 
-main().then(() => process.exit(0), (error) => {
-  console.error(`bench: ${error.stack ?? error.message}`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(`bench: ${error.stack ?? error.message}`);
+    process.exit(1);
+  },
+);

@@ -12,8 +12,12 @@ import { exitWithin, relay, request, run, share, startOrigin, waitFor, type Orig
 
 const ctx = {} as { origin: Origin };
 const it = suite('porthole share', ctx);
-it.before(async () => { ctx.origin = await startOrigin(); });
-it.after(async () => { await ctx.origin.close(); });
+it.before(async () => {
+  ctx.origin = await startOrigin();
+});
+it.after(async () => {
+  await ctx.origin.close();
+});
 
 it('without --relay it starts an embedded relay and prints the URL, then one line per request', async () => {
   const child = run(['dist/cli.js', 'share', String(ctx.origin.port), '--subdomain', 'solo']);
@@ -21,7 +25,11 @@ it('without --relay it starts an embedded relay and prints the URL, then one lin
     const url = await waitFor(() => /(http:\/\/solo\.localhost:\d+)/.exec(child.out)?.[1], 15_000, `the URL in ${child.out}${child.err}`);
     const { port, host } = new URL(url);
     assert.is((await request(Number(port), host, { path: '/hello?from=test' })).status, 200);
-    const line = await waitFor(() => child.out.split('\n').find((l) => l.startsWith('GET') && l.includes('/hello?from=test')), 5000, 'a request line');
+    const line = await waitFor(
+      () => child.out.split('\n').find((l) => l.startsWith('GET') && l.includes('/hello?from=test')),
+      5000,
+      'a request line',
+    );
     assert.match(line, /GET\s+\/hello\?from=test\s+200\s+[\d.]+ ms\s+18 B/);
   } finally {
     await child.stop('SIGINT');
@@ -63,9 +71,33 @@ it('--host-header preserve passes the public Host to the local server', async ()
 
 it('an https:// local target with a self-signed certificate needs --insecure, and says so', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porthole-selfsigned-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
-  const server = https.createServer({ key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(path.join(dir, 'cert.pem')) }, (_req, res) => res.end('secure origin'));
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout',
+      path.join(dir, 'key.pem'),
+      '-out',
+      path.join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
+  const server = https.createServer(
+    { key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(path.join(dir, 'cert.pem')) },
+    (_req, res) => res.end('secure origin'),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const target = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const r = await relay();
@@ -87,9 +119,18 @@ it('an https:// local target with a self-signed certificate needs --insecure, an
 });
 
 it('pointed at http:// on a relay that serves HTTPS only, it says which URL to use', async () => {
-  const redirecting = http.createServer((req, res) => { res.writeHead(308, { location: `https://relay.example:8443${req.url}` }); res.end(); });
+  const redirecting = http.createServer((req, res) => {
+    res.writeHead(308, { location: `https://relay.example:8443${req.url}` });
+    res.end();
+  });
   await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
-  const child = run(['dist/cli.js', 'share', String(ctx.origin.port), '--relay', `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}`]);
+  const child = run([
+    'dist/cli.js',
+    'share',
+    String(ctx.origin.port),
+    '--relay',
+    `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}`,
+  ]);
   try {
     assert.is(await exitWithin(child, 40_000), 1);
     assert.match(child.err, /serves HTTPS only: use --relay https:\/\/relay\.example:8443/);

@@ -21,9 +21,16 @@ it.after(async () => {
 /** A hand-made agent that registers `name` and answers the first OPEN with `answer(streamId)`. */
 async function rogueAgent(name: string, hello: Record<string, unknown>, answer?: (ws: WebSocket, stream: number) => void) {
   const ws = new WebSocket(`ws://localhost:${ctx.relay.httpPort}${CONNECT_PATH}`);
-  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  ws.on('message', (data: Buffer) => { if (data[0] === FrameType.Open) answer?.(ws, data.readUInt32BE(1)); });
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+  ws.on('message', (data: Buffer) => {
+    if (data[0] === FrameType.Open) answer?.(ws, data.readUInt32BE(1));
+  });
   ws.send(encodeJson(FrameType.Hello, 0, { protocol: PROTOCOL_VERSION, agent: 'rogue', subdomain: name, ...hello }));
   return { ws, closed };
 }
@@ -31,7 +38,8 @@ async function rogueAgent(name: string, hello: Record<string, unknown>, answer?:
 it('frames that once crashed the relay now close only the sender, with a reason', async () => {
   const bystander = await agent(ctx.relay.url, ctx.origin.port, { subdomain: 'bystander' });
   // RESPONSE heads as a rogue agent could write them: LF-separated fields, latin1.
-  const respond = (text: string) => (ws: WebSocket, stream: number) => ws.send(encodeFrame(FrameType.Response, stream, Buffer.from(text, 'latin1')));
+  const respond = (text: string) => (ws: WebSocket, stream: number) =>
+    ws.send(encodeFrame(FrameType.Response, stream, Buffer.from(text, 'latin1')));
   const cases: [string, Record<string, unknown>, ((ws: WebSocket, stream: number) => void) | undefined, RegExp][] = [
     ['a subdomain that is not text', { subdomain: 123 }, undefined, /HELLO needs a protocol number and text/],
     ['a password that is not text', { basicAuth: 5 }, undefined, /HELLO needs/],
@@ -40,8 +48,21 @@ it('frames that once crashed the relay now close only the sender, with a reason'
     ['a status text with CR', {}, respond('200\nOK\rx: y'), /invalid status text/],
     ['a status that is not a number', {}, respond('OK\n'), /no valid status/],
     ['a header without a value', {}, respond('200\nOK\nx-lonely'), /no valid status or headers/],
-    ['two RESPONSE frames', {}, (ws, stream) => { respond('200\n')(ws, stream); respond('201\n')(ws, stream); }, /a second RESPONSE/],
-    ['a RESET with an unknown code', {}, (ws, stream) => ws.send(encodeJson(FrameType.Reset, stream, { code: 'bogus', message: 1 })), /needs a known code/],
+    [
+      'two RESPONSE frames',
+      {},
+      (ws, stream) => {
+        respond('200\n')(ws, stream);
+        respond('201\n')(ws, stream);
+      },
+      /a second RESPONSE/,
+    ],
+    [
+      'a RESET with an unknown code',
+      {},
+      (ws, stream) => ws.send(encodeJson(FrameType.Reset, stream, { code: 'bogus', message: 1 })),
+      /needs a known code/,
+    ],
   ];
   for (const [label, hello, answer, reason] of cases) {
     const name = `rogue-${cases.findIndex((c) => c[0] === label)}`;
@@ -53,7 +74,11 @@ it('frames that once crashed the relay now close only the sender, with a reason'
     const { code, reason: text } = await rogue.closed;
     assert.is(code, 1002, label);
     assert.match(text, reason, label);
-    assert.is((await request(ctx.relay.httpPort, bystander.host, { path: '/hello' })).status, 200, `${label}: the relay and its other tunnels live on`);
+    assert.is(
+      (await request(ctx.relay.httpPort, bystander.host, { path: '/hello' })).status,
+      200,
+      `${label}: the relay and its other tunnels live on`,
+    );
   }
   await bystander.stop();
 });
@@ -69,10 +94,15 @@ it('an agent that ends a stream without a response gives the visitor a 502 that 
 
 it('a cookie scoped to the relay domain cannot reach other tunnels: Domain is dropped', async () => {
   const rogue = await rogueAgent('cookie-jar', {}, (ws, stream) => {
-    ws.send(Buffer.concat([
-      encodeResponseHead(stream, { status: 200, headers: ['Set-Cookie', 'sid=1; Domain=localhost; Path=/', 'Set-Cookie', 'theme=dark; path=/; domain=.localhost; HttpOnly'] }),
-      encodeFrame(FrameType.End, stream),
-    ]));
+    ws.send(
+      Buffer.concat([
+        encodeResponseHead(stream, {
+          status: 200,
+          headers: ['Set-Cookie', 'sid=1; Domain=localhost; Path=/', 'Set-Cookie', 'theme=dark; path=/; domain=.localhost; HttpOnly'],
+        }),
+        encodeFrame(FrameType.End, stream),
+      ]),
+    );
   });
   await waitFor(() => ctx.relay.registry.lookup('cookie-jar')?.tunnel, 2000, 'registration');
   const reply = await request(ctx.relay.httpPort, `cookie-jar.localhost:${ctx.relay.httpPort}`, { timeout: 3000 });
@@ -86,7 +116,10 @@ it('visitors who give up while their request waits for a local connection do not
   const slow = Array.from({ length: 128 }, () => request(ctx.relay.httpPort, a.host, { path: '/slow?n=1500', timeout: 15_000 }));
   await sleep(300);
   for (let i = 0; i < 64; i++) {
-    const req = http.get({ host: '127.0.0.1', port: ctx.relay.httpPort, path: `/bytes?n=${3_000_000}`, headers: { host: a.host }, agent: false }, (res) => res.resume());
+    const req = http.get(
+      { host: '127.0.0.1', port: ctx.relay.httpPort, path: `/bytes?n=${3_000_000}`, headers: { host: a.host }, agent: false },
+      (res) => res.resume(),
+    );
     req.on('error', () => undefined);
     setTimeout(() => req.destroy(), 200);
   }
@@ -101,16 +134,33 @@ it('a client that leaves mid-upload after its response releases the stream on bo
   const a = await agent(ctx.relay.url, ctx.origin.port, { subdomain: 'halfway' });
   for (let i = 0; i < 3; i++) {
     await new Promise<void>((resolve) => {
-      const req = http.request({ host: '127.0.0.1', port: ctx.relay.httpPort, method: 'POST', path: '/hello', headers: { host: a.host, 'transfer-encoding': 'chunked' }, agent: false }, (res) => {
-        res.resume();
-        res.on('end', () => { req.destroy(); resolve(); });
-      });
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port: ctx.relay.httpPort,
+          method: 'POST',
+          path: '/hello',
+          headers: { host: a.host, 'transfer-encoding': 'chunked' },
+          agent: false,
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            req.destroy();
+            resolve();
+          });
+        },
+      );
       req.on('error', () => undefined);
       req.write(Buffer.alloc(100_000));
     });
   }
   const agentStreams = (a as unknown as { tunnel: { streams: Map<number, unknown> } }).tunnel.streams;
-  await waitFor(() => ctx.relay.registry.lookup('halfway')?.tunnel?.streams.size === 0 && agentStreams.size === 0, 5000, 'both ends to forget the streams');
+  await waitFor(
+    () => ctx.relay.registry.lookup('halfway')?.tunnel?.streams.size === 0 && agentStreams.size === 0,
+    5000,
+    'both ends to forget the streams',
+  );
   await a.stop();
 });
 

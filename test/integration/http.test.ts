@@ -3,13 +3,14 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import { Readable } from 'node:stream';
 import { agent, freePort, relay, request, startOrigin, tunnelSuite } from '../helpers';
 
 const MiB = 1024 * 1024;
 const { it, ctx } = tunnelSuite('http through the tunnel', 'myapp');
-const get = (path: string, options: Parameters<typeof request>[2] = {}) => request(ctx.relay.httpPort, ctx.agent.host, { path, ...options });
+const get = (path: string, options: Parameters<typeof request>[2] = {}) =>
+  request(ctx.relay.httpPort, ctx.agent.host, { path, ...options });
 
 it('GET returns the local page at the public URL', async () => {
   assert.is(ctx.agent.url, `http://myapp.localhost:${ctx.relay.httpPort}`);
@@ -19,14 +20,23 @@ it('GET returns the local page at the public URL', async () => {
 });
 
 it('POST bodies arrive whole, small and chunked', async () => {
-  const reply = await get('/echo', { method: 'POST', body: 'name=porthole', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  const reply = await get('/echo', {
+    method: 'POST',
+    body: 'name=porthole',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
   assert.is(reply.body.toString(), 'name=porthole');
   const chunked = await new Promise<string>((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: ctx.relay.httpPort, path: '/echo', method: 'PUT', headers: { host: ctx.agent.host }, agent: false }, (res) => {
-      let text = '';
-      res.on('data', (d) => { text += d; });
-      res.on('end', () => resolve(text));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port: ctx.relay.httpPort, path: '/echo', method: 'PUT', headers: { host: ctx.agent.host }, agent: false },
+      (res) => {
+        let text = '';
+        res.on('data', (d) => {
+          text += d;
+        });
+        res.on('end', () => resolve(text));
+      },
+    );
     req.on('error', reject);
     req.write('part one, ');
     setTimeout(() => req.end('part two'), 30);
@@ -36,12 +46,20 @@ it('POST bodies arrive whole, small and chunked', async () => {
 
 it('a 100 MiB download and a 100 MiB upload keep every byte', async () => {
   const download = await new Promise<{ bytes: number; sha: string }>((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port: ctx.relay.httpPort, path: `/bytes?n=${100 * MiB}`, headers: { host: ctx.agent.host }, agent: false }, (res) => {
-      const hash = createHash('sha256');
-      let bytes = 0;
-      res.on('data', (d: Buffer) => { bytes += d.length; hash.update(d); });
-      res.on('end', () => resolve({ bytes, sha: hash.digest('hex') }));
-    }).on('error', reject);
+    http
+      .get(
+        { host: '127.0.0.1', port: ctx.relay.httpPort, path: `/bytes?n=${100 * MiB}`, headers: { host: ctx.agent.host }, agent: false },
+        (res) => {
+          const hash = createHash('sha256');
+          let bytes = 0;
+          res.on('data', (d: Buffer) => {
+            bytes += d.length;
+            hash.update(d);
+          });
+          res.on('end', () => resolve({ bytes, sha: hash.digest('hex') }));
+        },
+      )
+      .on('error', reject);
   });
   const pattern = Buffer.alloc(64 * 1024, 'porthole-');
   const expected = createHash('sha256');
@@ -51,13 +69,29 @@ it('a 100 MiB download and a 100 MiB upload keep every byte', async () => {
 
   const block = randomBytes(MiB);
   const upload = new Promise<{ bytes: number; sha256: string }>((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: ctx.relay.httpPort, path: '/sha', method: 'POST', headers: { host: ctx.agent.host, 'content-length': 100 * MiB }, agent: false }, (res) => {
-      let text = '';
-      res.on('data', (d) => { text += d; });
-      res.on('end', () => resolve(JSON.parse(text)));
-    });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port: ctx.relay.httpPort,
+        path: '/sha',
+        method: 'POST',
+        headers: { host: ctx.agent.host, 'content-length': 100 * MiB },
+        agent: false,
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d) => {
+          text += d;
+        });
+        res.on('end', () => resolve(JSON.parse(text)));
+      },
+    );
     req.on('error', reject);
-    Readable.from((function* () { for (let i = 0; i < 100; i++) yield block; })()).pipe(req);
+    Readable.from(
+      (function* () {
+        for (let i = 0; i < 100; i++) yield block;
+      })(),
+    ).pipe(req);
   });
   const hash = createHash('sha256');
   for (let i = 0; i < 100; i++) hash.update(block);
@@ -87,7 +121,17 @@ it('HEAD, 204 and 304 carry no body and keep their headers', async () => {
 });
 
 it('X-Forwarded-* are set by the relay, never taken from the client; Host is rewritten to the target', async () => {
-  const reply = await get('/headers', { headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-host': 'evil.example', forwarded: 'for=6.6.6.6', 'x-custom': 'kept', 'keep-alive': 'timeout=5', connection: 'keep-alive, x-drop-me', 'x-drop-me': 'hop' } });
+  const reply = await get('/headers', {
+    headers: {
+      'x-forwarded-for': '6.6.6.6',
+      'x-forwarded-host': 'evil.example',
+      forwarded: 'for=6.6.6.6',
+      'x-custom': 'kept',
+      'keep-alive': 'timeout=5',
+      connection: 'keep-alive, x-drop-me',
+      'x-drop-me': 'hop',
+    },
+  });
   const seen = JSON.parse(reply.body.toString());
   assert.is(seen['x-forwarded-for'], '127.0.0.1');
   assert.is(seen['x-forwarded-proto'], 'http');
@@ -102,12 +146,27 @@ it('X-Forwarded-* are set by the relay, never taken from the client; Host is rew
 it('Expect: 100-continue gets its 100 and the body goes through', async () => {
   const result = await new Promise<{ continued: boolean; body: string }>((resolve, reject) => {
     let continued = false;
-    const req = http.request({ host: '127.0.0.1', port: ctx.relay.httpPort, path: '/echo', method: 'POST', headers: { host: ctx.agent.host, expect: '100-continue', 'content-length': 5 }, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ continued, body }));
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port: ctx.relay.httpPort,
+        path: '/echo',
+        method: 'POST',
+        headers: { host: ctx.agent.host, expect: '100-continue', 'content-length': 5 },
+        agent: false,
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (d) => {
+          body += d;
+        });
+        res.on('end', () => resolve({ continued, body }));
+      },
+    );
+    req.on('continue', () => {
+      continued = true;
+      req.end('12345');
     });
-    req.on('continue', () => { continued = true; req.end('12345'); });
     req.on('error', reject);
   });
   assert.ok(result.continued);
@@ -119,11 +178,14 @@ it('public keep-alive: many requests share one connection', async () => {
   const sockets = new Set<net.Socket>();
   for (let i = 0; i < 20; i++) {
     await new Promise<void>((resolve, reject) => {
-      const req = http.get({ host: '127.0.0.1', port: ctx.relay.httpPort, path: '/hello', headers: { host: ctx.agent.host }, agent: keepAlive }, (res) => {
-        sockets.add(res.socket);
-        res.resume();
-        res.on('end', resolve);
-      });
+      const req = http.get(
+        { host: '127.0.0.1', port: ctx.relay.httpPort, path: '/hello', headers: { host: ctx.agent.host }, agent: keepAlive },
+        (res) => {
+          sockets.add(res.socket);
+          res.resume();
+          res.on('end', resolve);
+        },
+      );
       req.on('error', reject);
     });
   }
@@ -179,9 +241,15 @@ auth('asks for the password, strips it before the local server, and lets the rig
     const denied = await request(r.httpPort, a.host, { path: '/hello' });
     assert.is(denied.status, 401);
     assert.match(String(denied.headers['www-authenticate']), /^Basic realm="secret"/);
-    const wrong = await request(r.httpPort, a.host, { path: '/hello', headers: { authorization: `Basic ${Buffer.from('demo:nope').toString('base64')}` } });
+    const wrong = await request(r.httpPort, a.host, {
+      path: '/hello',
+      headers: { authorization: `Basic ${Buffer.from('demo:nope').toString('base64')}` },
+    });
     assert.is(wrong.status, 401);
-    const ok = await request(r.httpPort, a.host, { path: '/headers', headers: { authorization: `Basic ${Buffer.from('demo:s3cret').toString('base64')}` } });
+    const ok = await request(r.httpPort, a.host, {
+      path: '/headers',
+      headers: { authorization: `Basic ${Buffer.from('demo:s3cret').toString('base64')}` },
+    });
     assert.is(ok.status, 200);
     assert.is(JSON.parse(ok.body.toString()).authorization, undefined);
     assert.is(origin.seen.length, 1, 'refused requests never reach the local server');
@@ -192,4 +260,3 @@ auth('asks for the password, strips it before the local server, and lets the rig
   }
 });
 auth.run();
-

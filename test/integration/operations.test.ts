@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Agent, AgentError, type AgentState } from '../../extension/agent/agent';
+import { Agent, type AgentError, type AgentState } from '../../extension/agent/agent';
 import { staticCertificate } from '../../relay/tls/staticCertificate';
 import { startRelay } from '../../relay/server';
 import { agent, freePort, quietLog, relay, request, run, startOrigin, waitFor, type Child, type Origin } from '../helpers';
@@ -42,7 +42,12 @@ it.after(async () => {
 async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([promise, new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), ms); })]);
+    return await Promise.race([
+      promise,
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), ms);
+      }),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -53,11 +58,19 @@ type LogLine = { time: string; event: string; [field: string]: unknown };
 /** `node relay --log-format json` on `port`; resolves once it logged relay.listening. */
 async function relayProcess(port: number, args: string[] = []): Promise<Child & { log(): LogLine[] }> {
   const child = later(run(['relay', '--http-port', String(port), '--log-format', 'json', ...args]), (c) => c.stop('SIGKILL'));
-  const log = () => child.err.split('\n').filter(Boolean).map((line) => JSON.parse(line) as LogLine);
-  await waitFor(() => {
-    if (child.process.exitCode !== null) throw new Error(`the relay exited ${child.process.exitCode}: ${child.err}`);
-    return child.err.includes('"relay.listening"');
-  }, 10_000, 'the relay to listen');
+  const log = () =>
+    child.err
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as LogLine);
+  await waitFor(
+    () => {
+      if (child.process.exitCode !== null) throw new Error(`the relay exited ${child.process.exitCode}: ${child.err}`);
+      return child.err.includes('"relay.listening"');
+    },
+    10_000,
+    'the relay to listen',
+  );
   return Object.assign(child, { log });
 }
 
@@ -86,7 +99,11 @@ it('GET /_porthole/metrics needs the admin token; without one configured there i
   assert.match(String(anonymous.headers['www-authenticate']), /^Bearer /);
   assert.match(anonymous.body.toString(), 'Authorization: Bearer');
   for (const authorization of ['Bearer wrong-token', `Bearer ${ADMIN}x`, `Basic ${Buffer.from(`admin:${ADMIN}`).toString('base64')}`]) {
-    assert.is((await request(r.httpPort, 'localhost', { path: '/_porthole/metrics', headers: { authorization } })).status, 401, authorization);
+    assert.is(
+      (await request(r.httpPort, 'localhost', { path: '/_porthole/metrics', headers: { authorization } })).status,
+      401,
+      authorization,
+    );
   }
   const ok = await request(r.httpPort, 'localhost', { path: '/_porthole/metrics', headers: { authorization: `Bearer ${ADMIN}` } });
   assert.is(ok.status, 200);
@@ -103,10 +120,12 @@ it('metrics count tunnels by state, requests by status class, bytes in and out, 
   const r = later(await relay({ adminToken: ADMIN, gracePeriodMs: 30_000 }), (x) => x.close(0));
   const counted = later(await agent(r.url, ctx.origin.port, { subdomain: 'counted' }), (a) => a.stop());
   later(await agent(r.url, await freePort(), { subdomain: 'dead-end' }), (a) => a.stop());
-  const killed = later(run(['dist/cli.js', 'share', String(ctx.origin.port), '--relay', r.url, '--subdomain', 'killed', '--json']), (c) => c.stop('SIGKILL'));
+  const killed = later(run(['dist/cli.js', 'share', String(ctx.origin.port), '--relay', r.url, '--subdomain', 'killed', '--json']), (c) =>
+    c.stop('SIGKILL'),
+  );
   await waitFor(() => r.registry.lookup('killed')?.tunnel, 10_000, 'the agent that will be killed');
   killed.process.kill('SIGKILL');
-  await waitFor(() => r.registry.lookup('killed')?.reconnectingUntil, 5000, 'the killed agent\'s name to wait for it');
+  await waitFor(() => r.registry.lookup('killed')?.reconnectingUntil, 5000, "the killed agent's name to wait for it");
 
   for (let i = 0; i < 3; i++) assert.is((await request(r.httpPort, counted.host, { path: '/hello' })).status, 200);
   assert.is((await request(r.httpPort, counted.host, { path: '/missing' })).status, 404);
@@ -136,20 +155,65 @@ it('metrics count tunnels by state, requests by status class, bytes in and out, 
   assert.is(after['porthole_tunnels{state="live"}'], 2);
 });
 
-it('with TLS, metrics report each certificate\'s expiry and are not served over plain HTTP', async () => {
+it("with TLS, metrics report each certificate's expiry and are not served over plain HTTP", async () => {
   const cert = path.join(ctx.dir, 'cert.pem');
   const key = path.join(ctx.dir, 'key.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3',
-    '-subj', '/CN=ops.test', '-addext', 'subjectAltName=DNS:ops.test,DNS:*.ops.test', '-keyout', key, '-out', cert], { stdio: 'pipe' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '3',
+      '-subj',
+      '/CN=ops.test',
+      '-addext',
+      'subjectAltName=DNS:ops.test,DNS:*.ops.test',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
+    { stdio: 'pipe' },
+  );
   const [httpPort, httpsPort] = [await freePort(), await freePort()];
   const source = staticCertificate(cert, key);
-  later(await startRelay({ httpPort, domain: 'ops.test', adminToken: ADMIN, tls: { kind: 'files', httpsPort, certFile: cert, keyFile: key } }, source, quietLog), (x) => x.close(0));
+  later(
+    await startRelay(
+      { httpPort, domain: 'ops.test', adminToken: ADMIN, tls: { kind: 'files', httpsPort, certFile: cert, keyFile: key } },
+      source,
+      quietLog,
+    ),
+    (x) => x.close(0),
+  );
   const text = await new Promise<string>((resolve, reject) => {
-    https.get({ host: '127.0.0.1', port: httpsPort, servername: 'ops.test', path: '/_porthole/metrics', ca: fs.readFileSync(cert), agent: false,
-      headers: { host: 'ops.test', authorization: `Bearer ${ADMIN}` } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => { body += d; }).on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`status ${res.statusCode}: ${body}`))));
-    }).on('error', reject);
+    https
+      .get(
+        {
+          host: '127.0.0.1',
+          port: httpsPort,
+          servername: 'ops.test',
+          path: '/_porthole/metrics',
+          ca: fs.readFileSync(cert),
+          agent: false,
+          headers: { host: 'ops.test', authorization: `Bearer ${ADMIN}` },
+        },
+        (res) => {
+          let body = '';
+          res
+            .setEncoding('utf8')
+            .on('data', (d: string) => {
+              body += d;
+            })
+            .on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`status ${res.statusCode}: ${body}`))));
+        },
+      )
+      .on('error', reject);
   });
   const notAfter = Math.floor(new Date(new X509Certificate(fs.readFileSync(cert)).validTo).getTime() / 1000);
   assert.is(parseMetrics(text)['porthole_certificate_expiry_seconds{name="ops.test,*.ops.test"}'], notAfter);
@@ -164,7 +228,10 @@ it('--log-format json prints one JSON object per line for every event, and nothi
   const url = `http://localhost:${port}`;
   const a = later(await agent(url, ctx.origin.port, { subdomain: 'logged', token: 'log-token-123456' }), (x) => x.stop());
   assert.is((await request(port, a.host, { path: '/hello' })).status, 200);
-  const refused = await new Agent({ target: String(ctx.origin.port), relay: url, token: 'not-the-token' }).start().then(() => undefined, (e: AgentError) => e);
+  const refused = await new Agent({ target: String(ctx.origin.port), relay: url, token: 'not-the-token' }).start().then(
+    () => undefined,
+    (e: AgentError) => e,
+  );
   assert.is(refused?.code, 'token');
   child.process.kill('SIGHUP');
   await waitFor(() => child.err.includes('"relay.tokens-reload-skipped"'), 5000, 'SIGHUP without a tokens file in the log');
@@ -180,7 +247,18 @@ it('--log-format json prints one JSON object per line for every event, and nothi
     assert.ok(!Number.isNaN(Date.parse(entry.time)) && entry.time.endsWith('Z'), `time in ${line}`);
   }
   const log = child.log();
-  assert.equal(log.map((e) => e.event), ['relay.listening', 'agent.connected', 'agent.refused', 'relay.tokens-reload-skipped', 'agent.disconnected', 'relay.stopping', 'relay.stopped']);
+  assert.equal(
+    log.map((e) => e.event),
+    [
+      'relay.listening',
+      'agent.connected',
+      'agent.refused',
+      'relay.tokens-reload-skipped',
+      'agent.disconnected',
+      'relay.stopping',
+      'relay.stopped',
+    ],
+  );
   assert.is(log[0].url, url);
   assert.is(log[1].tunnel, 'logged');
   assert.is(log[1].resumed, false);
@@ -203,16 +281,21 @@ it('SIGTERM: requests in flight complete, agents are told to reconnect, and the 
   const size = 16 * 1024 * 1024;
   const rate = 6 * 1024 * 1024;
   const download = new Promise<{ bytes: number; complete: boolean }>((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: `/bytes?n=${size}`, headers: { host: a.host }, agent: false }, (res) => {
-      const started = Date.now();
-      let bytes = 0;
-      res.on('data', (d: Buffer) => {
-        bytes += d.length;
-        const ahead = (bytes / rate) * 1000 - (Date.now() - started);
-        if (ahead > 0) { res.pause(); setTimeout(() => res.resume(), ahead); }
-      });
-      res.on('close', () => resolve({ bytes, complete: res.complete }));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path: `/bytes?n=${size}`, headers: { host: a.host }, agent: false }, (res) => {
+        const started = Date.now();
+        let bytes = 0;
+        res.on('data', (d: Buffer) => {
+          bytes += d.length;
+          const ahead = (bytes / rate) * 1000 - (Date.now() - started);
+          if (ahead > 0) {
+            res.pause();
+            setTimeout(() => res.resume(), ahead);
+          }
+        });
+        res.on('close', () => resolve({ bytes, complete: res.complete }));
+      })
+      .on('error', reject);
   });
   await waitFor(() => ctx.origin.seen.length >= seen + 2, 5000, 'both requests to reach the local server');
   const t0 = Date.now();
@@ -228,7 +311,13 @@ it('SIGTERM: requests in flight complete, agents are told to reconnect, and the 
   console.log(`    relay exited ${elapsed} ms after SIGTERM, once the requests in flight were done`);
   const reconnecting = states.find((s) => s.status === 'reconnecting');
   assert.ok(reconnecting?.status === 'reconnecting' && reconnecting.reason === 'the relay restarted', JSON.stringify(states));
-  assert.equal(first.log().slice(-2).map((e) => e.event), ['relay.stopping', 'relay.stopped']);
+  assert.equal(
+    first
+      .log()
+      .slice(-2)
+      .map((e) => e.event),
+    ['relay.stopping', 'relay.stopped'],
+  );
   assert.is(first.log().at(-2)?.signal, 'SIGTERM');
 
   const second = await relayProcess(port);
@@ -254,17 +343,27 @@ it('SIGHUP re-reads --tokens-file: a new token works at once, a removed one is r
   };
   const alpha = later(await agent(url, ctx.origin.port, { subdomain: 'alpha', token: 'alpha-token-000001' }), (x) => x.stop());
   const beta = later(await agent(url, ctx.origin.port, { subdomain: 'beta', token: 'beta-token-000002' }), (x) => x.stop());
-  const betaFailed = new Promise<AgentState>((resolve) => beta.on('state', (s) => { if (s.status === 'failed') resolve(s); }));
+  const betaFailed = new Promise<AgentState>((resolve) =>
+    beta.on('state', (s) => {
+      if (s.status === 'failed') resolve(s);
+    }),
+  );
 
   fs.writeFileSync(file, 'alpha-token-000001\ngamma-token-000003\n');
   const reloaded = await hangUp(1);
   assert.equal([reloaded.event, reloaded.count, reloaded.revoked], ['relay.tokens-reloaded', 2, 1]);
   const gamma = later(await agent(url, ctx.origin.port, { subdomain: 'gamma', token: 'gamma-token-000003' }), (x) => x.stop());
   assert.is((await request(port, gamma.host, { path: '/hello' })).status, 200);
-  const refused = await new Agent({ target: String(ctx.origin.port), relay: url, token: 'beta-token-000002' }).start().then(() => undefined, (e: AgentError) => e);
+  const refused = await new Agent({ target: String(ctx.origin.port), relay: url, token: 'beta-token-000002' }).start().then(
+    () => undefined,
+    (e: AgentError) => e,
+  );
   assert.is(refused?.code, 'token');
   const revoked = await within(betaFailed, 5000);
-  assert.ok(revoked?.status === 'failed' && revoked.error.code === 'token', `the tunnel of the removed token: ${JSON.stringify(beta.state)}`);
+  assert.ok(
+    revoked?.status === 'failed' && revoked.error.code === 'token',
+    `the tunnel of the removed token: ${JSON.stringify(beta.state)}`,
+  );
   assert.match(revoked.error.message, /revoked/);
   assert.is((await request(port, beta.host, { path: '/hello' })).status, 404, 'its name is free at once');
   assert.is((await request(port, alpha.host, { path: '/hello' })).status, 200, 'a kept token is untouched');
@@ -279,7 +378,10 @@ it('SIGHUP re-reads --tokens-file: a new token works at once, a removed one is r
   const missing = await hangUp(3);
   assert.is(missing.event, 'relay.tokens-reload-failed');
   assert.match(String(missing.error), /Cannot read the tokens file/);
-  const anonymous = await new Agent({ target: String(ctx.origin.port), relay: url }).start().then(() => undefined, (e: AgentError) => e);
+  const anonymous = await new Agent({ target: String(ctx.origin.port), relay: url }).start().then(
+    () => undefined,
+    (e: AgentError) => e,
+  );
   assert.is(anonymous?.code, 'token', 'the relay still needs a token');
 
   await child.stop('SIGTERM');

@@ -8,16 +8,26 @@ import { agent, exitWithin, freePort, relay, request, run, share, startOrigin, w
 
 const ctx = {} as { origin: Origin };
 const it = suite('resilience', ctx);
-it.before(async () => { ctx.origin = await startOrigin(); });
-it.after(async () => { await ctx.origin.close(); });
+it.before(async () => {
+  ctx.origin = await startOrigin();
+});
+it.after(async () => {
+  await ctx.origin.close();
+});
 
 /** A hand-made agent: a raw WebSocket that says HELLO and then whatever the test wants. */
 async function rawAgent(port: number, options: WebSocket.ClientOptions = {}): Promise<WebSocket> {
   const ws = new WebSocket(`ws://localhost:${port}${CONNECT_PATH}`, options);
-  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
   return ws;
 }
-const closeOf = (ws: WebSocket) => new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+const closeOf = (ws: WebSocket) =>
+  new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
 
 it('the relay restarts: the agent reconnects and the same URL works again', async () => {
   const port = await freePort();
@@ -44,7 +54,10 @@ it('an agent killed outright: 503 during the grace period, nobody else takes the
   const page = await request(r.httpPort, host, { path: '/hello' });
   assert.match(page.body.toString(), /waiting up to \d+ s for it to reconnect/);
   const thief = new Agent({ target: String(ctx.origin.port), relay: r.url, subdomain: 'doomed' });
-  const refused = await thief.start().then(() => undefined, (e: Error & { code?: string }) => e);
+  const refused = await thief.start().then(
+    () => undefined,
+    (e: Error & { code?: string }) => e,
+  );
   assert.is(refused?.code, 'taken');
   assert.match(refused?.message ?? '', /reserved for its previous agent/);
   await waitFor(async () => (await request(r.httpPort, host, { path: '/hello' })).status === 404, 5000, 'the 404 after the grace period');
@@ -80,8 +93,16 @@ it('the relay detects a silent agent within two heartbeat intervals', async () =
 it('the agent detects a silent relay and reconnects', async () => {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', autoPong: false });
   await new Promise((resolve) => wss.once('listening', resolve));
-  wss.on('connection', (ws) => ws.on('message', () => ws.send(encodeJson(FrameType.Welcome, 0, { url: 'http://x.localhost', subdomain: 'x', resume: 'r'.repeat(24), heartbeat: 0.2 }))));
-  const a = new Agent({ target: String(ctx.origin.port), relay: `http://127.0.0.1:${(wss.address() as { port: number }).port}`, heartbeatMs: 200 });
+  wss.on('connection', (ws) =>
+    ws.on('message', () =>
+      ws.send(encodeJson(FrameType.Welcome, 0, { url: 'http://x.localhost', subdomain: 'x', resume: 'r'.repeat(24), heartbeat: 0.2 })),
+    ),
+  );
+  const a = new Agent({
+    target: String(ctx.origin.port),
+    relay: `http://127.0.0.1:${(wss.address() as { port: number }).port}`,
+    heartbeatMs: 200,
+  });
   await a.start();
   const reconnecting = await waitFor(() => (a.state.status === 'reconnecting' ? a.state : undefined), 2000, 'reconnecting state');
   assert.match(reconnecting.reason, /stopped answering heartbeats/);
@@ -116,7 +137,10 @@ it('malformed and oversized frames close only that connection, with a reason', a
 
 it('an agent of another protocol version is told which side to update', async () => {
   const r = await relay();
-  for (const [protocol, advice] of [[0, /Update Porthole/], [PROTOCOL_VERSION + 1, /Update the relay/]] as const) {
+  for (const [protocol, advice] of [
+    [0, /Update Porthole/],
+    [PROTOCOL_VERSION + 1, /Update the relay/],
+  ] as const) {
     const ws = await rawAgent(r.httpPort);
     const refusal = new Promise<Refusal>((resolve) => ws.on('message', (data: Buffer) => resolve(JSON.parse(data.subarray(9).toString()))));
     ws.send(encodeJson(FrameType.Hello, 0, { protocol, agent: 'other' }));

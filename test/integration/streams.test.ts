@@ -10,8 +10,14 @@ it('a WebSocket echoes text and binary messages through the tunnel', async () =>
   const ws = new WebSocket(`ws://127.0.0.1:${ctx.relay.httpPort}/ws`, { headers: { host: ctx.agent.host } });
   const replies: (string | Buffer)[] = [];
   await new Promise<void>((resolve, reject) => {
-    ws.on('open', () => { ws.send('ping-through-tunnel'); ws.send(Buffer.from([0, 1, 2, 255])); });
-    ws.on('message', (data: Buffer, isBinary) => { replies.push(isBinary ? data : data.toString()); if (replies.length === 2) resolve(); });
+    ws.on('open', () => {
+      ws.send('ping-through-tunnel');
+      ws.send(Buffer.from([0, 1, 2, 255]));
+    });
+    ws.on('message', (data: Buffer, isBinary) => {
+      replies.push(isBinary ? data : data.toString());
+      if (replies.length === 2) resolve();
+    });
     ws.on('error', reject);
     setTimeout(() => reject(new Error('no echo within 5 s')), 5000).unref();
   });
@@ -37,7 +43,10 @@ it('a large WebSocket message (8 MiB) goes through flow control intact', async (
 it('an upgrade the local server refuses comes back as its HTTP answer', async () => {
   const ws = new WebSocket(`ws://127.0.0.1:${ctx.relay.httpPort}/not-a-socket`, { headers: { host: ctx.agent.host } });
   const status = await new Promise<number>((resolve) => {
-    ws.on('unexpected-response', (_req, res) => { res.resume(); resolve(res.statusCode ?? 0); });
+    ws.on('unexpected-response', (_req, res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
     ws.on('error', () => undefined);
   });
   assert.is(status, 400);
@@ -47,11 +56,24 @@ it('server-sent events reach the client as they are sent, not when the response 
   const arrivals: number[] = [];
   const started = Date.now();
   await new Promise<void>((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port: ctx.relay.httpPort, path: '/sse', headers: { host: ctx.agent.host, accept: 'text/event-stream' }, agent: false }, (res) => {
-      assert.is(res.headers['content-type'], 'text/event-stream');
-      res.on('data', (chunk: Buffer) => { for (const _ of chunk.toString().matchAll(/data: tick/g)) arrivals.push(Date.now() - started); });
-      res.on('end', resolve);
-    }).on('error', reject);
+    http
+      .get(
+        {
+          host: '127.0.0.1',
+          port: ctx.relay.httpPort,
+          path: '/sse',
+          headers: { host: ctx.agent.host, accept: 'text/event-stream' },
+          agent: false,
+        },
+        (res) => {
+          assert.is(res.headers['content-type'], 'text/event-stream');
+          res.on('data', (chunk: Buffer) => {
+            for (const _ of chunk.toString().matchAll(/data: tick/g)) arrivals.push(Date.now() - started);
+          });
+          res.on('end', resolve);
+        },
+      )
+      .on('error', reject);
   });
   assert.is(arrivals.length, 5);
   assert.ok(arrivals[0] < 600, `first event after ${arrivals[0]} ms (sent at 200 ms, stream ends at 1000 ms)`);
@@ -60,7 +82,13 @@ it('server-sent events reach the client as they are sent, not when the response 
 
 it('a slow reader on one stream does not hold up other requests on the same tunnel', async () => {
   // A client that asks for 200 MiB and reads nothing: the relay and agent must stall that stream only.
-  const stalled = http.get({ host: '127.0.0.1', port: ctx.relay.httpPort, path: `/bytes?n=${200 * 1024 * 1024}`, headers: { host: ctx.agent.host }, agent: false });
+  const stalled = http.get({
+    host: '127.0.0.1',
+    port: ctx.relay.httpPort,
+    path: `/bytes?n=${200 * 1024 * 1024}`,
+    headers: { host: ctx.agent.host },
+    agent: false,
+  });
   const response = await new Promise<http.IncomingMessage>((resolve) => stalled.on('response', resolve));
   response.pause();
   await new Promise((r) => setTimeout(r, 300));

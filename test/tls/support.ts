@@ -16,7 +16,8 @@ export { waitFor } from '../wait.cjs';
 
 function required(name: string): string {
   const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run the TLS tests under the pebble harness, e.g. node test/pebble.mjs npx uvu -r tsx test/tls`);
+  if (!value)
+    throw new Error(`${name} is not set: run the TLS tests under the pebble harness, e.g. node test/pebble.mjs npx uvu -r tsx test/tls`);
   return value;
 }
 
@@ -33,7 +34,9 @@ export const acmeEnv = {
 };
 
 const tempDirs: string[] = [];
-process.on('exit', () => { for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true }); });
+process.on('exit', () => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
 
 /** Removed when the test process exits. */
 export function tempDir(label: string): string {
@@ -42,7 +45,11 @@ export function tempDir(label: string): string {
   return dir;
 }
 
-export interface LogEntry { event: string; fields: Record<string, string | number | boolean | undefined>; at: number }
+export interface LogEntry {
+  event: string;
+  fields: Record<string, string | number | boolean | undefined>;
+  at: number;
+}
 
 /** The manager's log, kept for assertions; PORTHOLE_TEST_LOG=1 also prints it. */
 export function recordingLog() {
@@ -61,7 +68,9 @@ export function recordingLog() {
 
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms); });
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -106,28 +115,45 @@ export interface Handshake {
 
 /** One real TLS handshake; verification is reported, not thrown, so a test can look at a rejected certificate. */
 export function handshake(port: number, servername: string | undefined, ca: Buffer, timeoutMs = 10_000): Promise<Handshake> {
-  return withTimeout(new Promise<Handshake>((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port, servername, ca, rejectUnauthorized: false }, () => {
-      const cert = socket.getPeerCertificate();
-      resolve({
-        authorized: socket.authorized,
-        authorizationError: socket.authorizationError ? String(socket.authorizationError) : undefined,
-        names: cert.subjectaltname ?? '', serial: cert.serialNumber, validTo: cert.valid_to,
+  return withTimeout(
+    new Promise<Handshake>((resolve, reject) => {
+      const socket = tls.connect({ host: '127.0.0.1', port, servername, ca, rejectUnauthorized: false }, () => {
+        const cert = socket.getPeerCertificate();
+        resolve({
+          authorized: socket.authorized,
+          authorizationError: socket.authorizationError ? String(socket.authorizationError) : undefined,
+          names: cert.subjectaltname ?? '',
+          serial: cert.serialNumber,
+          validTo: cert.valid_to,
+        });
+        socket.end();
       });
-      socket.end();
-    });
-    socket.on('error', reject);
-  }), timeoutMs, `TLS handshake for ${servername}`);
+      socket.on('error', reject);
+    }),
+    timeoutMs,
+    `TLS handshake for ${servername}`,
+  );
 }
 
 /** A full HTTPS request with normal verification (hostname and chain), as a browser would make it. */
 export function httpsGet(port: number, host: string, ca: Buffer): Promise<{ status: number; body: string }> {
-  return withTimeout(new Promise((resolve, reject) => {
-    https.get({ host: '127.0.0.1', port, servername: host, headers: { host }, ca, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => { body += d; }).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject);
-  }), 10_000, `GET https://${host}/`);
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      https
+        .get({ host: '127.0.0.1', port, servername: host, headers: { host }, ca, agent: false }, (res) => {
+          let body = '';
+          res
+            .setEncoding('utf8')
+            .on('data', (d: string) => {
+              body += d;
+            })
+            .on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        })
+        .on('error', reject);
+    }),
+    10_000,
+    `GET https://${host}/`,
+  );
 }
 
 /**
@@ -165,7 +191,11 @@ export function timings(file: string) {
   return {
     async time<T>(name: string, fn: () => Promise<T>): Promise<T> {
       const t0 = Date.now();
-      try { return await fn(); } finally { rows.push([name, Date.now() - t0]); }
+      try {
+        return await fn();
+      } finally {
+        rows.push([name, Date.now() - t0]);
+      }
     },
     print(): void {
       console.log(`\n  ${file} timings:\n${rows.map(([n, ms]) => `    ${String(ms).padStart(6)} ms  ${n}`).join('\n')}`);

@@ -16,7 +16,11 @@ test('no flags: the embedded default is a local relay on 127.0.0.1:8080 for *.lo
 });
 
 test('flags win over PORTHOLE_* variables, which win over defaults', () => {
-  const config = parseConfig(['--domain', 'Example.DEV.', '--http-port', '9000', '--token', 'a', '--token', 'b'], { PORTHOLE_DOMAIN: 'other.dev', PORTHOLE_GRACE: '5', PORTHOLE_HOST: '::1' });
+  const config = parseConfig(['--domain', 'Example.DEV.', '--http-port', '9000', '--token', 'a', '--token', 'b'], {
+    PORTHOLE_DOMAIN: 'other.dev',
+    PORTHOLE_GRACE: '5',
+    PORTHOLE_HOST: '::1',
+  });
   assert.is(config?.domain, 'example.dev');
   assert.is(config?.httpPort, 9000);
   assert.equal(config?.tokens, ['a', 'b']);
@@ -25,7 +29,10 @@ test('flags win over PORTHOLE_* variables, which win over defaults', () => {
 });
 
 test('beyond loopback the relay refuses to start without a token, and says how to give one', () => {
-  assert.throws(() => parseConfig(['--host', '0.0.0.0'], {}), (e: Error) => e instanceof ConfigError && /--token/.test(e.message) && /openssl rand/.test(e.message));
+  assert.throws(
+    () => parseConfig(['--host', '0.0.0.0'], {}),
+    (e: Error) => e instanceof ConfigError && /--token/.test(e.message) && /openssl rand/.test(e.message),
+  );
   assert.ok(parseConfig(['--host', '0.0.0.0'], { PORTHOLE_TOKENS: 'abc,def' }));
 });
 
@@ -33,7 +40,7 @@ test('tokens come from a file too, comments and blank lines ignored', () => {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'porthole-')), 'tokens');
   fs.writeFileSync(file, '# agents\nalpha\n\n beta  # laptop\n');
   assert.equal(parseConfig(['--tokens-file', file], {})?.tokens, ['alpha', 'beta']);
-  assert.throws(() => parseConfig(['--tokens-file', file + '.missing'], {}), /Cannot read the tokens file/);
+  assert.throws(() => parseConfig(['--tokens-file', `${file}.missing`], {}), /Cannot read the tokens file/);
 });
 
 test('TLS flags: ACME or files, not both; ports default to 80/443', () => {

@@ -7,11 +7,27 @@ import { spawn } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  isLoopbackOrAny, mergeListeners, parseHttpResponseStart, parseLsof, parseNetstat, parseProcCmdline,
-  parseProcNetTcp, parsePsCommandLines, parseSocketInode, parseTasklistCsv, type Listener,
+  isLoopbackOrAny,
+  mergeListeners,
+  parseHttpResponseStart,
+  parseLsof,
+  parseNetstat,
+  parseProcCmdline,
+  parseProcNetTcp,
+  parsePsCommandLines,
+  parseSocketInode,
+  parseTasklistCsv,
+  type Listener,
 } from '../../extension/ports/portParsers.js';
 import {
-  categorize, labelHttp, probeHttp, rankListeners, scanPorts, type ListeningPort, type PortCategory, type PortSource,
+  categorize,
+  labelHttp,
+  probeHttp,
+  rankListeners,
+  scanPorts,
+  type ListeningPort,
+  type PortCategory,
+  type PortSource,
 } from '../../extension/ports/ports.js';
 import { PortWatcher } from '../../extension/ports/portWatcher.js';
 import { waitFor } from '../wait.cjs';
@@ -19,7 +35,10 @@ import { waitFor } from '../wait.cjs';
 const fixtures = path.join(__dirname, '..', 'fixtures', 'ports');
 const fixture = (name: string) => fs.readFileSync(path.join(fixtures, name), 'utf8');
 
-interface Session { pid: number; listeners: { host: string; port: number }[] }
+interface Session {
+  pid: number;
+  listeners: { host: string; port: number }[];
+}
 const sessions = (name: string): Session[] => (JSON.parse(fixture(name)) as { sessions: Session[] }).sessions;
 const key = (l: { address?: string; host?: string; port: number }) => `${l.address ?? l.host}:${l.port}`;
 const reachable = (s: Session) => s.listeners.filter((l) => !['192.0.2.2', 'fd00::2'].includes(l.host));
@@ -31,7 +50,10 @@ test('/proc/net/tcp{,6}: every loopback or all-interfaces listener recorded, and
   const found = new Set(parsed.map(key));
   const recorded = sessions('linux-session.json');
   for (const listener of recorded.flatMap(reachable)) assert.ok(found.has(key(listener)), `missing ${key(listener)}`);
-  assert.not.ok(parsed.some((l) => l.address === '192.0.2.2' || l.address === 'fd00::2'), 'LAN listeners are not reachable on loopback');
+  assert.not.ok(
+    parsed.some((l) => l.address === '192.0.2.2' || l.address === 'fd00::2'),
+    'LAN listeners are not reachable on loopback',
+  );
   // Besides ours, only the recording machine's own listener: no ends of the established connection, no TIME_WAIT rows.
   const ours = new Set(recorded.flatMap((s) => s.listeners.map((l) => l.port)));
   assert.equal(parsed.filter((l) => !ours.has(l.port)).map(key), ['0.0.0.0:2024']);
@@ -41,11 +63,18 @@ test('/proc/net/tcp{,6}: every loopback or all-interfaces listener recorded, and
 
 test('/proc: socket inodes lead to the process that opened them', () => {
   const [node] = sessions('linux-session.json');
-  const inodesOfNode = new Set(fixture('linux-proc-fd-links.txt').split('\n')
-    .map((line) => parseSocketInode(line.split(' -> ')[1] ?? '')).filter((inode) => inode !== undefined));
+  const inodesOfNode = new Set(
+    fixture('linux-proc-fd-links.txt')
+      .split('\n')
+      .map((line) => parseSocketInode(line.split(' -> ')[1] ?? ''))
+      .filter((inode) => inode !== undefined),
+  );
   const parsed = [...parseProcNetTcp(fixture('linux-proc-net-tcp.txt')), ...parseProcNetTcp(fixture('linux-proc-net-tcp6.txt'))];
   const nodePorts = new Set(reachable(node).map(key));
-  const owned = parsed.filter((l) => inodesOfNode.has(l.inode)).map(key).sort();
+  const owned = parsed
+    .filter((l) => inodesOfNode.has(l.inode))
+    .map(key)
+    .sort();
   assert.equal(owned, [...nodePorts].sort());
   assert.is(parseSocketInode('pipe:[11618]'), undefined);
   assert.is(parseSocketInode('socket:[42'), undefined);
@@ -61,7 +90,10 @@ test('/proc: 500 recorded listeners, merged to one entry per port', () => {
   for (const listener of many.listeners) assert.ok(found.has(key(listener)), `missing ${key(listener)}`);
   const merged = mergeListeners(parsed);
   assert.is(merged.length, new Set(parsed.map((l) => l.port)).size);
-  assert.ok(merged.every((l, i) => i === 0 || merged[i - 1].port < l.port), 'sorted by port');
+  assert.ok(
+    merged.every((l, i) => i === 0 || merged[i - 1].port < l.port),
+    'sorted by port',
+  );
 });
 
 test('/proc: big-endian hosts print address words the other way round', () => {
@@ -78,32 +110,49 @@ test('lsof (recorded): names unescaped, * by family, IPv4-mapped shown as IPv4, 
   const byKey = new Map(parsed.map((l) => [key(l), l]));
   const lsofKey = (l: { host: string; port: number }) => key({ host: l.host === '::ffff:127.0.0.1' ? '127.0.0.1' : l.host, port: l.port });
   for (const listener of reachable(node)) assert.is(byKey.get(lsofKey(listener))?.pid, node.pid, lsofKey(listener));
-  assert.equal(byKey.get(key(renamed.listeners[0])), { port: renamed.listeners[0].port, address: '127.0.0.1', pid: renamed.pid, processName: 'dev server' });
+  assert.equal(byKey.get(key(renamed.listeners[0])), {
+    port: renamed.listeners[0].port,
+    address: '127.0.0.1',
+    pid: renamed.pid,
+    processName: 'dev server',
+  });
   assert.is(byKey.get(key(python.listeners[0]))?.processName, 'python3');
   assert.is(parsed.length, reachable(node).length + 2);
 });
 
 test('lsof (recorded): 500 listeners', () => {
   const [many] = sessions('linux-many-session.json');
-  const found = new Set(parseLsof(fixture('linux-many-lsof.txt')).filter((l) => l.pid === many.pid).map(key));
+  const found = new Set(
+    parseLsof(fixture('linux-many-lsof.txt'))
+      .filter((l) => l.pid === many.pid)
+      .map(key),
+  );
   assert.is(found.size, 500);
   for (const listener of many.listeners) assert.ok(found.has(key(listener)), key(listener));
 });
 
 test('lsof (macOS layout): hex devices, escaped names, [::1], warnings and truncated lines skipped', () => {
   const parsed = parseLsof(fixture('macos-lsof.txt'));
-  assert.equal(parsed.find((l) => l.pid === 2231), { port: 53412, address: '127.0.0.1', pid: 2231, processName: 'Code Helper (Plugin)' });
+  assert.equal(
+    parsed.find((l) => l.pid === 2231),
+    { port: 53412, address: '127.0.0.1', pid: 2231, processName: 'Code Helper (Plugin)' },
+  );
   assert.equal(parsed.filter((l) => l.pid === 4410).map(key), ['::1:5173', '127.0.0.1:5173'], 'no ESTABLISHED row, no truncated row');
   assert.equal(parsed.find((l) => l.port === 3000)?.address, '::');
   assert.equal(parsed.find((l) => l.port === 7000)?.address, '0.0.0.0');
-  assert.not.ok(parsed.some((l) => l.port === 4000 || l.port === 8001), 'LAN and link-local listeners skipped');
+  assert.not.ok(
+    parsed.some((l) => l.port === 4000 || l.port === 8001),
+    'LAN and link-local listeners skipped',
+  );
   assert.is(parsed.length, 16);
 });
 
 test('lsof: 500 generated rows on mixed families', () => {
-  const rows = Array.from({ length: 500 }, (_, i) => i % 2
-    ? `node      ${7000 + i}   jdoe   ${20 + i}u  IPv6 0x6c1f0d8e29f4${(4096 + i).toString(16)}      0t0  TCP [::1]:${20000 + i} (LISTEN)`
-    : `node      ${7000 + i}   jdoe   ${20 + i}u  IPv4 0x6c1f0d8e2a53${(4096 + i).toString(16)}      0t0  TCP 127.0.0.1:${20000 + i} (LISTEN)`);
+  const rows = Array.from({ length: 500 }, (_, i) =>
+    i % 2
+      ? `node      ${7000 + i}   jdoe   ${20 + i}u  IPv6 0x6c1f0d8e29f4${(4096 + i).toString(16)}      0t0  TCP [::1]:${20000 + i} (LISTEN)`
+      : `node      ${7000 + i}   jdoe   ${20 + i}u  IPv4 0x6c1f0d8e2a53${(4096 + i).toString(16)}      0t0  TCP 127.0.0.1:${20000 + i} (LISTEN)`,
+  );
   const parsed = parseLsof(['COMMAND   PID   USER   FD   TYPE             DEVICE SIZE/OFF NODE NAME', ...rows].join('\n'));
   assert.is(parsed.length, 500);
   assert.equal(parsed[499], { port: 20499, address: '::1', pid: 7499, processName: 'node' });
@@ -121,10 +170,21 @@ test('ps: command lines by PID', () => {
 
 test('netstat -ano: LISTENING rows of both families; link-local, LAN, UDP and connections skipped', () => {
   const parsed = parseNetstat(fixture('windows-netstat.txt'));
-  assert.equal(parsed.map((l) => `${key(l)}/${l.pid}`), [
-    '0.0.0.0:135/1104', '0.0.0.0:445/4', '0.0.0.0:5040/7260', '0.0.0.0:8000/17044', '127.0.0.1:3000/15872',
-    '127.0.0.1:49670/5236', ':::135/1104', ':::445/4', ':::8000/17044', '::1:5173/16340',
-  ]);
+  assert.equal(
+    parsed.map((l) => `${key(l)}/${l.pid}`),
+    [
+      '0.0.0.0:135/1104',
+      '0.0.0.0:445/4',
+      '0.0.0.0:5040/7260',
+      '0.0.0.0:8000/17044',
+      '127.0.0.1:3000/15872',
+      '127.0.0.1:49670/5236',
+      ':::135/1104',
+      ':::445/4',
+      ':::8000/17044',
+      '::1:5173/16340',
+    ],
+  );
 });
 
 test('netstat -ano: translated states are recognised by the remote port 0', () => {
@@ -132,10 +192,14 @@ test('netstat -ano: translated states are recognised by the remote port 0', () =
 });
 
 test('netstat -ano: 500 generated rows', () => {
-  const rows = Array.from({ length: 500 }, (_, i) => i % 2
-    ? `  TCP    [::1]:${30000 + i}            [::]:0                 LISTENING       ${9000 + i}`
-    : `  TCP    127.0.0.1:${30000 + i}        0.0.0.0:0              LISTENING       ${9000 + i}`);
-  const parsed = parseNetstat(['', 'Active Connections', '', '  Proto  Local Address          Foreign Address        State           PID', ...rows].join('\r\n'));
+  const rows = Array.from({ length: 500 }, (_, i) =>
+    i % 2
+      ? `  TCP    [::1]:${30000 + i}            [::]:0                 LISTENING       ${9000 + i}`
+      : `  TCP    127.0.0.1:${30000 + i}        0.0.0.0:0              LISTENING       ${9000 + i}`,
+  );
+  const parsed = parseNetstat(
+    ['', 'Active Connections', '', '  Proto  Local Address          Foreign Address        State           PID', ...rows].join('\r\n'),
+  );
   assert.is(parsed.length, 500);
   assert.equal(parsed[1], { port: 30001, address: '::1', pid: 9001 });
 });
@@ -151,10 +215,26 @@ test('tasklist CSV: image names by PID, commas inside quotes, garbage skipped', 
 // --- Garbage ---
 
 test('garbage, binary and every truncation of every fixture: no throw, only valid listeners', () => {
-  const texts = ['linux-proc-net-tcp.txt', 'linux-proc-net-tcp6.txt', 'linux-lsof.txt', 'macos-lsof.txt', 'windows-netstat.txt', 'windows-tasklist.csv', 'linux-ps.txt'].map(fixture);
-  const noise = ['', '\n\n\r\n', '\0\x01\xff'.repeat(50), 'TCP : : : :', '   0: ZZZZZZZZ:XXXX 00000000:0000 0A', 'node 1 x 1u IPv4 1 0t0 TCP *:99999 (LISTEN)',
-    '  TCP    127.0.0.1:0    0.0.0.0:0    LISTENING    1', '  TCP    1.2.3:4:5    0.0.0.0:0    LISTENING    x',
-    Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)).toString('latin1')];
+  const texts = [
+    'linux-proc-net-tcp.txt',
+    'linux-proc-net-tcp6.txt',
+    'linux-lsof.txt',
+    'macos-lsof.txt',
+    'windows-netstat.txt',
+    'windows-tasklist.csv',
+    'linux-ps.txt',
+  ].map(fixture);
+  const noise = [
+    '',
+    '\n\n\r\n',
+    '\0\x01\xff'.repeat(50),
+    'TCP : : : :',
+    '   0: ZZZZZZZZ:XXXX 00000000:0000 0A',
+    'node 1 x 1u IPv4 1 0t0 TCP *:99999 (LISTEN)',
+    '  TCP    127.0.0.1:0    0.0.0.0:0    LISTENING    1',
+    '  TCP    1.2.3:4:5    0.0.0.0:0    LISTENING    x',
+    Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)).toString('latin1'),
+  ];
   const truncations = texts.flatMap((t) => Array.from({ length: 64 }, (_, i) => t.slice(0, Math.floor((t.length * i) / 64))));
   for (const text of [...noise, ...truncations]) {
     for (const parse of [parseProcNetTcp, parseLsof, parseNetstat]) {
@@ -162,20 +242,28 @@ test('garbage, binary and every truncation of every fixture: no throw, only vali
         assert.ok(found.port > 0 && found.port < 65536 && isLoopbackOrAny(found.address), JSON.stringify(found));
       }
     }
-    for (const pid of [...parseTasklistCsv(text).keys(), ...parsePsCommandLines(text).keys()]) assert.ok(Number.isInteger(pid), String(pid));
+    for (const pid of [...parseTasklistCsv(text).keys(), ...parsePsCommandLines(text).keys()])
+      assert.ok(Number.isInteger(pid), String(pid));
   }
-  for (const text of noise) assert.equal([parseProcNetTcp(text), parseLsof(text), parseNetstat(text)], [[], [], []], JSON.stringify(text.slice(0, 40)));
+  for (const text of noise)
+    assert.equal([parseProcNetTcp(text), parseLsof(text), parseNetstat(text)], [[], [], []], JSON.stringify(text.slice(0, 40)));
 });
 
 test('loopback or all interfaces, and nothing else', () => {
-  for (const address of ['127.0.0.1', '127.1.2.3', '0.0.0.0', '::', '::1', '::ffff:127.0.0.1', '::ffff:0.0.0.0']) assert.ok(isLoopbackOrAny(address), address);
-  for (const address of ['192.168.1.2', '10.0.0.1', 'fe80::1', 'fd00::2', '::ffff:10.0.0.1', '::2']) assert.not.ok(isLoopbackOrAny(address), address);
+  for (const address of ['127.0.0.1', '127.1.2.3', '0.0.0.0', '::', '::1', '::ffff:127.0.0.1', '::ffff:0.0.0.0'])
+    assert.ok(isLoopbackOrAny(address), address);
+  for (const address of ['192.168.1.2', '10.0.0.1', 'fe80::1', 'fd00::2', '::ffff:10.0.0.1', '::2'])
+    assert.not.ok(isLoopbackOrAny(address), address);
 });
 
 // --- Ranking ---
 
-const listener = (port: number, processName?: string, commandLine?: string): Listener =>
-  ({ port, address: '127.0.0.1', ...(processName ? { processName } : {}), ...(commandLine ? { commandLine } : {}) });
+const listener = (port: number, processName?: string, commandLine?: string): Listener => ({
+  port,
+  address: '127.0.0.1',
+  ...(processName ? { processName } : {}),
+  ...(commandLine ? { commandLine } : {}),
+});
 
 test('categorize: dev tools, VS Code, system services', () => {
   const cases: [Listener, PortCategory][] = [
@@ -207,15 +295,24 @@ test('categorize: dev tools, VS Code, system services', () => {
 
 test('rankListeners: dev servers first, hidden ports left out unless asked, v4+v6 merged', () => {
   const ranked = rankListeners(parseLsof(fixture('macos-lsof.txt')));
-  assert.equal(ranked.map((p) => `${p.port} ${p.processName}`), ['3000 node', '5173 node', '8000 Python', '8080 java', '57621 Spotify']);
+  assert.equal(
+    ranked.map((p) => `${p.port} ${p.processName}`),
+    ['3000 node', '5173 node', '8000 Python', '8080 java', '57621 Spotify'],
+  );
   assert.equal(ranked[1], { port: 5173, address: '127.0.0.1', pid: 4410, processName: 'node', category: 'dev-server', host: '127.0.0.1' });
   assert.is(ranked[0].host, '::1', 'a :: listener is reached on ::1');
   const all = rankListeners(parseLsof(fixture('macos-lsof.txt')), { includeHidden: true });
-  assert.equal(all.map((p) => p.category), ['dev-server', 'dev-server', 'dev-server', 'dev-server', 'other', 'vscode', 'vscode', 'system', 'system', 'system', 'system']);
+  assert.equal(
+    all.map((p) => p.category),
+    ['dev-server', 'dev-server', 'dev-server', 'dev-server', 'other', 'vscode', 'vscode', 'system', 'system', 'system', 'system'],
+  );
 
   const names = parseTasklistCsv(fixture('windows-tasklist.csv'));
   const windows = rankListeners(parseNetstat(fixture('windows-netstat.txt')).map((l) => ({ ...l, processName: names.get(l.pid ?? -1) })));
-  assert.equal(windows.map((p) => `${p.port} ${p.processName}`), ['3000 node.exe', '5173 node.exe', '8000 python.exe']);
+  assert.equal(
+    windows.map((p) => `${p.port} ${p.processName}`),
+    ['3000 node.exe', '5173 node.exe', '8000 python.exe'],
+  );
 });
 
 // --- Real sockets on loopback ---
@@ -254,11 +351,14 @@ test(`scanPorts (${sources.join(', ')}): a listener of this process on 127.0.0.1
   const v6 = net.createServer();
   const port = await listen(v4, 0, '127.0.0.1');
   await listen(v6, port, '::1');
-  const lan = Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
+  const lan = Object.values(os.networkInterfaces())
+    .flat()
+    .find((i) => i && i.family === 'IPv4' && !i.internal);
   const lanServer = net.createServer();
   const lanPort = lan ? await listen(lanServer, 0, lan.address) : -1;
   try {
-    for (const source of [...sources, ...sources]) { // the second round is served from the process-details cache
+    for (const source of [...sources, ...sources]) {
+      // the second round is served from the process-details cache
       const started = performance.now();
       const scan = await scanPorts({ source });
       const elapsed = performance.now() - started;
@@ -269,8 +369,12 @@ test(`scanPorts (${sources.join(', ')}): a listener of this process on 127.0.0.1
       assert.is(ours[0].address, '127.0.0.1', source);
       assert.is(ours[0].category, 'dev-server', 'a node process');
       assert.match(ours[0].processName ?? '', /^node/, source);
-      if (source !== 'netstat') assert.ok(ours[0].commandLine?.includes(path.basename(process.argv[1])), `${source}: ${ours[0].commandLine}`);
-      assert.not.ok(scan.ports.some((p) => p.port === lanPort), `${source}: LAN-only listener`);
+      if (source !== 'netstat')
+        assert.ok(ours[0].commandLine?.includes(path.basename(process.argv[1])), `${source}: ${ours[0].commandLine}`);
+      assert.not.ok(
+        scan.ports.some((p) => p.port === lanPort),
+        `${source}: LAN-only listener`,
+      );
       assert.ok(elapsed < 2000, `${source}: one scan took ${elapsed.toFixed(0)} ms`);
     }
   } finally {
@@ -281,13 +385,23 @@ test(`scanPorts (${sources.join(', ')}): a listener of this process on 127.0.0.1
 test('probeHttp: a page with a title, a raw TCP server, a silent one, a closed port, IPv6', async () => {
   const page = http.createServer((req, res) => {
     if (req.url !== '/') return res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><html><head><meta charset="utf-8">\n<title lang="en">\n  Vite   &amp; React &#8211; caf&#xe9; </title></head><body>hi</body></html>');
+    res
+      .writeHead(200, { 'content-type': 'text/html' })
+      .end(
+        '<!doctype html><html><head><meta charset="utf-8">\n<title lang="en">\n  Vite   &amp; React &#8211; caf&#xe9; </title></head><body>hi</body></html>',
+      );
   });
-  const bigNoTitle = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: 'x'.repeat(1 << 20) })));
+  const bigNoTitle = http.createServer((_req, res) =>
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: 'x'.repeat(1 << 20) })),
+  );
   const garbage = net.createServer((socket) => socket.end('\x00\x01SSH-2.0-OpenSSH_9.6\r\nnot http at all\r\n'));
   const silent = net.createServer();
   const [pagePort, bigPort, garbagePort, silentPort] = await Promise.all([
-    listen(page, 0, '127.0.0.1'), listen(bigNoTitle, 0, '127.0.0.1'), listen(garbage, 0, '127.0.0.1'), listen(silent, 0, '127.0.0.1')]);
+    listen(page, 0, '127.0.0.1'),
+    listen(bigNoTitle, 0, '127.0.0.1'),
+    listen(garbage, 0, '127.0.0.1'),
+    listen(silent, 0, '127.0.0.1'),
+  ]);
   const v6Page = http.createServer((_req, res) => res.end('<title>v6</title>'));
   const v6Port = await listen(v6Page, 0, '::1');
   try {
@@ -300,8 +414,13 @@ test('probeHttp: a page with a title, a raw TCP server, a silent one, a closed p
     assert.is(await probeHttp(silentPort), undefined);
     const waited = performance.now() - started;
     assert.ok(waited >= 450 && waited < 1500, `gave up on silence after ${waited.toFixed(0)} ms`);
-    const labelled = await labelHttp(rankListeners([
-      { port: pagePort, address: '127.0.0.1' }, { port: garbagePort, address: '0.0.0.0' }, { port: v6Port, address: '::' }]));
+    const labelled = await labelHttp(
+      rankListeners([
+        { port: pagePort, address: '127.0.0.1' },
+        { port: garbagePort, address: '0.0.0.0' },
+        { port: v6Port, address: '::' },
+      ]),
+    );
     const titles = Object.fromEntries(labelled.map((p) => [p.port, p.http?.title ?? null]));
     assert.equal(titles, { [pagePort]: 'Vite & React – café', [garbagePort]: null, [v6Port]: 'v6' });
   } finally {
@@ -326,7 +445,10 @@ test('PortWatcher: sees a new listener of this process, its removal, and offers 
   const offers: number[] = [];
   watcher.on('likelyDevServer', (port) => offers.push(port.port));
   await watcher.ready;
-  assert.ok(watcher.ports.some((p) => p.port === earlierPort), 'a port listening before the watcher is listed');
+  assert.ok(
+    watcher.ports.some((p) => p.port === earlierPort),
+    'a port listening before the watcher is listed',
+  );
   assert.not.ok(offers.includes(earlierPort), 'but not offered: it was there before');
   await close(earlier);
   const events: { event: string; port: ListeningPort }[] = [];
@@ -364,8 +486,14 @@ test('PortWatcher does not keep a process alive', async () => {
     new PortWatcher().on('added', () => {}); setTimeout(() => {}, 300);`;
   const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: 'inherit' });
   const code = await new Promise<number | null>((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill(); reject(new Error('still running after 8 s')); }, 8000);
-    child.once('exit', (exitCode) => { clearTimeout(timer); resolve(exitCode); });
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error('still running after 8 s'));
+    }, 8000);
+    child.once('exit', (exitCode) => {
+      clearTimeout(timer);
+      resolve(exitCode);
+    });
   });
   assert.is(code, 0);
 });

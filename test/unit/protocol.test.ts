@@ -1,27 +1,64 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  FrameType, HEADER_BYTES, MAX_FRAME_PAYLOAD, MAX_HEAD_BYTES, ProtocolError, checkHello, checkReset, decodeFrames, decodeJson,
-  decodeRequestHead, decodeResponseHead, decodeWindow, encodeFrame, encodeJson, encodeRequestHead, encodeResponseHead, encodeWindow,
-  type GoAway, type Hello, type Refusal, type RequestHead, type Reset, type ResponseHead, type Welcome,
+  FrameType,
+  HEADER_BYTES,
+  MAX_FRAME_PAYLOAD,
+  MAX_HEAD_BYTES,
+  ProtocolError,
+  checkHello,
+  checkReset,
+  decodeFrames,
+  decodeJson,
+  decodeRequestHead,
+  decodeResponseHead,
+  decodeWindow,
+  encodeFrame,
+  encodeJson,
+  encodeRequestHead,
+  encodeResponseHead,
+  encodeWindow,
+  type GoAway,
+  type Hello,
+  type Refusal,
+  type RequestHead,
+  type Reset,
+  type ResponseHead,
+  type Welcome,
 } from '../../core/protocol';
 
 const hello: Hello = { protocol: 1, agent: '0.1.0', token: 't0k3n', subdomain: 'myapp', resume: 'secret-secret-secret', basicAuth: 'u:p' };
-const welcome: Welcome = { url: 'http://myapp.localhost:8080', subdomain: 'myapp', resume: 'secret-secret-secret', heartbeat: 15, maxFrame: 262144 };
+const welcome: Welcome = {
+  url: 'http://myapp.localhost:8080',
+  subdomain: 'myapp',
+  resume: 'secret-secret-secret',
+  heartbeat: 15,
+  maxFrame: 262144,
+};
 const refusal: Refusal = { code: 'taken', message: 'The subdomain "myapp" is already taken.' };
-const open: RequestHead = { method: 'POST', path: '/a?b=c', headers: ['Host', 'x', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2'], body: true, remote: '127.0.0.1' };
+const open: RequestHead = {
+  method: 'POST',
+  path: '/a?b=c',
+  headers: ['Host', 'x', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2'],
+  body: true,
+  remote: '127.0.0.1',
+};
 const response: ResponseHead = { status: 200, statusText: 'OK', headers: ['content-type', 'text/plain'] };
 const reset: Reset = { code: 'unreachable', message: 'Nothing is listening on localhost:5173' };
 const goAway: GoAway = { reason: 'the relay is restarting' };
 
 test('every control frame round-trips through one batched message, and so do both heads', () => {
   const frames: [FrameType, number, unknown][] = [
-    [FrameType.Hello, 0, hello], [FrameType.Welcome, 0, welcome], [FrameType.Refuse, 0, refusal],
-    [FrameType.Reset, 7, reset], [FrameType.GoAway, 0, goAway],
+    [FrameType.Hello, 0, hello],
+    [FrameType.Welcome, 0, welcome],
+    [FrameType.Refuse, 0, refusal],
+    [FrameType.Reset, 7, reset],
+    [FrameType.GoAway, 0, goAway],
   ];
   const message = Buffer.concat([
     ...frames.map(([type, stream, value]) => encodeJson(type, stream, value)),
-    encodeRequestHead(7, open), encodeResponseHead(7, response),
+    encodeRequestHead(7, open),
+    encodeResponseHead(7, response),
   ]);
   const decoded = decodeFrames(message);
   assert.is(decoded.length, frames.length + 2);
@@ -45,8 +82,11 @@ test('heads keep what HTTP allows: obs-text, empty values, upgrades, no remote, 
   const unicodeReason = decodeResponseHead(decodeFrames(encodeResponseHead(1, { status: 200, statusText: 'OK \u010a ✓', headers: [] }))[0]);
   assert.equal(unicodeReason, { status: 200, headers: [] }, 'a reason phrase latin1 cannot carry is left out, never cut into a LF');
   const smuggled: RequestHead = { method: 'GET', path: '/', headers: ['X-A', 'a\u010aInjected: evil', 'X-B', 'b\nc'] };
-  assert.equal(decodeRequestHead(decodeFrames(encodeRequestHead(1, smuggled))[0]).headers, ['X-A', 'a?Injected: evil', 'X-B', 'b?c'],
-    'a field can never become two: what latin1 cannot carry, and LF, are replaced');
+  assert.equal(
+    decodeRequestHead(decodeFrames(encodeRequestHead(1, smuggled))[0]).headers,
+    ['X-A', 'a?Injected: evil', 'X-B', 'b?c'],
+    'a field can never become two: what latin1 cannot carry, and LF, are replaced',
+  );
 });
 
 test('DATA, END and WINDOW round-trip, and payloads are views, not copies', () => {
@@ -69,7 +109,10 @@ test('malformed input is a ProtocolError that says what is wrong', () => {
     [Buffer.concat([encodeFrame(FrameType.Data, 1, Buffer.alloc(10))]).subarray(0, HEADER_BYTES + 4), /claims 10 bytes but only 4 follow/],
   ];
   for (const [message, pattern] of cases) {
-    assert.throws(() => decodeFrames(message), (e: Error) => e instanceof ProtocolError && pattern.test(e.message));
+    assert.throws(
+      () => decodeFrames(message),
+      (e: Error) => e instanceof ProtocolError && pattern.test(e.message),
+    );
   }
   const oversized = Buffer.alloc(HEADER_BYTES);
   oversized[0] = FrameType.Data;
@@ -91,8 +134,16 @@ test('heads are checked before anyone relies on them', () => {
   assert.throws(() => decodeResponseHead(head(FrameType.Response, '200\n\nx\na\rb: c')), /invalid header "x"/);
   assert.throws(() => decodeResponseHead(head(FrameType.Response, '200\n\nbad name\nx')), /invalid header "bad name"/);
   assert.throws(() => decodeFrames(encodeFrame(FrameType.Open, 1, Buffer.alloc(MAX_HEAD_BYTES + 1, 32))), /exceeds the 131072-byte limit/);
-  assert.throws(() => decodeFrames(encodeFrame(FrameType.Data, 1, Buffer.alloc(20_000)), 16_384), /exceeds the 16384-byte limit/, 'DATA obeys the negotiated limit');
-  assert.is(decodeFrames(encodeFrame(FrameType.Response, 1, Buffer.alloc(20_000, 32)), 16_384).length, 1, 'heads are not held to the DATA limit');
+  assert.throws(
+    () => decodeFrames(encodeFrame(FrameType.Data, 1, Buffer.alloc(20_000)), 16_384),
+    /exceeds the 16384-byte limit/,
+    'DATA obeys the negotiated limit',
+  );
+  assert.is(
+    decodeFrames(encodeFrame(FrameType.Response, 1, Buffer.alloc(20_000, 32)), 16_384).length,
+    1,
+    'heads are not held to the DATA limit',
+  );
   assert.throws(() => checkHello({ protocol: 1, agent: 'a', subdomain: 7 as unknown as string }), /HELLO needs/);
   assert.equal(checkHello(hello), hello);
   assert.throws(() => checkReset({ code: 'nope' as 'internal', message: 'x' }, 1), /needs a known code/);

@@ -7,7 +7,8 @@ const tunnel = (label: string) => ({ label }) as unknown as Tunnel;
 
 test('names follow DNS label rules and reserved names are refused', () => {
   for (const good of ['myapp', 'a', 'my-app-2', '0day']) assert.is(nameProblem(good), undefined, good);
-  for (const bad of ['Not_A..Name!', '-lead', 'trail-', 'a'.repeat(64), 'has.dot', '']) assert.match(nameProblem(bad) ?? '', /not a valid name/, bad);
+  for (const bad of ['Not_A..Name!', '-lead', 'trail-', 'a'.repeat(64), 'has.dot', ''])
+    assert.match(nameProblem(bad) ?? '', /not a valid name/, bad);
   assert.match(nameProblem('www') ?? '', /reserved/);
 });
 
@@ -31,7 +32,11 @@ test('a taken name is refused; its owner gets it back with the resume secret dur
   assert.ok(claim.ok);
   if (!claim.ok) return;
   const resume = claim.registration.resume;
-  const thief = registry.claim({ protocol: 1, agent: 't', subdomain: 'myapp', resume: 'guess-guess-guess-guess' }, 'other', tunnel('thief'));
+  const thief = registry.claim(
+    { protocol: 1, agent: 't', subdomain: 'myapp', resume: 'guess-guess-guess-guess' },
+    'other',
+    tunnel('thief'),
+  );
   assert.ok(!thief.ok && thief.refusal.code === 'taken' && /in use/.test(thief.refusal.message));
 
   registry.disconnected(claim.registration, first, false);

@@ -4,17 +4,37 @@ import * as assert from 'uvu/assert';
 import type { RequestRecord } from '../../extension/agent/requestRecord.js';
 import { escapeHtml, formatBytes } from '../../core/text.js';
 import {
-  formatClock, formatDuration, headerPairs, looksLikeUtf8Text, matchesFilter, previewBody, statusClass,
-  toDetail, toRow, type LogFilter,
+  formatClock,
+  formatDuration,
+  headerPairs,
+  looksLikeUtf8Text,
+  matchesFilter,
+  previewBody,
+  statusClass,
+  toDetail,
+  toRow,
+  type LogFilter,
 } from '../../extension/requestLog/format.js';
 
 const T0 = Date.UTC(2025, 0, 2, 3, 4, 5, 6);
 function record(overrides: Partial<RequestRecord> = {}): RequestRecord {
   return {
-    id: 1, method: 'GET', path: '/', startedAt: T0, durationMs: 12.4, status: 200, upgrade: false,
-    requestHeaders: ['Host', 'localhost:5173', 'Accept', '*/*'], responseHeaders: ['Content-Type', 'text/plain'],
-    requestBytes: 0, responseBytes: 5, requestBody: Buffer.alloc(0), responseBody: Buffer.from('hello'),
-    requestBodyTruncated: false, responseBodyTruncated: false, ...overrides,
+    id: 1,
+    method: 'GET',
+    path: '/',
+    startedAt: T0,
+    durationMs: 12.4,
+    status: 200,
+    upgrade: false,
+    requestHeaders: ['Host', 'localhost:5173', 'Accept', '*/*'],
+    responseHeaders: ['Content-Type', 'text/plain'],
+    requestBytes: 0,
+    responseBytes: 5,
+    requestBody: Buffer.alloc(0),
+    responseBody: Buffer.from('hello'),
+    requestBodyTruncated: false,
+    responseBodyTruncated: false,
+    ...overrides,
   };
 }
 const XSS = '/<img src=x onerror=alert(1)>';
@@ -98,8 +118,11 @@ test('compressed bodies are decompressed, even when the capture was cut', () => 
   assert.is(cut.kind, 'text');
   assert.ok((cut as { text: string }).text.length > 3000);
   const br = zlib.brotliCompressSync('{"ok":true}');
-  assert.equal(previewBody(br, ['content-type', 'application/json', 'content-encoding', 'br'], br.length, false),
-    { kind: 'text', text: '{\n  "ok": true\n}', note: `${br.length} B, br-compressed` });
+  assert.equal(previewBody(br, ['content-type', 'application/json', 'content-encoding', 'br'], br.length, false), {
+    kind: 'text',
+    text: '{\n  "ok": true\n}',
+    note: `${br.length} B, br-compressed`,
+  });
   assert.is(previewBody(Buffer.from('not gzip'), ['content-encoding', 'gzip'], 8, false).kind, 'binary');
 });
 
@@ -112,12 +135,22 @@ test('text sniffing tolerates a multi-byte character cut by the capture limit', 
 });
 
 test('detail: headers as pairs, facts, and both bodies', () => {
-  const detail = toDetail(3, record({
-    method: 'POST', requestBytes: 9, requestBody: Buffer.from('name=test'),
-    requestHeaders: ['Content-Type', 'application/x-www-form-urlencoded', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2'],
-    remote: '203.0.113.9', replayOf: 1,
-  }));
-  assert.equal(detail.requestHeaders, [['Content-Type', 'application/x-www-form-urlencoded'], ['Set-Cookie', 'a=1'], ['Set-Cookie', 'b=2']]);
+  const detail = toDetail(
+    3,
+    record({
+      method: 'POST',
+      requestBytes: 9,
+      requestBody: Buffer.from('name=test'),
+      requestHeaders: ['Content-Type', 'application/x-www-form-urlencoded', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2'],
+      remote: '203.0.113.9',
+      replayOf: 1,
+    }),
+  );
+  assert.equal(detail.requestHeaders, [
+    ['Content-Type', 'application/x-www-form-urlencoded'],
+    ['Set-Cookie', 'a=1'],
+    ['Set-Cookie', 'b=2'],
+  ]);
   assert.equal(detail.requestBody, { kind: 'text', text: 'name=test', note: '9 B' });
   assert.equal(detail.responseBody, { kind: 'text', text: 'hello', note: '5 B' });
   assert.ok(detail.facts.some(([k, v]) => k === 'Client' && v === '203.0.113.9'));

@@ -73,7 +73,10 @@ test('findLast finds the newest matching record', () => {
   log.add({ n: 1 });
   assert.is(log.findLast((r) => r === x)?.seq, 1);
   assert.is(log.findLast((r) => r.n === 1)?.seq, 3);
-  assert.is(log.findLast((r) => r.n === 9), undefined);
+  assert.is(
+    log.findLast((r) => r.n === 9),
+    undefined,
+  );
 });
 
 test('has the documented default size and refuses nonsense sizes with a readable error', () => {

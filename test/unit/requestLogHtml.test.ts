@@ -43,13 +43,20 @@ test('the shell is accessible: labelled controls, a grid, live status', () => {
 });
 
 test('the page loads its one script from the extension, tagged with the nonce', () => {
-  const html = renderShell({ cspSource: CSP_SOURCE, nonce: 'n', title: 't', scriptUri: 'https://file+.vscode-resource/x/dist/webview/requestLog.js?a="b"' });
+  const html = renderShell({
+    cspSource: CSP_SOURCE,
+    nonce: 'n',
+    title: 't',
+    scriptUri: 'https://file+.vscode-resource/x/dist/webview/requestLog.js?a="b"',
+  });
   assert.ok(html.includes('<script nonce="n" src="https://file+.vscode-resource/x/dist/webview/requestLog.js?a=&#34;b&#34;"></script>'));
 });
 
 test('the page script writes request data only as text', () => {
   // Its code as shipped, without the comments that name what it must not use.
-  const { code: source } = transformSync(fs.readFileSync(path.join(__dirname, '../../extension/requestLog/webview/main.ts'), 'utf8'), { loader: 'ts' });
+  const { code: source } = transformSync(fs.readFileSync(path.join(__dirname, '../../extension/requestLog/webview/main.ts'), 'utf8'), {
+    loader: 'ts',
+  });
   for (const sink of ['innerHTML', 'outerHTML', 'insertAdjacentHTML', 'document.write', 'eval(', 'new Function', 'srcdoc']) {
     assert.not.ok(source.includes(sink), `the page script uses ${sink}`);
   }

@@ -9,14 +9,21 @@ import { parseTarget, type Target } from '../../extension/agent/target.js';
 
 const logs: string[] = [];
 let settings: ShareSettings;
-const manager = () => new ShareManager({
-  settings: () => settings,
-  token: async () => undefined,
-  log: { info: (m) => logs.push(`info ${m}`), warn: (m) => logs.push(`warn ${m}`), error: (m) => logs.push(`error ${m}`) },
-});
+const manager = () =>
+  new ShareManager({
+    settings: () => settings,
+    token: async () => undefined,
+    log: { info: (m) => logs.push(`info ${m}`), warn: (m) => logs.push(`warn ${m}`), error: (m) => logs.push(`error ${m}`) },
+  });
 async function rejects(promise: Promise<unknown>, pattern: RegExp, why?: string): Promise<void> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  assert.ok(error instanceof Error && pattern.test(error.message), `${why ?? 'expected a rejection'} matching ${pattern}, got ${String(error)}`);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.ok(
+    error instanceof Error && pattern.test(error.message),
+    `${why ?? 'expected a rejection'} matching ${pattern}, got ${String(error)}`,
+  );
 }
 const target = (port: number) => parseTarget(String(port)) as Target;
 
@@ -114,7 +121,10 @@ test('a refusal leaves the share listed as failed, with the reason', async () =>
   const shares = manager();
   settings.subdomain = '-bad-';
   try {
-    const error = await shares.share({ target: target(app.port) }).then(() => undefined, (e: unknown) => e);
+    const error = await shares.share({ target: target(app.port) }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.instance(error, AgentError);
     assert.is((error as AgentError).code, 'invalid-name');
     assert.is(shares.shares.length, 1);

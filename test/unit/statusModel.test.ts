@@ -2,13 +2,26 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AgentError, type AgentState } from '../../extension/agent/agent.js';
 import {
-  errorReason, formatCountdown, formatUptime, hostOf, initialStatus, nextStatus, present, type ShareStatus, type StatusEvent,
+  errorReason,
+  formatCountdown,
+  formatUptime,
+  hostOf,
+  initialStatus,
+  nextStatus,
+  present,
+  type ShareStatus,
+  type StatusEvent,
 } from '../../extension/statusModel.js';
 
 const T0 = 1_700_000_000_000;
-const base = () => initialStatus({
-  label: ':5173', local: 'http://localhost:5173', relay: 'https://tunnels.example.dev', relayEmbedded: false, protected: false,
-});
+const base = () =>
+  initialStatus({
+    label: ':5173',
+    local: 'http://localhost:5173',
+    relay: 'https://tunnels.example.dev',
+    relayEmbedded: false,
+    protected: false,
+  });
 const run = (status: ShareStatus, ...events: StatusEvent[]) => events.reduce(nextStatus, status);
 const state = (s: AgentState): StatusEvent => ({ type: 'state', state: s });
 const live = (since = T0): StatusEvent => state({ status: 'live', url: 'https://myapp.tunnels.example.dev', since });
@@ -30,7 +43,13 @@ test('live: the public host, and a tooltip with target, relay, uptime and reques
   assert.is(view.text, '$(radio-tower) myapp.tunnels.example.dev');
   assert.is(view.tone, 'normal');
   assert.is(view.ticking, true);
-  for (const part of ['http://localhost:5173', 'https://myapp.tunnels.example.dev', 'Relay: https://tunnels.example.dev', 'Up 2 min', '2 requests']) {
+  for (const part of [
+    'http://localhost:5173',
+    'https://myapp.tunnels.example.dev',
+    'Relay: https://tunnels.example.dev',
+    'Up 2 min',
+    '2 requests',
+  ]) {
     assert.ok(view.tooltip.includes(part), `tooltip lacks ${part}: ${view.tooltip}`);
   }
   assert.ok(present(run(base(), live(), { type: 'request' }), T0).tooltip.includes('1 request'));
@@ -45,8 +64,12 @@ test('a password-protected share shows a lock and says so', () => {
 });
 
 test('reconnecting: a warning with the time to the next retry, keeping the name it held', () => {
-  const status = run(base(), live(), { type: 'request' },
-    state({ status: 'reconnecting', attempt: 2, retryAt: T0 + 60_000 + 4_200, reason: 'connection reset' }));
+  const status = run(
+    base(),
+    live(),
+    { type: 'request' },
+    state({ status: 'reconnecting', attempt: 2, retryAt: T0 + 60_000 + 4_200, reason: 'connection reset' }),
+  );
   const view = present(status, T0 + 60_000);
   assert.is(view.tone, 'warning');
   assert.ok(view.text.startsWith('$(warning)'));
@@ -59,8 +82,7 @@ test('reconnecting: a warning with the time to the next retry, keeping the name 
 });
 
 test('uptime counts from the first time live, across reconnects', () => {
-  const status = run(base(), live(T0),
-    state({ status: 'reconnecting', attempt: 1, retryAt: T0 + 1000, reason: 'x' }), live(T0 + 5_000));
+  const status = run(base(), live(T0), state({ status: 'reconnecting', attempt: 1, retryAt: T0 + 1000, reason: 'x' }), live(T0 + 5_000));
   assert.is(status.liveSince, T0);
   assert.ok(present(status, T0 + 3_600_000 + 120_000).tooltip.includes('Up 1 h 2 min'));
 });

@@ -14,13 +14,25 @@ const error = (input: string) => {
 };
 
 test('a port, host:port, or URL', () => {
-  assert.equal(ok('5173'), { input: '5173', origin: 'http://localhost:5173', url: 'http://localhost:5173', label: ':5173', key: 'http://localhost:5173' });
+  assert.equal(ok('5173'), {
+    input: '5173',
+    origin: 'http://localhost:5173',
+    url: 'http://localhost:5173',
+    label: ':5173',
+    key: 'http://localhost:5173',
+  });
   assert.equal(ok('http://127.0.0.1:5173/some/page').origin, 'http://127.0.0.1:5173', 'the agent connects where the person said');
   assert.equal(ok(' localhost:3000 ').label, ':3000');
   assert.equal(ok('http://127.0.0.1:5173').key, 'http://localhost:5173');
   assert.equal(ok('http://127.0.0.1:5173').input, 'http://127.0.0.1:5173', 'the agent gets what was typed');
   assert.equal(ok('[::1]:8000').key, 'http://localhost:8000');
-  assert.equal(ok('https://localhost:8443'), { input: 'https://localhost:8443', origin: 'https://localhost:8443', url: 'https://localhost:8443', label: 'https :8443', key: 'https://localhost:8443' });
+  assert.equal(ok('https://localhost:8443'), {
+    input: 'https://localhost:8443',
+    origin: 'https://localhost:8443',
+    url: 'https://localhost:8443',
+    label: 'https :8443',
+    key: 'https://localhost:8443',
+  });
   assert.equal(ok('https://localhost').key, 'https://localhost:443');
   assert.equal(ok('devbox.lan:8080').label, 'devbox.lan:8080');
 });

@@ -20,15 +20,40 @@ async function pair(onOpen?: (stream: TunnelStream, head: RequestHead) => void, 
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   await new Promise((resolve) => wss.once('listening', resolve));
   const serverSide = new Promise<WebSocket>((resolve) => wss.once('connection', resolve));
-  const zeroKey = agentMasking === 'zero-key' ? { generateMask: (mask: Buffer) => { mask.fill(0); } } : {};
+  const zeroKey =
+    agentMasking === 'zero-key'
+      ? {
+          generateMask: (mask: Buffer) => {
+            mask.fill(0);
+          },
+        }
+      : {};
   const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, zeroKey);
   const closed: { code?: number; reason?: string } = {};
-  const agent = new Tunnel(client, { control: () => undefined, open: onOpen, closed: (code, reason) => Object.assign(closed, { code, reason }) }, { masking: agentMasking });
+  const agent = new Tunnel(
+    client,
+    { control: () => undefined, open: onOpen, closed: (code, reason) => Object.assign(closed, { code, reason }) },
+    { masking: agentMasking },
+  );
   await new Promise((resolve) => client.once('open', resolve));
   const relaySocket = await serverSide;
   const relayClosed: { code?: number; reason?: string } = {};
-  const relay = new Tunnel(relaySocket, { control: () => undefined, closed: (code, reason) => Object.assign(relayClosed, { code, reason }) }, { masking: 'none' });
-  return { relay, agent, client, relayClosed, closed, done: () => { client.terminate(); wss.close(); } };
+  const relay = new Tunnel(
+    relaySocket,
+    { control: () => undefined, closed: (code, reason) => Object.assign(relayClosed, { code, reason }) },
+    { masking: 'none' },
+  );
+  return {
+    relay,
+    agent,
+    client,
+    relayClosed,
+    closed,
+    done: () => {
+      client.terminate();
+      wss.close();
+    },
+  };
 }
 
 const it = suite('tunnel');
@@ -52,16 +77,24 @@ it('credit windows: a sender stops at the window and resumes as the receiver con
   }
   assert.is(offset, INITIAL_WINDOW, 'write() says stop once the window is spent');
   await tick(100);
-  assert.is(received.reduce((n, b) => n + b.length, 0), INITIAL_WINDOW, 'nothing beyond the window is in flight');
+  assert.is(
+    received.reduce((n, b) => n + b.length, 0),
+    INITIAL_WINDOW,
+    'nothing beyond the window is in flight',
+  );
 
   let resumed = 0;
-  stream.onWritable = () => { resumed++; };
+  stream.onWritable = () => {
+    resumed++;
+  };
   agentStream.consumed(INITIAL_WINDOW);
   await tick(100);
   assert.ok(resumed > 0, 'the sender is told it may resume');
   stream.write(source.subarray(offset));
   stream.end();
-  const ended = new Promise<void>((resolve) => { agentStream.onEnd = resolve; });
+  const ended = new Promise<void>((resolve) => {
+    agentStream.onEnd = resolve;
+  });
   let granted = INITIAL_WINDOW;
   const deadline = Date.now() + 10_000;
   while (received.reduce((n, b) => n + b.length, 0) < total && Date.now() < deadline) {
@@ -79,7 +112,9 @@ it('credit windows: a sender stops at the window and resumes as the receiver con
 it('frames queued in one turn of the event loop leave as one WebSocket message', async () => {
   const t = await pair();
   let messages = 0;
-  t.client.on('message', () => { messages++; });
+  t.client.on('message', () => {
+    messages++;
+  });
   for (let i = 0; i < 10; i++) t.relay.openStream({ method: 'GET', path: `/${i}`, headers: [] }).end();
   await tick(50);
   assert.is(messages, 1);
@@ -101,10 +136,14 @@ for (const agentMasking of ['zero-key', 'random-key'] as const) {
       };
     }, agentMasking);
     const messageSizes: number[] = [];
-    t.client.on('message', (data: Buffer) => { messageSizes.push(data.length); });
+    t.client.on('message', (data: Buffer) => {
+      messageSizes.push(data.length);
+    });
     const relayStream = t.relay.openStream(head);
     relayStream.onData = (chunk) => toRelay.push(Buffer.from(chunk));
-    const answered = new Promise<void>((resolve) => { relayStream.onEnd = resolve; });
+    const answered = new Promise<void>((resolve) => {
+      relayStream.onEnd = resolve;
+    });
     for (const body of bodies) relayStream.write(body);
     relayStream.end();
     try {
@@ -123,10 +162,16 @@ it('a peer that overruns a stream window is disconnected with a reason', async (
   const t = await pair();
   const stream = t.relay.openStream(head);
   stream.onData = () => undefined; // a consumer that never takes anything
-  const full = Buffer.concat(Array.from({ length: INITIAL_WINDOW / MAX_FRAME_PAYLOAD }, () => encodeFrame(FrameType.Data, stream.id, Buffer.alloc(MAX_FRAME_PAYLOAD))));
+  const full = Buffer.concat(
+    Array.from({ length: INITIAL_WINDOW / MAX_FRAME_PAYLOAD }, () =>
+      encodeFrame(FrameType.Data, stream.id, Buffer.alloc(MAX_FRAME_PAYLOAD)),
+    ),
+  );
   t.client.send(full);
   t.client.send(encodeFrame(FrameType.Data, stream.id, Buffer.alloc(1)));
-  const { code, reason } = await new Promise<{ code: number; reason: string }>((resolve) => t.client.on('close', (c, r) => resolve({ code: c, reason: r.toString() })));
+  const { code, reason } = await new Promise<{ code: number; reason: string }>((resolve) =>
+    t.client.on('close', (c, r) => resolve({ code: c, reason: r.toString() })),
+  );
   assert.is(code, 1002);
   assert.match(reason, /stream 1 overran its flow-control window/);
   t.done();
@@ -151,18 +196,26 @@ it('a peer that stops reading: writers pause at the connection limit, not after 
   }
   const buffered = t.relay.ws.bufferedAmount;
   assert.ok(accepted < 16 * 1024 * 1024, `writers kept going for ${accepted} bytes`);
-  assert.ok(buffered < 16 * 1024 * 1024, `${buffered} bytes buffered for a peer that reads nothing (32 windows would be ${32 * INITIAL_WINDOW})`);
+  assert.ok(
+    buffered < 16 * 1024 * 1024,
+    `${buffered} bytes buffered for a peer that reads nothing (32 windows would be ${32 * INITIAL_WINDOW})`,
+  );
   t.done();
 });
 
-it('a finished stream lets go of its owner\'s callbacks, so a stale reference to it retains nothing', async () => {
-  const t = await pair((stream) => { stream.onEnd = () => stream.end(); });
+it("a finished stream lets go of its owner's callbacks, so a stale reference to it retains nothing", async () => {
+  const t = await pair((stream) => {
+    stream.onEnd = () => stream.end();
+  });
   const stream = t.relay.openStream({ method: 'GET', path: '/', headers: [] });
   // The owner's state is reachable only through the callbacks, as a public response is in the relay.
   let ownerRef!: WeakRef<object>;
   const ended = new Promise<void>((resolve) => {
     const owner = { response: Buffer.alloc(64 * 1024) };
-    stream.onEnd = () => { owner.response.fill(1); resolve(); };
+    stream.onEnd = () => {
+      owner.response.fill(1);
+      resolve();
+    };
     stream.onReset = () => owner.response.fill(0);
     ownerRef = new WeakRef(owner);
   });

@@ -10,8 +10,15 @@ import { fileURLToPath } from 'node:url';
 import { listZip } from './zip.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const REQUIRED = ['extension.vsixmanifest', '[Content_Types].xml', 'extension/package.json', 'extension/dist/extension.js', 'extension/dist/webview/requestLog.js'];
-const ALLOWED = /^(extension\.vsixmanifest|\[Content_Types\]\.xml|extension\/(package\.json|readme\.md|changelog\.md|LICENSE\.txt|dist\/extension\.js|dist\/webview\/requestLog\.js))$/;
+const REQUIRED = [
+  'extension.vsixmanifest',
+  '[Content_Types].xml',
+  'extension/package.json',
+  'extension/dist/extension.js',
+  'extension/dist/webview/requestLog.js',
+];
+const ALLOWED =
+  /^(extension\.vsixmanifest|\[Content_Types\]\.xml|extension\/(package\.json|readme\.md|changelog\.md|LICENSE\.txt|dist\/extension\.js|dist\/webview\/requestLog\.js))$/;
 const MAX_VSIX_BYTES = 1024 * 1024;
 
 const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
@@ -20,7 +27,15 @@ const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'porthole-vsix-'));
 try {
   delete manifest.files;
   fs.writeFileSync(path.join(stage, 'package.json'), JSON.stringify(manifest, null, 2));
-  for (const file of ['dist/extension.js', 'dist/webview/requestLog.js', 'README.md', 'LICENSE', 'LICENSE.md', 'CHANGELOG.md', '.vscodeignore']) {
+  for (const file of [
+    'dist/extension.js',
+    'dist/webview/requestLog.js',
+    'README.md',
+    'LICENSE',
+    'LICENSE.md',
+    'CHANGELOG.md',
+    '.vscodeignore',
+  ]) {
     if (!fs.existsSync(path.join(ROOT, file))) {
       if (file.startsWith('dist/') || file === '.vscodeignore') throw new Error(`${file} is missing (run node esbuild.mjs first)`);
       continue;
@@ -28,8 +43,11 @@ try {
     fs.mkdirSync(path.dirname(path.join(stage, file)), { recursive: true });
     fs.copyFileSync(path.join(ROOT, file), path.join(stage, file));
   }
-  const vsce = spawnSync(path.join(ROOT, 'node_modules/.bin/vsce'), ['package', '--no-dependencies', '--skip-license', '--out', vsix],
-    { cwd: stage, stdio: 'inherit', timeout: 120_000 });
+  const vsce = spawnSync(path.join(ROOT, 'node_modules/.bin/vsce'), ['package', '--no-dependencies', '--skip-license', '--out', vsix], {
+    cwd: stage,
+    stdio: 'inherit',
+    timeout: 120_000,
+  });
   if (vsce.status !== 0) throw new Error(`vsce package failed (exit ${vsce.status ?? vsce.signal})`);
 
   const entries = listZip(fs.readFileSync(vsix));

@@ -11,8 +11,8 @@ import { waitFor } from '../wait.cjs';
 
 export { waitFor };
 
-export const RIG = process.env.PORTHOLE_VSCODE_RIG
-  || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'porthole', 'vscode-rig');
+export const RIG =
+  process.env.PORTHOLE_VSCODE_RIG || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'porthole', 'vscode-rig');
 export const CODE_SERVER_VERSION = '4.100.3';
 const CHROMIUM = process.env.PORTHOLE_CHROMIUM || '/usr/bin/chromium';
 
@@ -24,7 +24,8 @@ export function rigProblem() {
       return undefined;
     }
   })();
-  if (version !== CODE_SERVER_VERSION) return `code-server ${CODE_SERVER_VERSION} is not installed in ${RIG} (found ${version ?? 'nothing'})`;
+  if (version !== CODE_SERVER_VERSION)
+    return `code-server ${CODE_SERVER_VERSION} is not installed in ${RIG} (found ${version ?? 'nothing'})`;
   if (!fs.existsSync(path.join(RIG, 'node_modules/playwright-core/package.json'))) return `playwright-core is not installed in ${RIG}`;
   if (!fs.existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM}`;
   return undefined;
@@ -32,10 +33,13 @@ export function rigProblem() {
 
 export function freePort() {
   return new Promise((resolve, reject) => {
-    const server = net.createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
+    const server = net
+      .createServer()
+      .once('error', reject)
+      .listen(0, '127.0.0.1', () => {
+        const { port } = server.address();
+        server.close(() => resolve(port));
+      });
   });
 }
 
@@ -59,21 +63,43 @@ export async function startCodeServer(settings) {
   fs.writeFileSync(path.join(run, 'config.yaml'), `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
   const env = {
     ...process.env,
-    XDG_CONFIG_HOME: path.join(run, 'xdg/config'), XDG_DATA_HOME: path.join(run, 'xdg/data'), XDG_CACHE_HOME: path.join(run, 'xdg/cache'),
+    XDG_CONFIG_HOME: path.join(run, 'xdg/config'),
+    XDG_DATA_HOME: path.join(run, 'xdg/data'),
+    XDG_CACHE_HOME: path.join(run, 'xdg/cache'),
   };
   const log = fs.openSync(path.join(run, 'code-server.log'), 'a');
-  const child = spawn(path.join(RIG, 'node_modules/.bin/code-server'), [
-    '--config', path.join(run, 'config.yaml'), '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
-    '--disable-getting-started-override', '--user-data-dir', userData, '--extensions-dir', path.join(run, 'extensions'), workspace,
-  ], { env, detached: true, stdio: ['ignore', log, log] });
+  const child = spawn(
+    path.join(RIG, 'node_modules/.bin/code-server'),
+    [
+      '--config',
+      path.join(run, 'config.yaml'),
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--disable-getting-started-override',
+      '--user-data-dir',
+      userData,
+      '--extensions-dir',
+      path.join(run, 'extensions'),
+      workspace,
+    ],
+    { env, detached: true, stdio: ['ignore', log, log] },
+  );
   fs.closeSync(log);
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const url = `http://127.0.0.1:${port}/`;
   const server = {
-    url, port, run, workspace, pid: child.pid,
+    url,
+    port,
+    run,
+    workspace,
+    pid: child.pid,
     logTail: () => fs.readFileSync(path.join(run, 'code-server.log'), 'utf8').split('\n').slice(-30).join('\n'),
     async stop({ keep = false } = {}) {
-      for (const [signal, ms] of [['SIGTERM', 5000], ['SIGKILL', 5000]]) {
+      for (const [signal, ms] of [
+        ['SIGTERM', 5000],
+        ['SIGKILL', 5000],
+      ]) {
         try {
           process.kill(-child.pid, signal); // our own process group, by its id
         } catch {
@@ -107,8 +133,16 @@ export async function launchBrowser() {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1400, height: 900 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
   });
   return {
     context,

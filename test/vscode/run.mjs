@@ -46,7 +46,8 @@ async function main() {
   if (rigProblem()) {
     lap(`${rigProblem()}: installing the rig (test/vscode/setup.sh)`);
     const setup = spawnSync('bash', [path.join(ROOT, 'test/vscode/setup.sh')], { stdio: 'inherit', timeout: 600_000 });
-    if (setup.status !== 0 || rigProblem()) throw new Error(`the rig could not be installed: ${rigProblem() ?? `setup.sh exited ${setup.status}`}`);
+    if (setup.status !== 0 || rigProblem())
+      throw new Error(`the rig could not be installed: ${rigProblem() ?? `setup.sh exited ${setup.status}`}`);
   }
   lap(`rig ready in ${RIG}`);
   const build = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: ROOT, stdio: 'inherit', timeout: 120_000 });
@@ -90,7 +91,10 @@ async function runSuite(browser, server, suitePath) {
   clearTimeout(timer);
   await page.close();
   lap(`extension-host suite finished with exit code ${code} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  if (code !== 0) throw new Error(code === 'timeout' ? `the extension-host suite took longer than ${SUITE_TIMEOUT_MS / 1000} s` : 'the extension-host suite failed');
+  if (code !== 0)
+    throw new Error(
+      code === 'timeout' ? `the extension-host suite took longer than ${SUITE_TIMEOUT_MS / 1000} s` : 'the extension-host suite failed',
+    );
 }
 
 const started = Date.now();

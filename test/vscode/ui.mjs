@@ -18,20 +18,31 @@ function devServer(title) {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(`<!doctype html><html><head><title>${title}</title></head><body><h1>${PAGE_TEXT}</h1><p>${title}</p></body></html>`);
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
-    port: server.address().port,
-    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
-  })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        port: server.address().port,
+        close: () =>
+          new Promise((r) => {
+            server.closeAllConnections();
+            server.close(() => r());
+          }),
+      }),
+    ),
+  );
 }
 
 /** A public request as a script would send it: raw path, to the relay on loopback, routed by Host. */
 function get(publicUrl, rawPath) {
   const u = new URL(publicUrl);
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port: u.port, path: rawPath, headers: { host: u.host }, agent: false, timeout: 5000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode));
-    });
+    const req = http.get(
+      { host: '127.0.0.1', port: u.port, path: rawPath, headers: { host: u.host }, agent: false, timeout: 5000 },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`GET ${rawPath} timed out`)));
     req.on('error', reject);
   });
@@ -41,14 +52,24 @@ function get(publicUrl, rawPath) {
 async function runCommand(page, title) {
   const input = page.locator('.quick-input-widget input');
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-  await waitFor(async () => {
-    if (!(await input.isVisible())) await page.keyboard.press('F1');
-    await input.waitFor({ state: 'visible', timeout: T.short });
-    await input.fill(`>${title}`);
-    if (await row.waitFor({ timeout: 2000 }).then(() => true, () => false)) return true;
-    await page.keyboard.press('Escape'); // "No matching commands": its contributions are not registered yet
-    return false;
-  }, T.workbench, `the command "${title}" in the command palette`);
+  await waitFor(
+    async () => {
+      if (!(await input.isVisible())) await page.keyboard.press('F1');
+      await input.waitFor({ state: 'visible', timeout: T.short });
+      await input.fill(`>${title}`);
+      if (
+        await row.waitFor({ timeout: 2000 }).then(
+          () => true,
+          () => false,
+        )
+      )
+        return true;
+      await page.keyboard.press('Escape'); // "No matching commands": its contributions are not registered yet
+      return false;
+    },
+    T.workbench,
+    `the command "${title}" in the command palette`,
+  );
   await page.keyboard.press('Enter');
 }
 
@@ -74,7 +95,9 @@ export async function driveUi(browser, server, { extensionPath, outDir }) {
     await input.fill(String(app.port));
     // The detected port's row names the page in its label; the typed entry's row may show it too.
     await page.locator('.quick-input-list .monaco-list-row[aria-label*="“Porthole e2e page”"]').waitFor({ timeout: T.step });
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: `Share http://localhost:${app.port}` }).waitFor({ timeout: T.short });
+    await page
+      .locator('.quick-input-list .monaco-list-row', { hasText: `Share http://localhost:${app.port}` })
+      .waitFor({ timeout: T.short });
     await page.keyboard.press('Enter');
     const item = page.locator('.statusbar-item', { hasText: '.localhost:' }).first();
     await item.waitFor({ timeout: T.step });
@@ -106,8 +129,12 @@ export async function driveUi(browser, server, { extensionPath, outDir }) {
     lap('UI: a new request appears live at the top');
     await loadTest(page, publicUrl, paths);
 
-    const showsOnly = (expected) => waitFor(async () => JSON.stringify(await paths.allInnerTexts()) === JSON.stringify(expected),
-      T.short, `the log to show only ${JSON.stringify(expected)}`);
+    const showsOnly = (expected) =>
+      waitFor(
+        async () => JSON.stringify(await paths.allInnerTexts()) === JSON.stringify(expected),
+        T.short,
+        `the log to show only ${JSON.stringify(expected)}`,
+      );
     await log.locator('#filter').fill('script');
     await showsOnly([XSS_PATHS[1]]);
     await log.locator('#filter').fill('');
@@ -122,7 +149,11 @@ export async function driveUi(browser, server, { extensionPath, outDir }) {
     await log.locator('#summary', { hasText: 'GET / → 200' }).waitFor({ timeout: T.short });
     await log.locator('#response-body pre', { hasText: PAGE_TEXT }).waitFor({ timeout: T.short });
     await page.keyboard.press('ArrowUp');
-    await waitFor(async () => (await log.locator('#summary').innerText()) !== 'GET / → 200', T.short, 'ArrowUp to select the newer request');
+    await waitFor(
+      async () => (await log.locator('#summary').innerText()) !== 'GET / → 200',
+      T.short,
+      'ArrowUp to select the newer request',
+    );
     assert.equal(await log.locator('#rows .row[aria-selected="true"]').count(), 1);
     await home.click();
     await log.locator('#replay').click();
@@ -149,11 +180,14 @@ export async function driveUi(browser, server, { extensionPath, outDir }) {
     const popup = browser.context.waitForEvent('page', { timeout: T.step });
     await openRow.click();
     const confirm = page.locator('.monaco-dialog-box .monaco-button', { hasText: /^Open$/ });
-    const tab = await Promise.race([popup, confirm.waitFor({ timeout: T.step }).then(async () => {
-      lap('UI: VS Code asks before opening the external site; confirming');
-      await confirm.click();
-      return popup;
-    })]);
+    const tab = await Promise.race([
+      popup,
+      confirm.waitFor({ timeout: T.step }).then(async () => {
+        lap('UI: VS Code asks before opening the external site; confirming');
+        await confirm.click();
+        return popup;
+      }),
+    ]);
     await tab.waitForLoadState('domcontentloaded');
     assert.equal(new URL(tab.url()).host, host);
     assert.equal(await tab.locator('h1').innerText(), PAGE_TEXT);
@@ -170,7 +204,10 @@ export async function driveUi(browser, server, { extensionPath, outDir }) {
     assert.deepEqual(dialogs, [], 'no dialog (alert) was opened');
   } catch (error) {
     const failure = path.join(outDir, 'ui-failure.png');
-    await page.screenshot({ path: failure }).then(() => console.error(`UI failure screenshot: ${failure}`), () => undefined);
+    await page.screenshot({ path: failure }).then(
+      () => console.error(`UI failure screenshot: ${failure}`),
+      () => undefined,
+    );
     throw error;
   } finally {
     await page.close();
@@ -185,14 +222,19 @@ const LOAD = { requests: 300, perSecond: 100 };
  * responsive (no long task over 200 ms, measured by the browser itself).
  */
 async function loadTest(page, publicUrl, paths) {
-  const frame = await waitFor(async () => {
-    for (const f of page.frames()) if (await f.$('#rows').catch(() => null)) return f;
-    return undefined;
-  }, T.short, 'the request-log frame');
+  const frame = await waitFor(
+    async () => {
+      for (const f of page.frames()) if (await f.$('#rows').catch(() => null)) return f;
+      return undefined;
+    },
+    T.short,
+    'the request-log frame',
+  );
   await frame.evaluate(() => {
     window.portholeLongTasks = [];
-    new PerformanceObserver((list) => window.portholeLongTasks.push(...list.getEntries().map((e) => e.duration)))
-      .observe({ entryTypes: ['longtask'] });
+    new PerformanceObserver((list) => window.portholeLongTasks.push(...list.getEntries().map((e) => e.duration))).observe({
+      entryTypes: ['longtask'],
+    });
   });
   const before = await paths.count();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
@@ -202,28 +244,36 @@ async function loadTest(page, publicUrl, paths) {
   for (let i = 0; i < LOAD.requests; i++) {
     const due = started + (i * 1000) / LOAD.perSecond;
     if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
-    sent.push(new Promise((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port: u.port, path: `/load/${i}`, headers: { host: u.host }, agent, timeout: 10_000 }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode));
-      }).on('error', reject);
-    }));
+    sent.push(
+      new Promise((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port: u.port, path: `/load/${i}`, headers: { host: u.host }, agent, timeout: 10_000 }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode));
+          })
+          .on('error', reject);
+      }),
+    );
   }
   const statuses = await Promise.all(sent);
   const rate = LOAD.requests / ((Date.now() - started) / 1000);
   agent.destroy();
-  assert.ok(statuses.every((s) => s === 200), 'every load request answered 200');
+  assert.ok(
+    statuses.every((s) => s === 200),
+    'every load request answered 200',
+  );
   await waitFor(async () => (await paths.count()) === before + LOAD.requests, T.short, `all ${LOAD.requests} load requests in the log`);
   const longTasks = await frame.evaluate(() => window.portholeLongTasks);
   const worst = Math.max(0, ...longTasks);
-  lap(`UI: ${LOAD.requests} requests at ${rate.toFixed(0)}/s all listed; page long tasks: ${longTasks.length}, worst ${worst.toFixed(0)} ms`);
+  lap(
+    `UI: ${LOAD.requests} requests at ${rate.toFixed(0)}/s all listed; page long tasks: ${longTasks.length}, worst ${worst.toFixed(0)} ms`,
+  );
   assert.ok(worst < 200, `the request log blocked its page for ${worst.toFixed(0)} ms under load`);
 }
 
 async function waitForCount(locator, count, ms = T.short) {
   const deadline = Date.now() + ms;
-  let seen;
-  while ((seen = await locator.count()) !== count) {
+  for (let seen = await locator.count(); seen !== count; seen = await locator.count()) {
     if (Date.now() > deadline) throw new Error(`expected ${count} of ${locator}, saw ${seen} after ${ms / 1000} s`);
     await new Promise((r) => setTimeout(r, 100));
   }

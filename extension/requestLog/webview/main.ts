@@ -41,8 +41,14 @@ function requestLogClient(): void {
     div.setAttribute('aria-selected', 'false');
     if (row.note) div.title = row.note;
     const method = row.replay ? `↻ ${row.method}` : row.method;
-    for (const [text, cls] of [[row.time, 'time'], [method, 'method'], [row.path, 'path'], [row.status, 'status'],
-      [row.duration, 'num'], [row.size, 'num']] as const) {
+    for (const [text, cls] of [
+      [row.time, 'time'],
+      [method, 'method'],
+      [row.path, 'path'],
+      [row.status, 'status'],
+      [row.duration, 'num'],
+      [row.size, 'num'],
+    ] as const) {
       const cell = el('span', text, cls);
       cell.setAttribute('role', 'gridcell');
       div.appendChild(cell);
@@ -54,14 +60,14 @@ function requestLogClient(): void {
   function addRows(rows: LogRow[]): void {
     const fragment = document.createDocumentFragment();
     for (let i = rows.length - 1; i >= 0; i--) {
-      const div = rowElement(rows[i]!);
-      rowsBySeq.set(rows[i]!.seq, div);
+      const div = rowElement(rows[i]);
+      rowsBySeq.set(rows[i].seq, div);
       fragment.appendChild(div);
     }
     list.insertBefore(fragment, list.firstChild);
     // One tab stop in the table (roving tabindex): the selected row, or else the newest.
     if (selected === undefined || !rowsBySeq.has(selected)) {
-      list.querySelectorAll<HTMLElement>('.row[tabindex="0"]').forEach((row) => (row.tabIndex = -1));
+      for (const row of list.querySelectorAll<HTMLElement>('.row[tabindex="0"]')) row.tabIndex = -1;
       if (list.firstElementChild) (list.firstElementChild as HTMLElement).tabIndex = 0;
     }
   }
@@ -169,9 +175,14 @@ function requestLogClient(): void {
   let filterTimer: ReturnType<typeof setTimeout> | undefined;
   const sendFilter = () => {
     clearTimeout(filterTimer);
-    filterTimer = setTimeout(() => vscode.postMessage({
-      type: 'filter', filter: { text: filterInput.value, status: statusSelect.value as StatusFilter },
-    }), 150);
+    filterTimer = setTimeout(
+      () =>
+        vscode.postMessage({
+          type: 'filter',
+          filter: { text: filterInput.value, status: statusSelect.value as StatusFilter },
+        }),
+      150,
+    );
   };
   filterInput.addEventListener('input', sendFilter);
   statusSelect.addEventListener('change', sendFilter);

@@ -9,8 +9,15 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 export async function buildSuite() {
   const outfile = path.join(ROOT, 'dist', 'test', 'vscode-suite.js');
   await esbuild.build({
-    entryPoints: [path.join(ROOT, 'test/vscode/suite/index.ts')], outfile, bundle: true, platform: 'node', target: 'node20',
-    format: 'cjs', sourcemap: 'inline', external: ['vscode', 'bufferutil', 'utf-8-validate'], logLevel: 'warning',
+    entryPoints: [path.join(ROOT, 'test/vscode/suite/index.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    sourcemap: 'inline',
+    external: ['vscode', 'bufferutil', 'utf-8-validate'],
+    logLevel: 'warning',
   });
   return outfile;
 }

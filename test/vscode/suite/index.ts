@@ -103,8 +103,11 @@ test('Share Port shares a real server through the embedded relay; status bar, lo
     assert.equal(replayed.record.status, 200);
 
     assert.equal(await vscode.commands.executeCommand('porthole.showRequestLog', url), true);
-    const tab = await eventually('the request-log tab', () => vscode.window.tabGroups.all.flatMap((g) => g.tabs)
-      .find((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('porthole.requestLog')));
+    const tab = await eventually('the request-log tab', () =>
+      vscode.window.tabGroups.all
+        .flatMap((g) => g.tabs)
+        .find((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('porthole.requestLog')),
+    );
     assert.equal(tab.label, `Requests :${app.port}`);
 
     assert.equal(await vscode.commands.executeCommand('porthole.stopSharing', url), true);
@@ -169,7 +172,11 @@ test('a relay that wants a token: refused, then Set Relay Token stores it and th
     assert.match(api.statusBar.textOf(share) ?? '', /wrong token/);
 
     assert.equal(await vscode.commands.executeCommand('porthole.setRelayToken', 'team-token-1'), true);
-    const retried = await eventually('the retried share to be live', () => api.manager.shares.find((s) => s.state.status === 'live'), 10_000);
+    const retried = await eventually(
+      'the retried share to be live',
+      () => api.manager.shares.find((s) => s.state.status === 'live'),
+      10_000,
+    );
     assert.equal(retried.status.relay, relay.url);
     assert.equal(retried.status.relayEmbedded, false);
     assert.match((await get(retried.url!)).body, /token page/);
