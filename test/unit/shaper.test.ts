@@ -110,9 +110,11 @@ it('counts the bytes each way and the connections, and carries a half-close behi
     });
     socket.end('hello, link');
     assert.is(await reply, 'HELLO, LINK');
-    const { up, down, connections, lateMs } = shaper.counters();
+    const { up, down, connections, lateness } = shaper.counters();
     assert.equal({ up, down, connections }, { up: 11, down: 11, connections: 1 });
-    assert.ok(lateMs.mean >= 0 && lateMs.max >= lateMs.mean, `lateness ${JSON.stringify(lateMs)}`);
+    // Pieces: SYN, SYN-ACK, one piece and a FIN each way.
+    assert.is(lateness.pieces, 6);
+    assert.ok(lateness.meanMs >= 0 && lateness.maxMs >= lateness.meanMs, `lateness ${JSON.stringify(lateness)}`);
   } finally {
     await shaper.close();
     await upper.close();

@@ -1,7 +1,8 @@
 /**
  * A network link in user space, for benchmarks on a machine whose kernel has no netem: a TCP proxy
  * whose two directions each behave like one direction of a real link. Bytes wait for the link to be
- * free, take size / rate to go out (serialisation), then the one-way delay to arrive (propagation).
+ * free, take size / rate to go out (serialisation), then the one-way delay to arrive (propagation):
+ * a rate limit like a token bucket whose bucket holds one piece, so that nothing bursts past the rate.
  * Each direction is one link shared by every connection through the shaper, as a person's access link
  * is: six HTTP/1.1 connections share 50 Mbit/s, they do not get 50 each.
  *
@@ -32,8 +33,8 @@ export class Link {
   private freeAt = 0;
   private readonly queue: { due: number; deliver: () => void }[] = [];
   private timer: NodeJS.Timeout | undefined;
-  /** How late pieces arrived against their due time, ms: the shaper's own error (a busy event loop, timer granularity). */
-  readonly lateness = { pieces: 0, totalMs: 0, maxMs: 0 };
+  /** How late pieces arrived against their due time: the shaper's own error (a busy event loop, timer granularity). */
+  readonly lateness = { pieces: 0, totalMs: 0, maxMs: 0, over10ms: 0 };
 
   constructor(readonly settings: LinkSettings) {}
 
@@ -70,6 +71,7 @@ export class Link {
       this.lateness.pieces++;
       this.lateness.totalMs += late;
       this.lateness.maxMs = Math.max(this.lateness.maxMs, late);
+      if (late > 10) this.lateness.over10ms++;
       deliver();
     }
     if (this.timer === undefined) this.schedule();
@@ -88,15 +90,15 @@ export interface ShaperOptions {
   port?: number;
 }
 
-/** Bytes that have crossed the link so far, payload only (no TCP/IP or TLS record overhead beyond what the ends send). */
+/** What has crossed the link so far: bytes as the ends wrote them (TLS records included, TCP/IP headers not). */
 export interface Counters {
   /** Client to target. */
   up: number;
   /** Target to client. */
   down: number;
   connections: number;
-  /** Mean and largest delay beyond the link's own, over both directions, ms. */
-  lateMs: { mean: number; max: number };
+  /** Delay beyond the link's own, over both directions: pieces counted, mean and largest (ms), pieces more than 10 ms late. */
+  lateness: { pieces: number; meanMs: number; maxMs: number; over10ms: number };
 }
 
 export interface Shaper {
@@ -150,9 +152,15 @@ export async function startShaper(options: ShaperOptions): Promise<Shaper> {
     port: (server.address() as net.AddressInfo).port,
     windowBytes,
     counters: () => {
-      const pieces = uplink.lateness.pieces + downlink.lateness.pieces;
-      const mean = pieces === 0 ? 0 : (uplink.lateness.totalMs + downlink.lateness.totalMs) / pieces;
-      return { ...counters, lateMs: { mean, max: Math.max(uplink.lateness.maxMs, downlink.lateness.maxMs) } };
+      const [up, down] = [uplink.lateness, downlink.lateness];
+      const pieces = up.pieces + down.pieces;
+      const lateness = {
+        pieces,
+        meanMs: pieces === 0 ? 0 : (up.totalMs + down.totalMs) / pieces,
+        maxMs: Math.max(up.maxMs, down.maxMs),
+        over10ms: up.over10ms + down.over10ms,
+      };
+      return { ...counters, lateness };
     },
     close: () => new Promise<void>((resolve) => {
       uplink.clear();

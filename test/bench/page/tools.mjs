@@ -22,13 +22,16 @@ export function installedVersion(name) {
 }
 
 export function ensureTools(say) {
-  if (!fs.existsSync(CHROMIUM)) {
-    say(`no Chromium at ${CHROMIUM}: installing Debian's chromium with apt-get`);
+  const debian = [];
+  if (!fs.existsSync(CHROMIUM)) debian.push('chromium');
+  if (!onPath('openssl')) debian.push('openssl');
+  if (debian.length > 0) {
+    say(`installing Debian's ${debian.join(' and ')} with apt-get`);
     const apt = (args) => execFileSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', ...args], {
       stdio: 'inherit', timeout: 600_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     });
     apt(['update', '-qq']);
-    apt(['install', '-y', '-qq', '--no-install-recommends', 'chromium']);
+    apt(['install', '-y', '-qq', '--no-install-recommends', ...debian]);
     if (!fs.existsSync(CHROMIUM)) throw new Error(`apt-get installed chromium but ${CHROMIUM} is still missing; set PORTHOLE_CHROMIUM to its path.`);
   }
   const missing = Object.entries(PACKAGES).filter(([name, version]) => installedVersion(name) !== version);
@@ -39,6 +42,10 @@ export function ensureTools(say) {
   const manifest = path.join(CACHE, 'package.json');
   if (!fs.existsSync(manifest)) fs.writeFileSync(manifest, '{"name":"porthole-page-bench-tools","private":true}\n');
   execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...specs], { cwd: CACHE, stdio: 'inherit', timeout: 600_000 });
+}
+
+function onPath(command) {
+  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && fs.existsSync(path.join(dir, command)));
 }
 
 /** A package from the cache folder, never from the project's node_modules. */
