@@ -53,7 +53,9 @@ function exchange(socket: net.Socket, message: Buffer, bytes: number): Promise<n
 function drain(socket: net.Socket, started: number): Promise<{ bytes: number; ms: number }> {
   return new Promise((resolve, reject) => {
     let bytes = 0;
-    socket.on('data', (chunk: Buffer) => { bytes += chunk.length; });
+    socket.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
     socket.once('end', () => resolve({ bytes, ms: performance.now() - started }));
     socket.once('error', reject);
   });
@@ -86,7 +88,10 @@ it('caps the rate, and connections share it as they would share one link', async
     assert.is(ra.bytes + rb.bytes, 2 * bytes);
     const seconds = Math.max(ra.ms, rb.ms) / 1000;
     const bitsPerSecond = (2 * bytes * 8) / seconds;
-    assert.ok(bitsPerSecond <= 8e6 * 1.01, `both connections together moved ${(bitsPerSecond / 1e6).toFixed(2)} Mbit/s through an 8 Mbit/s link`);
+    assert.ok(
+      bitsPerSecond <= 8e6 * 1.01,
+      `both connections together moved ${(bitsPerSecond / 1e6).toFixed(2)} Mbit/s through an 8 Mbit/s link`,
+    );
     assert.ok(bitsPerSecond >= 8e6 * 0.6, `only ${(bitsPerSecond / 1e6).toFixed(2)} Mbit/s through an 8 Mbit/s link`);
   } finally {
     await shaper.close();
@@ -105,7 +110,9 @@ it('counts the bytes each way and the connections, and carries a half-close behi
     const socket = await connect(shaper.port);
     const reply = new Promise<string>((resolve) => {
       let text = '';
-      socket.on('data', (chunk: Buffer) => { text += chunk; });
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk;
+      });
       socket.on('end', () => resolve(text));
     });
     socket.end('hello, link');

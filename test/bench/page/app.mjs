@@ -26,8 +26,28 @@ function random(seed) {
   };
 }
 
-const WORDS = ['invoice', 'customer', 'shipment', 'ledger', 'account', 'balance', 'order', 'refund', 'report', 'region',
-  'forecast', 'margin', 'supplier', 'inventory', 'quota', 'payment', 'status', 'pending', 'archived', 'priority'];
+const WORDS = [
+  'invoice',
+  'customer',
+  'shipment',
+  'ledger',
+  'account',
+  'balance',
+  'order',
+  'refund',
+  'report',
+  'region',
+  'forecast',
+  'margin',
+  'supplier',
+  'inventory',
+  'quota',
+  'payment',
+  'status',
+  'pending',
+  'archived',
+  'priority',
+];
 
 function phrase(next, words) {
   return Array.from({ length: words }, () => WORDS[Math.floor(next() * WORDS.length)]).join(' ');
@@ -35,7 +55,10 @@ function phrase(next, words) {
 
 /** A component's source: some data, a little logic, and the renders of its children. */
 function component({ id, children, helper, css, usesLibrary, next }) {
-  const rows = Array.from({ length: 14 }, () => `  { label: '${phrase(next, 3)}', value: ${Math.floor(next() * 10000)}, note: '${phrase(next, 5)}' },`);
+  const rows = Array.from(
+    { length: 14 },
+    () => `  { label: '${phrase(next, 3)}', value: ${Math.floor(next() * 10000)}, note: '${phrase(next, 5)}' },`,
+  );
   return `// Component ${id}: a panel of figures, as a dashboard has hundreds.
 ${css ? `import './${css}';\n` : ''}import { format, total } from '../../lib/${helper}.js';
 ${usesLibrary ? "import { MathUtils } from 'three';\n" : ''}${children.map((c) => `import render${c} from './${c}.js';`).join('\n')}
@@ -56,7 +79,7 @@ export default function render${id}(parent, counter) {
   const title = document.createElement('h3');
   title.textContent = '${phrase(next, 2)} (${id})';
   const text = document.createElement('p');
-  text.textContent = summary(ROWS)${usesLibrary ? ' + ` · ${MathUtils.clamp(ROWS.length, 0, 10)}`' : ''};
+  text.textContent = summary(ROWS)${usesLibrary ? " + ' · ' + MathUtils.clamp(ROWS.length, 0, 10)" : ''};
   panel.append(title, text);
   parent.append(panel);
   counter.count++;
@@ -84,7 +107,9 @@ function stylesheet(name, rules, next) {
   const lines = [`/* ${name} */`];
   for (let i = 0; i < rules; i++) {
     const hue = Math.floor(next() * 360);
-    lines.push(`.${name}-${i} { color: hsl(${hue} 40% 30%); border-left: 3px solid hsl(${hue} 60% 60%); padding: ${i % 7}px ${i % 11}px; }`);
+    lines.push(
+      `.${name}-${i} { color: hsl(${hue} 40% 30%); border-left: 3px solid hsl(${hue} 60% 60%); padding: ${i % 7}px ${i % 11}px; }`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -120,30 +145,42 @@ export function generateApp(dir, { components = 300, seed = 10 } = {}) {
     }
   }
   for (const node of nodes) {
-    write(`src/components/s${node.section}/${node.id}.js`, component({
-      ...node, next,
-      helper: `helper${Math.floor(next() * HELPERS)}`,
-      css: node.depth === 1 ? `section${node.section}.css` : undefined,
-      usesLibrary: next() < 0.1,
-    }));
+    write(
+      `src/components/s${node.section}/${node.id}.js`,
+      component({
+        ...node,
+        next,
+        helper: `helper${Math.floor(next() * HELPERS)}`,
+        css: node.depth === 1 ? `section${node.section}.css` : undefined,
+        usesLibrary: next() < 0.1,
+      }),
+    );
   }
   for (let s = 0; s < SECTIONS; s++) write(`src/components/s${s}/section${s}.css`, stylesheet(`s${s}`, 60, next));
   for (let h = 0; h < HELPERS; h++) write(`src/lib/helper${h}.js`, helperModule(h));
 
   const lazy = Array.from({ length: LAZY }, (_, i) => `L${i}`);
-  write('src/components/lazy/index.js', `// A part of the app loaded on demand, after the first render, as a route is.
+  write(
+    'src/components/lazy/index.js',
+    `// A part of the app loaded on demand, after the first render, as a route is.
 ${lazy.map((id) => `import render${id} from './${id}.js';`).join('\n')}
 
 export default function renderLazy(parent, counter) {
 ${lazy.map((id) => `  render${id}(parent, counter);`).join('\n')}
 }
-`);
+`,
+  );
   for (const id of lazy) {
-    write(`src/components/lazy/${id}.js`, component({ id, children: [], helper: `helper${Math.floor(next() * HELPERS)}`, usesLibrary: false, next }));
+    write(
+      `src/components/lazy/${id}.js`,
+      component({ id, children: [], helper: `helper${Math.floor(next() * HELPERS)}`, usesLibrary: false, next }),
+    );
   }
 
   const roots = nodes.filter((n) => n.depth === 1);
-  write('src/main.js', `// The app: renders every section, then the lazy part, then says it is ready.
+  write(
+    'src/main.js',
+    `// The app: renders every section, then the lazy part, then says it is ready.
 import './styles/theme.css';
 import { Color } from 'three';
 import { show } from './hmr-probe.js';
@@ -158,11 +195,14 @@ const { default: renderLazy } = await import('./components/lazy/index.js');
 renderLazy(app, counter);
 window.__benchReadyAt = performance.now();
 app.dataset.rendered = String(counter.count);
-`);
+`,
+  );
   write('src/hmr-probe.js', hmrProbe('initial'));
   write('src/styles/theme.css', stylesheet('theme', 80, next));
   write('src/styles/global.css', stylesheet('global', 200, next));
-  write('index.html', `<!doctype html>
+  write(
+    'index.html',
+    `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -176,15 +216,19 @@ app.dataset.rendered = String(counter.count);
 <script type="module" src="/src/main.js"></script>
 </body>
 </html>
-`);
+`,
+  );
   write('package.json', '{ "name": "page-bench-app", "private": true, "type": "module" }\n');
-  write('vite.config.js', `export default {
+  write(
+    'vite.config.js',
+    `export default {
   clearScreen: false,
   cacheDir: '.vite',
   optimizeDeps: { include: ['three'] },
   server: { host: '127.0.0.1', strictPort: true },
 };
-`);
+`,
+  );
   return {
     components: nodes.length + lazy.length,
     depth: Math.max(...nodes.map((n) => n.depth)),

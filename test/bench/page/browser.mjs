@@ -5,8 +5,16 @@ import fs from 'node:fs';
 import { CHROMIUM, requireTool } from './tools.mjs';
 
 /** Flags that work on these machines (closed network, no GPU, root); see test/vscode/rig.mjs. */
-const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+const FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
 const LOAD_TIMEOUT_MS = 60_000;
 
 /**
@@ -20,8 +28,11 @@ export async function launchBrowser({ hosts, trustedKey }) {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: [...FLAGS, `--host-resolver-rules=${hosts.map((h) => `MAP ${h} 127.0.0.1`).join(',')}`,
-      `--ignore-certificate-errors-spki-list=${trustedKey}`],
+    args: [
+      ...FLAGS,
+      `--host-resolver-rules=${hosts.map((h) => `MAP ${h} 127.0.0.1`).join(',')}`,
+      `--ignore-certificate-errors-spki-list=${trustedKey}`,
+    ],
   });
 }
 
@@ -30,7 +41,9 @@ async function watchedPage(context) {
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
   const seen = { requests: 0, protocols: new Set(), encodings: new Set(), failures: [] };
-  cdp.on('Network.requestWillBeSent', () => { seen.requests++; });
+  cdp.on('Network.requestWillBeSent', () => {
+    seen.requests++;
+  });
   cdp.on('Network.responseReceived', ({ response }) => {
     if (response.protocol) seen.protocols.add(response.protocol);
     const encoding = Object.entries(response.headers).find(([name]) => name.toLowerCase() === 'content-encoding')?.[1];
@@ -45,7 +58,9 @@ async function watchedPage(context) {
 }
 
 async function waitUntilRendered(page, components) {
-  await page.waitForFunction((count) => document.getElementById('app')?.dataset.rendered === String(count), components, { timeout: LOAD_TIMEOUT_MS });
+  await page.waitForFunction((count) => document.getElementById('app')?.dataset.rendered === String(count), components, {
+    timeout: LOAD_TIMEOUT_MS,
+  });
   return page.evaluate(() => window.__benchReadyAt);
 }
 
@@ -64,8 +79,12 @@ export async function coldLoad(browser, { url, components, counters }) {
     const after = await counters();
     if (seen.failures.length > 0) throw new Error(`loading ${url} failed: ${seen.failures.slice(0, 5).join('; ')}`);
     return {
-      ms, requests: seen.requests, protocols: [...seen.protocols], encodings: [...seen.encodings],
-      down: after.down - before.down, up: after.up - before.up,
+      ms,
+      requests: seen.requests,
+      protocols: [...seen.protocols],
+      encodings: [...seen.encodings],
+      down: after.down - before.down,
+      up: after.up - before.up,
     };
   } finally {
     await context.close();
@@ -90,8 +109,10 @@ export async function openForHmr(browser, url, components) {
 export async function hmrRound(pages, file, source, stamp) {
   const editedAt = Date.now();
   fs.writeFileSync(file, source);
-  return Promise.all(pages.map(async (page) => {
-    await page.waitForFunction((s) => window.__benchHmr?.stamp === s, stamp, { timeout: 10_000, polling: 10 });
-    return (await page.evaluate(() => window.__benchHmr.at)) - editedAt;
-  }));
+  return Promise.all(
+    pages.map(async (page) => {
+      await page.waitForFunction((s) => window.__benchHmr?.stamp === s, stamp, { timeout: 10_000, polling: 10 });
+      return (await page.evaluate(() => window.__benchHmr.at)) - editedAt;
+    }),
+  );
 }

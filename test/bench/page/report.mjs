@@ -17,32 +17,65 @@ export function table(rows, hmr, link) {
   const best = rows.find((r) => r.key === 'h2c');
   const http1 = rows.find((r) => r.key === 'h1');
   const lines = [
-    '| | load time (min–max) | × direct | bytes on the visitor\'s link ↓ / ↑ | requests | protocol, encoding | target | |',
+    "| | load time (min–max) | × direct | bytes on the visitor's link ↓ / ↑ | requests | protocol, encoding | target | |",
     '|---|--:|--:|--:|--:|---|--:|---|',
   ];
   const add = (...cells) => lines.push(`| ${cells.join(' | ')} |`);
   for (const row of rows) {
-    const target = row === best ? [`≤ ${TARGET_VS_DIRECT}× direct`, check(!row.unavailable && row.ms / direct.ms <= TARGET_VS_DIRECT)] : ['', ''];
+    const target =
+      row === best ? [`≤ ${TARGET_VS_DIRECT}× direct`, check(!row.unavailable && row.ms / direct.ms <= TARGET_VS_DIRECT)] : ['', ''];
     if (row.unavailable) {
       add(row.label, row.unavailable, '', '', '', row.protocols.join(', '), ...target);
       continue;
     }
-    add(row.label, `${ms(row.ms)} (${int(row.spread[0])}–${int(row.spread[1])})`, `${(row.ms / direct.ms).toFixed(2)}×`,
-      `${kB(row.down)} / ${kB(row.up)}`, int(row.requests), [...row.protocols, ...row.encodings].join(', '), ...target);
+    add(
+      row.label,
+      `${ms(row.ms)} (${int(row.spread[0])}–${int(row.spread[1])})`,
+      `${(row.ms / direct.ms).toFixed(2)}×`,
+      `${kB(row.down)} / ${kB(row.up)}`,
+      int(row.requests),
+      [...row.protocols, ...row.encodings].join(', '),
+      ...target,
+    );
   }
   if (best && http1) {
     const measured = !best.unavailable && !http1.unavailable;
-    add('  HTTP/2 + compression against HTTP/1.1, both through Porthole', measured ? `${(http1.ms / best.ms).toFixed(2)}× faster` : 'not measured', '', '', '', '',
-      `≥ ${TARGET_VS_HTTP1}× faster`, check(measured && http1.ms / best.ms >= TARGET_VS_HTTP1));
+    add(
+      '  HTTP/2 + compression against HTTP/1.1, both through Porthole',
+      measured ? `${(http1.ms / best.ms).toFixed(2)}× faster` : 'not measured',
+      '',
+      '',
+      '',
+      '',
+      `≥ ${TARGET_VS_HTTP1}× faster`,
+      check(measured && http1.ms / best.ms >= TARGET_VS_HTTP1),
+    );
   }
   const allowed = link.rttMs + HMR_MARGIN_MS;
   const hmrTarget = `≤ +${allowed} ms (one RTT + ${HMR_MARGIN_MS})`;
   if (hmr.error) {
-    add('HMR: file edit to update in the page, through the share', `failed: ${hmr.error.replaceAll('|', '/')}`, '', '', '', '', hmrTarget, check(false));
+    add(
+      'HMR: file edit to update in the page, through the share',
+      `failed: ${hmr.error.replaceAll('|', '/')}`,
+      '',
+      '',
+      '',
+      '',
+      hmrTarget,
+      check(false),
+    );
   } else {
     add('HMR: file edit to update in the page, direct', ms(hmr.direct), '', '', '', '', '', '');
-    add('HMR: file edit to update in the page, through the share', ms(hmr.share), `+${ms(hmr.share - hmr.direct)}`, '', '', '',
-      hmrTarget, check(hmr.share - hmr.direct <= allowed));
+    add(
+      'HMR: file edit to update in the page, through the share',
+      ms(hmr.share),
+      `+${ms(hmr.share - hmr.direct)}`,
+      '',
+      '',
+      '',
+      hmrTarget,
+      check(hmr.share - hmr.direct <= allowed),
+    );
   }
   return lines.join('\n');
 }

@@ -25,14 +25,17 @@ if (!target || !(rttMs >= 0) || !(mbit > 0)) {
   process.exit(2);
 }
 
-startShaper({ target: { host: target[1], port: Number(target[2]) }, rttMs, bitsPerSecond: mbit * 1e6 }).then((shaper) => {
-  console.log(JSON.stringify({ port: shaper.port, windowBytes: shaper.windowBytes }));
-  process.on('message', (message) => {
-    if (message === 'counters') process.send?.(shaper.counters());
-  });
-  process.on('disconnect', () => process.exit(0));
-  process.on('SIGTERM', () => shaper.close().then(() => process.exit(0)));
-}, (error: Error) => {
-  console.error(`shaper: cannot listen: ${error.message}`);
-  process.exit(1);
-});
+startShaper({ target: { host: target[1], port: Number(target[2]) }, rttMs, bitsPerSecond: mbit * 1e6 }).then(
+  (shaper) => {
+    console.log(JSON.stringify({ port: shaper.port, windowBytes: shaper.windowBytes }));
+    process.on('message', (message) => {
+      if (message === 'counters') process.send?.(shaper.counters());
+    });
+    process.on('disconnect', () => process.exit(0));
+    process.on('SIGTERM', () => shaper.close().then(() => process.exit(0)));
+  },
+  (error: Error) => {
+    console.error(`shaper: cannot listen: ${error.message}`);
+    process.exit(1);
+  },
+);

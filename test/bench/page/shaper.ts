@@ -138,10 +138,16 @@ export async function startShaper(options: ShaperOptions): Promise<Shaper> {
       upstream = socket;
       track(socket);
       socket.on('error', () => downlink.send(0, fail));
-      socket.once('connect', () => downlink.send(0, () => {
-        carry(client, socket, uplink, windowBytes, (n) => { counters.up += n; });
-        carry(socket, client, downlink, windowBytes, (n) => { counters.down += n; });
-      }));
+      socket.once('connect', () =>
+        downlink.send(0, () => {
+          carry(client, socket, uplink, windowBytes, (n) => {
+            counters.up += n;
+          });
+          carry(socket, client, downlink, windowBytes, (n) => {
+            counters.down += n;
+          });
+        }),
+      );
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -162,12 +168,13 @@ export async function startShaper(options: ShaperOptions): Promise<Shaper> {
       };
       return { ...counters, lateness };
     },
-    close: () => new Promise<void>((resolve) => {
-      uplink.clear();
-      downlink.clear();
-      for (const socket of sockets) socket.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        uplink.clear();
+        downlink.clear();
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -194,8 +201,10 @@ function carry(from: net.Socket, to: net.Socket, link: Link, windowBytes: number
   });
   to.on('drain', adjust);
   // The FIN travels behind the data.
-  from.once('end', () => link.send(0, () => {
-    if (!to.destroyed) to.end();
-  }));
+  from.once('end', () =>
+    link.send(0, () => {
+      if (!to.destroyed) to.end();
+    }),
+  );
   adjust();
 }

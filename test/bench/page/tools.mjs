@@ -7,8 +7,9 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 
-export const CACHE = process.env.PORTHOLE_PAGE_BENCH_CACHE
-  || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'porthole', 'page-bench');
+export const CACHE =
+  process.env.PORTHOLE_PAGE_BENCH_CACHE ||
+  path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'porthole', 'page-bench');
 export const CHROMIUM = process.env.PORTHOLE_CHROMIUM || '/usr/bin/chromium';
 /** Pinned: Vite 8.3.8 is the newest that installs cleanly here; playwright-core as the VS Code tests use. */
 export const PACKAGES = { vite: '8.3.8', three: '0.187.0', 'playwright-core': '1.65.1' };
@@ -27,12 +28,16 @@ export function ensureTools(say) {
   if (!onPath('openssl')) debian.push('openssl');
   if (debian.length > 0) {
     say(`installing Debian's ${debian.join(' and ')} with apt-get`);
-    const apt = (args) => execFileSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', ...args], {
-      stdio: 'inherit', timeout: 600_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
+    const apt = (args) =>
+      execFileSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', ...args], {
+        stdio: 'inherit',
+        timeout: 600_000,
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      });
     apt(['update', '-qq']);
     apt(['install', '-y', '-qq', '--no-install-recommends', ...debian]);
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`apt-get installed chromium but ${CHROMIUM} is still missing; set PORTHOLE_CHROMIUM to its path.`);
+    if (!fs.existsSync(CHROMIUM))
+      throw new Error(`apt-get installed chromium but ${CHROMIUM} is still missing; set PORTHOLE_CHROMIUM to its path.`);
   }
   const missing = Object.entries(PACKAGES).filter(([name, version]) => installedVersion(name) !== version);
   if (missing.length === 0) return;
@@ -41,7 +46,11 @@ export function ensureTools(say) {
   fs.mkdirSync(CACHE, { recursive: true });
   const manifest = path.join(CACHE, 'package.json');
   if (!fs.existsSync(manifest)) fs.writeFileSync(manifest, '{"name":"porthole-page-bench-tools","private":true}\n');
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...specs], { cwd: CACHE, stdio: 'inherit', timeout: 600_000 });
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...specs], {
+    cwd: CACHE,
+    stdio: 'inherit',
+    timeout: 600_000,
+  });
 }
 
 function onPath(command) {
