@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../chromium.mjs';
 import { waitFor } from '../wait.cjs';
 
 export { waitFor };
@@ -14,7 +15,6 @@ export { waitFor };
 export const RIG =
   process.env.PORTHOLE_VSCODE_RIG || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'porthole', 'vscode-rig');
 export const CODE_SERVER_VERSION = '4.100.3';
-const CHROMIUM = process.env.PORTHOLE_CHROMIUM || '/usr/bin/chromium';
 
 export function rigProblem() {
   const version = (() => {
@@ -133,16 +133,7 @@ export async function launchBrowser() {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1400, height: 900 },
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-dev-shm-usage',
-    ],
+    args: CHROMIUM_FLAGS,
   });
   return {
     context,

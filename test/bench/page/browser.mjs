@@ -2,19 +2,9 @@
 // loads measured in the page, what crossed the network seen through the DevTools protocol, and HMR
 // updates timed from the edit to the page.
 import fs from 'node:fs';
-import { CHROMIUM, requireTool } from './tools.mjs';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../../chromium.mjs';
+import { requireTool } from './tools.mjs';
 
-/** Flags that work on these machines (closed network, no GPU, root); see test/vscode/rig.mjs. */
-const FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
-];
 const LOAD_TIMEOUT_MS = 60_000;
 
 /**
@@ -29,14 +19,14 @@ export async function launchBrowser({ hosts, trustedKey }) {
     executablePath: CHROMIUM,
     headless: true,
     args: [
-      ...FLAGS,
+      ...CHROMIUM_FLAGS,
       `--host-resolver-rules=${hosts.map((h) => `MAP ${h} 127.0.0.1`).join(',')}`,
       `--ignore-certificate-errors-spki-list=${trustedKey}`,
     ],
   });
 }
 
-/** Opens `url` in a page of `context` and records every request's protocol, encoding and outcome until the page is closed. */
+/** A new page of `context` whose every request has its protocol, encoding and outcome recorded in `seen`. */
 async function watchedPage(context) {
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);

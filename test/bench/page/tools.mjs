@@ -6,11 +6,11 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { CHROMIUM } from '../../chromium.mjs';
 
 export const CACHE =
   process.env.PORTHOLE_PAGE_BENCH_CACHE ||
   path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'porthole', 'page-bench');
-export const CHROMIUM = process.env.PORTHOLE_CHROMIUM || '/usr/bin/chromium';
 /** Pinned: Vite 8.3.8 is the newest that installs cleanly here; playwright-core as the VS Code tests use. */
 export const PACKAGES = { vite: '8.3.8', three: '0.187.0', 'playwright-core': '1.65.1' };
 
