@@ -41,7 +41,7 @@ export function table(rows, hmr, link) {
   if (best && http1) {
     const measured = !best.unavailable && !http1.unavailable;
     add(
-      '  HTTP/2 + compression against HTTP/1.1, both through Porthole',
+      'Porthole, HTTP/2 + compression against HTTP/1.1',
       measured ? `${(http1.ms / best.ms).toFixed(2)}× faster` : 'not measured',
       '',
       '',

@@ -13,6 +13,7 @@
 // Direct is plain HTTP/1.1, as a colleague reaches `vite --host` on a LAN: Vite serves HTTP/2 only
 // once given a certificate, which few set up, and plain HTTP also spares direct the TLS handshake
 // that every share pays, so the comparison is, if anything, strict on Porthole.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -152,14 +153,29 @@ async function main() {
     say("HMR: edits seen directly and through the share (the relay's and agent's defaults)");
     // A share that breaks HMR is a finding for the table, not a reason to lose the loads measured.
     const hmr = await measureHmr(browser, app, rows[0].url, rows.at(-1).url).catch((error) => ({ error: error.message.split('\n')[0] }));
-    environment.push(await shaperError(processes));
+    const load = os.loadavg().map((n) => n.toFixed(1));
+    environment.push(
+      await shaperError(processes),
+      `Load average at the end (1, 5, 15 min): ${load.join(', ')}, on ${os.cpus().length} cores`,
+    );
     const markdown = `${environment.map((line) => `${line}  `).join('\n')}\n\n${table(rows, hmr, link)}\n`;
     console.log(`\n${markdown}`);
     fs.writeFileSync(flags.out, markdown);
+    formatInProject(flags.out);
     console.log(`(also written to ${path.relative(process.cwd(), flags.out)})`);
   } finally {
     await browser.close().catch((error) => console.error(`closing Chromium: ${error.message}`));
     for (const proc of processes.reverse()) await stop(proc);
+  }
+}
+
+/** Results written into the project get its formatter's layout, so that `npm test` (biome ci) stays green after a run. */
+function formatInProject(file) {
+  if (!path.resolve(file).startsWith(root + path.sep)) return;
+  try {
+    execFileSync(path.join(root, 'node_modules/.bin/biome'), ['format', '--write', file], { stdio: 'pipe' });
+  } catch (error) {
+    say(`${file} is left as written: Biome could not format it (${String(error.stderr || error.message).trim()})`);
   }
 }
 
