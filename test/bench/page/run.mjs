@@ -13,7 +13,6 @@
 // Direct is plain HTTP/1.1, as a colleague reaches `vite --host` on a LAN: Vite serves HTTP/2 only
 // once given a certificate, which few set up, and plain HTTP also spares direct the TLS handshake
 // that every share pays, so the comparison is, if anything, strict on Porthole.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -161,21 +160,10 @@ async function main() {
     const markdown = `${environment.map((line) => `${line}  `).join('\n')}\n\n${table(rows, hmr, link)}\n`;
     console.log(`\n${markdown}`);
     fs.writeFileSync(flags.out, markdown);
-    formatInProject(flags.out);
     console.log(`(also written to ${path.relative(process.cwd(), flags.out)})`);
   } finally {
     await browser.close().catch((error) => console.error(`closing Chromium: ${error.message}`));
     for (const proc of processes.reverse()) await stop(proc);
-  }
-}
-
-/** Results written into the project get its formatter's layout, so that `npm test` (biome ci) stays green after a run. */
-function formatInProject(file) {
-  if (!path.resolve(file).startsWith(root + path.sep)) return;
-  try {
-    execFileSync(path.join(root, 'node_modules/.bin/biome'), ['format', '--write', file], { stdio: 'pipe' });
-  } catch (error) {
-    say(`${file} is left as written: Biome could not format it (${String(error.stderr || error.message).trim()})`);
   }
 }
 
