@@ -32,6 +32,8 @@ export interface AgentGateOptions {
   heartbeatMs: number;
   /** --max-frame-size: the largest DATA payload agents may send. */
   maxFramePayload: number;
+  /** An agent registered on the connection of `req` (the relay then stops counting it against its address). */
+  registered(req: IncomingMessage): void;
   tunnelUrl(subdomain: string): string;
 }
 
@@ -110,6 +112,7 @@ export class AgentGate {
       const resumed = registration === held;
       claim.replaced?.close(CloseCode.replaced, 'replaced by a newer connection of the same agent');
       metrics.agentConnections++;
+      this.options.registered(req);
       if (resumed) metrics.agentReconnects++;
       const welcome: Welcome = {
         url: this.options.tunnelUrl(registration.subdomain),

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { DATA_FRAME_BYTES, MAX_FRAME_PAYLOAD } from '../core/protocol.js';
+import { DEFAULT_IPV6_PREFIX, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, defaultMaxConnections } from './connectionLimits.js';
 
 export const DEFAULT_HTTP_PORT = 8080;
 export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
@@ -13,6 +14,12 @@ export const DEFAULT_MAX_STREAMS_PER_TUNNEL = 128;
 export const DEFAULT_MAX_TUNNELS_PER_TOKEN = 16;
 export const DEFAULT_GRACE_SECONDS = 60;
 export const DEFAULT_HEARTBEAT_SECONDS = 15;
+/** A TLS handshake, and then each request head, must be complete this long after it began. */
+export const DEFAULT_HEAD_TIMEOUT_SECONDS = 10;
+/** An idle keep-alive connection is closed after this long. */
+export const DEFAULT_KEEP_ALIVE_SECONDS = 30;
+/** Node's http server wants a head timeout no longer than its whole-request timeout (300 s). */
+const MAX_HEAD_TIMEOUT_SECONDS = 300;
 export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
 
 export interface RelayConfig {
@@ -29,6 +36,14 @@ export interface RelayConfig {
   maxStreamsPerTunnel: number;
   maxTunnelsPerToken: number;
   maxFramePayload: number;
+  /** Connections on the public listeners at once, agents included; the top tenth is kept for agents and the apex. */
+  maxConnections: number;
+  /** Connections from one client address (or IPv6 prefix); 0: no limit (behind a proxy that bounds them). */
+  maxConnectionsPerAddress: number;
+  /** IPv6 clients are counted per prefix of this many bits. */
+  ipv6Prefix: number;
+  headTimeoutMs: number;
+  keepAliveTimeoutMs: number;
   logFormat: 'text' | 'json';
   tls?: TlsConfig;
 }
@@ -56,6 +71,11 @@ Starts a Porthole relay. With no options: http://<name>.localhost:8080 on 127.0.
   --max-streams N          concurrent requests per tunnel                 (PORTHOLE_MAX_STREAMS, default 128)
   --max-tunnels-per-token N                                               (PORTHOLE_MAX_TUNNELS_PER_TOKEN, default 16)
   --max-frame-size BYTES   largest protocol frame payload                 (PORTHOLE_MAX_FRAME_SIZE, default 262144)
+  --max-connections N      connections at once, agents included           (PORTHOLE_MAX_CONNECTIONS, default 9/10 of the open-files limit)
+  --max-connections-per-ip N   from one client address; 0 = no limit      (PORTHOLE_MAX_CONNECTIONS_PER_IP, default 256)
+  --ipv6-prefix BITS       IPv6 clients are counted per prefix            (PORTHOLE_IPV6_PREFIX, default 64)
+  --head-timeout SECONDS   for a TLS handshake, then for each request head (PORTHOLE_HEAD_TIMEOUT, default 10)
+  --keep-alive-timeout SECONDS   an idle connection is closed after this  (PORTHOLE_KEEP_ALIVE_TIMEOUT, default 30)
   --log-format text|json   one JSON object per line with json             (PORTHOLE_LOG_FORMAT, default text)
 
 TLS (Let's Encrypt, or your own certificate):
@@ -82,6 +102,11 @@ const OPTIONS = {
   'max-streams': { type: 'string' },
   'max-tunnels-per-token': { type: 'string' },
   'max-frame-size': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'max-connections-per-ip': { type: 'string' },
+  'ipv6-prefix': { type: 'string' },
+  'head-timeout': { type: 'string' },
+  'keep-alive-timeout': { type: 'string' },
   'log-format': { type: 'string' },
   'acme-email': { type: 'string' },
   'acme-directory': { type: 'string' },
@@ -110,6 +135,11 @@ export function defaultConfig(): RelayConfig {
     maxStreamsPerTunnel: DEFAULT_MAX_STREAMS_PER_TUNNEL,
     maxTunnelsPerToken: DEFAULT_MAX_TUNNELS_PER_TOKEN,
     maxFramePayload: MAX_FRAME_PAYLOAD,
+    maxConnections: defaultMaxConnections(),
+    maxConnectionsPerAddress: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+    ipv6Prefix: DEFAULT_IPV6_PREFIX,
+    headTimeoutMs: DEFAULT_HEAD_TIMEOUT_SECONDS * 1000,
+    keepAliveTimeoutMs: DEFAULT_KEEP_ALIVE_SECONDS * 1000,
     logFormat: 'text',
   };
 }
@@ -155,6 +185,14 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   config.maxTunnelsPerToken = number('max-tunnels-per-token', DEFAULT_MAX_TUNNELS_PER_TOKEN, 1);
   config.maxFramePayload = number('max-frame-size', MAX_FRAME_PAYLOAD, DATA_FRAME_BYTES);
   if (config.maxFramePayload > MAX_FRAME_PAYLOAD) throw new ConfigError(`--max-frame-size can be at most ${MAX_FRAME_PAYLOAD} bytes.`);
+  config.maxConnections = number('max-connections', config.maxConnections, 16);
+  config.maxConnectionsPerAddress = number('max-connections-per-ip', DEFAULT_MAX_CONNECTIONS_PER_ADDRESS);
+  config.ipv6Prefix = number('ipv6-prefix', DEFAULT_IPV6_PREFIX, 1);
+  if (config.ipv6Prefix > 128) throw new ConfigError('--ipv6-prefix is a number of bits, at most 128.');
+  config.headTimeoutMs = number('head-timeout', DEFAULT_HEAD_TIMEOUT_SECONDS, 1) * 1000;
+  if (config.headTimeoutMs > MAX_HEAD_TIMEOUT_SECONDS * 1000)
+    throw new ConfigError(`--head-timeout can be at most ${MAX_HEAD_TIMEOUT_SECONDS} seconds.`);
+  config.keepAliveTimeoutMs = number('keep-alive-timeout', DEFAULT_KEEP_ALIVE_SECONDS, 1) * 1000;
   const logFormat = text('log-format') ?? 'text';
   if (logFormat !== 'text' && logFormat !== 'json') throw new ConfigError(`--log-format must be text or json, not "${logFormat}".`);
   config.logFormat = logFormat;

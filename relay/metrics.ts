@@ -1,13 +1,38 @@
 /** Relay counters, exposed at /_porthole/metrics in Prometheus text format. */
+import type { RefusalReason } from './connectionLimits.js';
 import type { Registry } from './registry.js';
+
+/** What the metrics read from the connection limits (relay/connectionLimits.ts). */
+export interface ConnectionCounts {
+  readonly open: number;
+  readonly reserved: number;
+  readonly options: { readonly maxConnections: number };
+}
+
+/** Why a connection was refused: at once (connectionLimits.ts), or a visitor's request on a reserve connection. */
+export type ConnectionRefusal = RefusalReason | 'reserve';
+/** What a connection took too long for: its TLS handshake, or a request (head, or head and body). */
+export type ConnectionTimeout = 'tls_handshake' | 'request';
 
 export class Metrics {
   private readonly requestsByClass = new Map<string, number>();
+  private readonly refusedConnections: Record<ConnectionRefusal, number> = { address: 0, full: 0, reserve: 0 };
+  private readonly timedOutConnections: Record<ConnectionTimeout, number> = { tls_handshake: 0, request: 0 };
   bytesIn = 0;
   bytesOut = 0;
   agentConnections = 0;
   agentReconnects = 0;
   refusedAgents = 0;
+
+  constructor(private readonly connections?: ConnectionCounts) {}
+
+  connectionRefused(reason: ConnectionRefusal): void {
+    this.refusedConnections[reason]++;
+  }
+
+  connectionTimedOut(phase: ConnectionTimeout): void {
+    this.timedOutConnections[phase]++;
+  }
 
   request(status: number, bytesIn: number, bytesOut: number): void {
     const statusClass = status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'aborted';
@@ -44,10 +69,34 @@ export class Metrics {
       '# HELP porthole_agent_refusals_total Agent registrations refused (token, name, limit, version).',
       '# TYPE porthole_agent_refusals_total counter',
       `porthole_agent_refusals_total ${this.refusedAgents}`,
+      ...this.connectionLines(),
       '# HELP porthole_certificate_expiry_seconds Unix time at which each certificate expires.',
       '# TYPE porthole_certificate_expiry_seconds gauge',
       ...certificates.map((c) => `porthole_certificate_expiry_seconds{name="${c.name}"} ${Math.floor(c.notAfter.getTime() / 1000)}`),
     ];
     return `${lines.join('\n')}\n`;
+  }
+
+  private connectionLines(): string[] {
+    const gauges = this.connections
+      ? [
+          '# HELP porthole_connections Connections open on the public listeners, agents included; reserved = let in on the reserve.',
+          '# TYPE porthole_connections gauge',
+          `porthole_connections{slots="all"} ${this.connections.open}`,
+          `porthole_connections{slots="reserved"} ${this.connections.reserved}`,
+          '# HELP porthole_connections_max The most connections the relay holds (--max-connections).',
+          '# TYPE porthole_connections_max gauge',
+          `porthole_connections_max ${this.connections.options.maxConnections}`,
+        ]
+      : [];
+    return [
+      ...gauges,
+      '# HELP porthole_connections_refused_total Connections refused: address = over --max-connections-per-ip, full = relay full, reserve = a visitor on a reserve connection.',
+      '# TYPE porthole_connections_refused_total counter',
+      ...Object.entries(this.refusedConnections).map(([reason, n]) => `porthole_connections_refused_total{reason="${reason}"} ${n}`),
+      '# HELP porthole_connection_timeouts_total Connections cut for a TLS handshake or a request not finished in time.',
+      '# TYPE porthole_connection_timeouts_total counter',
+      ...Object.entries(this.timedOutConnections).map(([phase, n]) => `porthole_connection_timeouts_total{phase="${phase}"} ${n}`),
+    ];
   }
 }

@@ -37,9 +37,12 @@ export function sendPage(
 }
 
 /** The same page written straight to a socket, for upgrade requests that have no ServerResponse. */
-export function rawPage(status: number, reason: string, title: string, message: string): string {
+export function rawPage(status: number, reason: string, title: string, message: string, headers: Record<string, string> = {}): string {
   const body = render(title, message);
-  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`;
 }
 
 export function statusPage(domain: string, tunnels: number, version: string): string {

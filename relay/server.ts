@@ -10,10 +10,12 @@ import { WebSocketServer } from 'ws';
 import type { CertificateSource } from './tls/source.js';
 import { defaultConfig, type RelayConfig } from './config.js';
 import { createLog, type Log } from './log.js';
-import { Metrics } from './metrics.js';
+import { type ConnectionTimeout, Metrics } from './metrics.js';
 import { sendPage, rawPage } from './pages.js';
 import { admit, unknownHost, type Admission } from './admission.js';
 import { AgentGate } from './agents.js';
+import { ConnectionGuard, RELAY_FULL_MESSAGE, RELAY_FULL_TITLE } from './connectionGuard.js';
+import { ConnectionLimits } from './connectionLimits.js';
 import { serveApex, type ApexOptions } from './apex.js';
 import { routeHost, type Route } from './routing.js';
 import { CONNECT_PATH, CloseCode, FrameType, MAX_MESSAGE_BYTES } from '../core/protocol.js';
@@ -23,6 +25,8 @@ import type { Tunnel } from '../core/tunnel.js';
 
 /** How long a shutdown waits for public requests in flight. */
 const SHUTDOWN_GRACE_MS = 5_000;
+/** How often Node checks its connections for the head timeout (its default, 30 s, would let a head take 40). */
+const TIMEOUT_CHECK_MS = 1_000;
 
 export interface Relay {
   /** The apex URL agents connect to, e.g. http://localhost:8080. */
@@ -44,7 +48,13 @@ export async function startRelay(
 ): Promise<Relay> {
   const config: RelayConfig = { ...defaultConfig(), ...options };
   const registry = new Registry({ gracePeriodMs: config.gracePeriodMs, maxTunnelsPerToken: config.maxTunnelsPerToken });
-  const metrics = new Metrics();
+  const limits = new ConnectionLimits({
+    maxConnections: config.maxConnections,
+    maxPerAddress: config.maxConnectionsPerAddress,
+    ipv6Prefix: config.ipv6Prefix,
+  });
+  const metrics = new Metrics(limits);
+  const connections = new ConnectionGuard(limits, metrics, log);
   const tlsOn = Boolean(config.tls && certificates);
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES });
   let publicPort = config.httpPort;
@@ -57,6 +67,7 @@ export async function startRelay(
     log,
     heartbeatMs: config.heartbeatMs,
     maxFramePayload: config.maxFramePayload,
+    registered: (req) => connections.agentRegistered(req.socket),
     tunnelUrl: (subdomain) =>
       `${tlsOn ? 'https' : 'http'}://${subdomain}.${config.domain}${portSuffix(tlsOn ? 'https' : 'http', publicPort)}`,
   });
@@ -70,6 +81,10 @@ export async function startRelay(
 
   /** The tunnel a public request may go through, or the page that says why not. */
   function admitted(route: Route, req: IncomingMessage): Admission {
+    if (!connections.mayReachTunnel(req.socket)) {
+      const refusal = { status: 503, title: RELAY_FULL_TITLE, message: RELAY_FULL_MESSAGE, headers: { connection: 'close' } };
+      return { ok: false, refusal };
+    }
     if (route.kind !== 'tunnel') return { ok: false, refusal: unknownHost(req.headers.host ?? '') };
     return admit(registry, config.maxStreamsPerTunnel, route.name, req.headers);
   }
@@ -126,17 +141,24 @@ export async function startRelay(
     };
   }
 
-  const httpServer = http.createServer({ maxHeaderSize: config.maxHeaderBytes, keepAlive: true, noDelay: true });
+  const serverOptions: http.ServerOptions = {
+    maxHeaderSize: config.maxHeaderBytes,
+    keepAlive: true,
+    noDelay: true,
+    // A head must be complete this long after its first byte (after the connection opened, for the
+    // first one), however slowly its bytes trickle in; an idle connection goes after keepAliveTimeout.
+    headersTimeout: config.headTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    connectionsCheckingInterval: TIMEOUT_CHECK_MS,
+  };
+  const httpServer = http.createServer(serverOptions);
+  connections.guard(httpServer, false);
   const servers: http.Server[] = [httpServer];
   let httpsServer: https.Server | undefined;
   if (tlsOn && certificates && config.tls) {
     const tls = config.tls;
-    httpsServer = https.createServer({
-      SNICallback: certificates.sniCallback,
-      maxHeaderSize: config.maxHeaderBytes,
-      keepAlive: true,
-      noDelay: true,
-    });
+    httpsServer = https.createServer({ ...serverOptions, SNICallback: certificates.sniCallback, handshakeTimeout: config.headTimeoutMs });
+    connections.guard(httpsServer, true);
     servers.push(httpsServer);
     httpsServer.on('request', onRequest('https'));
     httpsServer.on('checkContinue', (req, res) => onRequest('https')(req, res, true));
@@ -152,7 +174,9 @@ export async function startRelay(
     httpServer.on('checkContinue', (req, res) => onRequest('http')(req, res, true));
     httpServer.on('upgrade', onUpgrade('http'));
   }
-  for (const server of servers) server.on('clientError', (error, socket) => onClientError(error as NodeJS.ErrnoException, socket));
+  const timedOut = (phase: ConnectionTimeout) => metrics.connectionTimedOut(phase);
+  for (const server of servers)
+    server.on('clientError', (error, socket) => onClientError(error as NodeJS.ErrnoException, socket, timedOut));
 
   publicPort = await listen(httpServer, config.host, config.httpPort);
   const httpPort = publicPort;
@@ -164,7 +188,16 @@ export async function startRelay(
     publicPort = httpsPort = await listen(httpsServer, config.host, config.tls.httpsPort);
   }
   const url = `${tlsOn ? 'https' : 'http'}://${config.domain}${portSuffix(tlsOn ? 'https' : 'http', publicPort)}`;
-  log('relay.listening', { url, host: config.host, httpPort, httpsPort, tokens: config.tokens.length });
+  log('relay.listening', {
+    url,
+    host: config.host,
+    httpPort,
+    httpsPort,
+    tokens: config.tokens.length,
+    maxConnections: config.maxConnections,
+    maxConnectionsPerIp: config.maxConnectionsPerAddress,
+  });
+  connections.checkDescriptorLimit();
 
   return {
     url,
@@ -191,12 +224,17 @@ export async function startRelay(
   };
 }
 
-function onClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+function onClientError(error: NodeJS.ErrnoException, socket: Duplex, timedOut: (phase: ConnectionTimeout) => void): void {
+  // Node's head timeout (--head-timeout), or its whole-request timeout.
+  const timeout = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  if (timeout) timedOut('request');
   if (!socket.writable) {
     socket.destroy();
     return;
   }
-  if (error.code === 'HPE_HEADER_OVERFLOW') {
+  if (timeout) {
+    socket.end('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  } else if (error.code === 'HPE_HEADER_OVERFLOW') {
     socket.end(
       rawPage(
         431,

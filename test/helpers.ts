@@ -190,7 +190,15 @@ export interface Reply {
 export function request(
   port: number,
   host: string,
-  options: { path?: string; method?: string; headers?: http.OutgoingHttpHeaders; body?: Buffer | string; timeout?: number } = {},
+  options: {
+    path?: string;
+    method?: string;
+    headers?: http.OutgoingHttpHeaders;
+    body?: Buffer | string;
+    timeout?: number;
+    /** The client address, another loopback one (127.0.0.2…) to look like another visitor. */
+    localAddress?: string;
+  } = {},
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -201,6 +209,7 @@ export function request(
         method: options.method ?? 'GET',
         headers: { host, ...options.headers },
         agent: false,
+        localAddress: options.localAddress,
         timeout: options.timeout ?? 10_000,
       },
       (res) => {

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, parseConfig } from '../../relay/config';
+import { defaultMaxConnections } from '../../relay/connectionLimits';
 
 test('no flags: the embedded default is a local relay on 127.0.0.1:8080 for *.localhost', () => {
   const config = parseConfig([], {});
@@ -57,6 +58,29 @@ test('bad values get a message naming the flag', () => {
   assert.throws(() => parseConfig(['--log-format', 'xml'], {}), /--log-format must be text or json/);
   assert.throws(() => parseConfig(['--bogus'], {}), /Unknown option '--bogus'/);
   assert.is(parseConfig(['--help'], {}), undefined);
+});
+
+test('connection limits: defaults, flags and PORTHOLE_* variables, and their bounds', () => {
+  const defaults = parseConfig([], {});
+  assert.is(defaults?.maxConnectionsPerAddress, 256);
+  assert.is(defaults?.ipv6Prefix, 64);
+  assert.is(defaults?.headTimeoutMs, 10_000);
+  assert.is(defaults?.keepAliveTimeoutMs, 30_000);
+  assert.is(defaults?.maxConnections, defaultMaxConnections());
+  const set = parseConfig(['--max-connections-per-ip', '0', '--ipv6-prefix', '56', '--head-timeout', '5'], {
+    PORTHOLE_MAX_CONNECTIONS: '5000',
+    PORTHOLE_MAX_CONNECTIONS_PER_IP: '9',
+    PORTHOLE_KEEP_ALIVE_TIMEOUT: '75',
+  });
+  assert.is(set?.maxConnectionsPerAddress, 0, 'the flag wins; 0 turns the limit off');
+  assert.is(set?.ipv6Prefix, 56);
+  assert.is(set?.headTimeoutMs, 5000);
+  assert.is(set?.keepAliveTimeoutMs, 75_000);
+  assert.is(set?.maxConnections, 5000);
+  assert.throws(() => parseConfig(['--ipv6-prefix', '129'], {}), /--ipv6-prefix is a number of bits, at most 128/);
+  assert.throws(() => parseConfig(['--head-timeout', '0'], {}), /--head-timeout must be a whole number of at least 1/);
+  assert.throws(() => parseConfig(['--head-timeout', '301'], {}), /at most 300 seconds/);
+  assert.throws(() => parseConfig(['--max-connections', '8'], {}), /--max-connections must be a whole number of at least 16/);
 });
 
 test.run();

@@ -1,0 +1,179 @@
+/**
+ * Puts the connection limits (connectionLimits.ts) in front of the relay's listeners. Every accepted
+ * socket is counted or refused before the HTTP or TLS server sees it, so a refused connection costs
+ * no parsing, no TLS handshake and no request.
+ *
+ * What a refused client sees: on plain HTTP, a short 429 (its address holds too many connections) or
+ * 503 (the relay is full) page, written at once without reading the request, and the connection
+ * closed. The page is prepared once, so refusing costs one write. On HTTPS the connection is closed
+ * without a word: answering would take a TLS handshake, the very work a flood wants the relay to do.
+ */
+import type net from 'node:net';
+import type { Log } from './log.js';
+import type { ConnectionRefusal, Metrics } from './metrics.js';
+import { rawPage } from './pages.js';
+import { type ConnectionLimits, type RefusalReason, type Slot, descriptorLimit } from './connectionLimits.js';
+
+/** How long a refused HTTP connection may stay to read its answer and close by itself. */
+const LINGER_MS = 2_000;
+/** Refusals are logged at most once per address in this time. */
+const LOG_WINDOW_MS = 60_000;
+/** Addresses remembered for that; beyond them, refusals are logged together, once per window. */
+const LOGGED_ADDRESSES = 1_000;
+const RETRY_AFTER_SECONDS = '10';
+
+export const RELAY_FULL_TITLE = 'Relay at capacity';
+export const RELAY_FULL_MESSAGE = 'This relay has as many connections open as it allows. Try again in a few seconds.';
+
+export class ConnectionGuard {
+  /** Open connections by their peer, to find a request's or an agent's slot (TLS hands on another socket). */
+  private readonly slots = new Map<string, Slot>();
+  private readonly refusalPages: Record<RefusalReason, Buffer>;
+  private readonly refusalLog: RefusalLog;
+  /** Refused sockets still open while their page is read; bounded, they hold descriptors too. */
+  private lingering = 0;
+  private readonly maxLingering: number;
+
+  constructor(
+    private readonly limits: ConnectionLimits,
+    private readonly metrics: Metrics,
+    private readonly log: Log,
+  ) {
+    const { maxPerAddress, maxConnections } = limits.options;
+    this.maxLingering = Math.max(8, Math.ceil(maxConnections / 20));
+    this.refusalLog = new RefusalLog(log);
+    const retry = { 'retry-after': RETRY_AFTER_SECONDS };
+    this.refusalPages = {
+      address: Buffer.from(
+        rawPage(
+          429,
+          'Too Many Requests',
+          'Too many connections',
+          `This relay allows ${maxPerAddress} connections at a time from one address, and yours has them all open. Close some, or try again in a few seconds.`,
+          retry,
+        ),
+      ),
+      full: Buffer.from(rawPage(503, 'Service Unavailable', RELAY_FULL_TITLE, RELAY_FULL_MESSAGE, retry)),
+    };
+  }
+
+  /**
+   * Counts `server`'s connections and refuses those over a limit before its own handling runs.
+   * Node's HTTP, HTTPS and HTTP/2 servers take connections in a 'connection' listener; this one
+   * runs first and hands admitted sockets on to them. On TLS it also counts stalled handshakes.
+   */
+  guard(server: net.Server, tls: boolean): void {
+    if (tls) {
+      server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: net.Socket) => {
+        if (error.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') this.metrics.connectionTimedOut('tls_handshake');
+        socket.destroy();
+      });
+    }
+    const handlers = server.listeners('connection') as ((socket: net.Socket) => void)[];
+    if (handlers.length === 0)
+      throw new Error("This Node's server takes connections without a 'connection' listener: connection limits cannot apply.");
+    server.removeAllListeners('connection');
+    server.on('connection', (socket: net.Socket) => {
+      const remote = socket.remoteAddress;
+      if (remote === undefined) return void socket.destroy(); // the peer is already gone
+      const admission = this.limits.admit(remote);
+      if (!admission.ok) return this.refuse(socket, admission.reason, admission.address, tls);
+      const { slot } = admission;
+      const key = peerKey(socket);
+      this.slots.set(key, slot);
+      socket.once('close', () => {
+        this.limits.release(slot);
+        if (this.slots.get(key) === slot) this.slots.delete(key);
+      });
+      for (const handler of handlers) handler.call(server, socket);
+    });
+  }
+
+  /**
+   * Whether a request for a tunnel may go on this connection. False only for a connection taken
+   * into the reserve while visitors had no room, and they still have none: answer 503 and close.
+   */
+  mayReachTunnel(socket: net.Socket): boolean {
+    if (this.limits.reserved === 0) return true;
+    const slot = this.slots.get(peerKey(socket));
+    if (!slot || this.limits.promote(slot)) return true;
+    this.metrics.connectionRefused('reserve');
+    this.refusalLog.refused(slot.address, 'reserve', this.limits.heldBy(slot.address));
+    return false;
+  }
+
+  /** An agent registered on this connection: its token's limits bound it from now on, not its address's. */
+  agentRegistered(socket: net.Socket): void {
+    const slot = this.slots.get(peerKey(socket));
+    if (slot) this.limits.exempt(slot);
+  }
+
+  /** Warns when --max-connections is more than the process may open files: the cap would never be reached. */
+  checkDescriptorLimit(openFiles = descriptorLimit()): void {
+    const { maxConnections } = this.limits.options;
+    if (openFiles === undefined || maxConnections <= openFiles) return;
+    this.log('relay.descriptor-limit', {
+      maxConnections,
+      openFiles,
+      hint: 'connections would fail before the cap is reached: raise LimitNOFILE (ulimit -n) or lower --max-connections',
+    });
+  }
+
+  private refuse(socket: net.Socket, reason: RefusalReason, address: string, tls: boolean): void {
+    this.metrics.connectionRefused(reason);
+    this.refusalLog.refused(address, reason, this.limits.heldBy(address));
+    // A refused peer resetting or vanishing is expected; nothing is lost with it.
+    socket.on('error', () => socket.destroy());
+    if (tls || this.lingering >= this.maxLingering) return void socket.destroy();
+    // Closing with the request unread would reset the connection, and the client could lose the
+    // page: so end our side, read and drop what comes, and go when the client closes (or soon after).
+    this.lingering++;
+    socket.once('close', () => this.lingering--);
+    socket.setTimeout(LINGER_MS, () => socket.destroy());
+    socket.end(this.refusalPages[reason]);
+    socket.resume();
+  }
+}
+
+/** One line per address per minute, however many connections it gets refused. */
+export class RefusalLog {
+  private readonly lastLine = new Map<string, { at: number; refused: number }>();
+  private others = { at: Number.NEGATIVE_INFINITY, refused: 0 };
+
+  constructor(
+    private readonly log: Log,
+    private readonly now = Date.now,
+  ) {}
+
+  refused(address: string, reason: ConnectionRefusal, held: number): void {
+    const now = this.now();
+    let entry = this.lastLine.get(address);
+    if (!entry) {
+      if (this.lastLine.size >= LOGGED_ADDRESSES) this.forget(now);
+      if (this.lastLine.size >= LOGGED_ADDRESSES) return this.refusedByOthers(now, reason);
+      entry = { at: Number.NEGATIVE_INFINITY, refused: 0 };
+      this.lastLine.set(address, entry);
+    }
+    entry.refused++;
+    if (now - entry.at < LOG_WINDOW_MS) return;
+    this.log('connection.refused', { address, reason, held, refused: entry.refused });
+    entry.at = now;
+    entry.refused = 0;
+  }
+
+  private refusedByOthers(now: number, reason: ConnectionRefusal): void {
+    this.others.refused++;
+    if (now - this.others.at < LOG_WINDOW_MS) return;
+    this.log('connection.refused', { address: `others (over ${LOGGED_ADDRESSES} addresses)`, reason, refused: this.others.refused });
+    this.others = { at: now, refused: 0 };
+  }
+
+  private forget(now: number): void {
+    for (const [address, entry] of this.lastLine) if (now - entry.at >= LOG_WINDOW_MS) this.lastLine.delete(address);
+  }
+}
+
+/** A connection's peer as both its raw and its TLS socket report it (port first: cheap to tell apart). */
+function peerKey(socket: net.Socket): string {
+  return `${socket.remotePort} ${socket.remoteAddress} ${socket.localPort}`;
+}
