@@ -26,8 +26,12 @@ export const RELAY_FULL_TITLE = 'Relay at capacity';
 export const RELAY_FULL_MESSAGE = 'This relay has as many connections open as it allows. Try again in a few seconds.';
 
 export class ConnectionGuard {
-  /** Open connections by their peer, to find a request's or an agent's slot (TLS hands on another socket). */
-  private readonly slots = new Map<string, Slot>();
+  /** Each open connection's slot by its socket: the TCP one and, on TLS, the TLS one too. */
+  private readonly slots = new WeakMap<object, Slot>();
+  /** Reserve slots by peer, for sockets the map above has never seen (HTTP/2 hands out proxies). */
+  private readonly reservedByPeer = new Map<string, Slot>();
+  /** One listener for every socket's 'close': a closure per connection would cost memory per connection. */
+  private readonly onClose: (this: net.Socket) => void;
   private readonly refusalPages: Record<RefusalReason, Buffer>;
   private readonly refusalLog: RefusalLog;
   /** Refused sockets still open while their page is read; bounded, they hold descriptors too. */
@@ -39,6 +43,11 @@ export class ConnectionGuard {
     private readonly metrics: Metrics,
     private readonly log: Log,
   ) {
+    const guard = this;
+    this.onClose = function (this: net.Socket) {
+      const slot = guard.slots.get(this);
+      if (slot) guard.limits.release(slot);
+    };
     const { maxPerAddress, maxConnections } = limits.options;
     this.maxLingering = Math.max(8, Math.ceil(maxConnections / 20));
     this.refusalLog = new RefusalLog(log);
@@ -63,7 +72,16 @@ export class ConnectionGuard {
    * runs first and hands admitted sockets on to them. On TLS it also counts stalled handshakes.
    */
   guard(server: net.Server, tls: boolean): void {
+    // TLS: the TCP socket's slot by its peer, until the handshake is done and its TLS socket known.
+    const handshaking = new Map<string, Slot>();
     if (tls) {
+      server.on('secureConnection', (secure: net.Socket) => {
+        const key = peerKey(secure);
+        const slot = handshaking.get(key);
+        if (!slot) return;
+        handshaking.delete(key);
+        this.slots.set(secure, slot);
+      });
       server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: net.Socket) => {
         if (error.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') this.metrics.connectionTimedOut('tls_handshake');
         socket.destroy();
@@ -79,12 +97,14 @@ export class ConnectionGuard {
       const admission = this.limits.admit(remote);
       if (!admission.ok) return this.refuse(socket, admission.reason, admission.address, tls);
       const { slot } = admission;
-      const key = peerKey(socket);
-      this.slots.set(key, slot);
-      socket.once('close', () => {
-        this.limits.release(slot);
-        if (this.slots.get(key) === slot) this.slots.delete(key);
-      });
+      this.slots.set(socket, slot);
+      socket.on('close', this.onClose);
+      if (slot.reserved) this.rememberReserved(socket, slot);
+      if (tls) {
+        const key = peerKey(socket);
+        handshaking.set(key, slot);
+        socket.once('close', () => handshaking.get(key) === slot && handshaking.delete(key));
+      }
       for (const handler of handlers) handler.call(server, socket);
     });
   }
@@ -95,8 +115,13 @@ export class ConnectionGuard {
    */
   mayReachTunnel(socket: net.Socket): boolean {
     if (this.limits.reserved === 0) return true;
-    const slot = this.slots.get(peerKey(socket));
-    if (!slot || this.limits.promote(slot)) return true;
+    const key = peerKey(socket);
+    const slot = this.slots.get(socket) ?? this.reservedByPeer.get(key);
+    if (!slot?.reserved) return true;
+    if (this.limits.promote(slot)) {
+      this.reservedByPeer.delete(key);
+      return true;
+    }
     this.metrics.connectionRefused('reserve');
     this.refusalLog.refused(slot.address, 'reserve', this.limits.heldBy(slot.address));
     return false;
@@ -104,7 +129,7 @@ export class ConnectionGuard {
 
   /** An agent registered on this connection: its token's limits bound it from now on, not its address's. */
   agentRegistered(socket: net.Socket): void {
-    const slot = this.slots.get(peerKey(socket));
+    const slot = this.slots.get(socket);
     if (slot) this.limits.exempt(slot);
   }
 
@@ -117,6 +142,12 @@ export class ConnectionGuard {
       openFiles,
       hint: 'connections would fail before the cap is reached: raise LimitNOFILE (ulimit -n) or lower --max-connections',
     });
+  }
+
+  private rememberReserved(socket: net.Socket, slot: Slot): void {
+    const key = peerKey(socket);
+    this.reservedByPeer.set(key, slot);
+    socket.once('close', () => this.reservedByPeer.get(key) === slot && this.reservedByPeer.delete(key));
   }
 
   private refuse(socket: net.Socket, reason: RefusalReason, address: string, tls: boolean): void {
@@ -173,7 +204,7 @@ export class RefusalLog {
   }
 }
 
-/** A connection's peer as both its raw and its TLS socket report it (port first: cheap to tell apart). */
+/** A connection's peer as its TCP, TLS and HTTP/2 sockets all report it (port first: cheap to tell apart). */
 function peerKey(socket: net.Socket): string {
   return `${socket.remotePort} ${socket.remoteAddress} ${socket.localPort}`;
 }
