@@ -82,6 +82,40 @@ export interface Hello {
   resume?: string;
   /** `user:password` for HTTP Basic protection of the public URL. */
   basicAuth?: string;
+  /**
+   * Who else may open the share, beyond the password: a private link, an IP allow-list, open paths.
+   * Sent only when one of them is asked for. Relays older than this field ignore it (they ignore
+   * every field they do not know) and would serve the share to anyone, so an agent that sends it
+   * serves nothing until WELCOME echoes `access`; without the echo it hangs up and tells its user
+   * to update the relay. The password stays in `basicAuth`, which every protocol 2 relay enforces.
+   */
+  access?: AccessPolicy;
+}
+
+/**
+ * A share's access rules (besides the password), as the agent asks for them. The relay checks
+ * them (core/access.ts) and refuses the HELLO with code `access` and a sentence when one is wrong.
+ * Every visitor must pass every rule given, except on an open path, which skips them all.
+ */
+export interface AccessPolicy {
+  /**
+   * Private link: the secret the link carries (URL-safe, 16 to 128 characters, from the agent, so
+   * the link outlives reconnects and relay restarts). Visitors need the link, or the cookie the
+   * relay sets when they open it; neither reaches the local server.
+   */
+  linkKey?: string;
+  /** Visitor addresses allowed: IPv4 or IPv6 ranges (`10.0.0.0/8`) or single addresses (core/cidr.ts). */
+  allowIps?: string[];
+  /** Globs of paths anyone may reach without password, link or allowed address (core/pathGlob.ts). */
+  openPaths?: string[];
+}
+
+/** What WELCOME says the relay enforces for the tunnel: each rule on or off, and how many entries. */
+export interface AccessSummary {
+  password: boolean;
+  privateLink: boolean;
+  allowIps: number;
+  openPaths: number;
 }
 
 export interface Welcome {
@@ -93,9 +127,13 @@ export interface Welcome {
   heartbeat: number;
   /** Largest DATA payload the relay accepts (its --max-frame-size). */
   maxFrame: number;
+  /** The access rules enforced for this tunnel. Relays that predate `Hello.access` leave it out. */
+  access?: AccessSummary;
+  /** With a private link: the public URL carrying its key, to give to the people invited. */
+  link?: string;
 }
 
-export type RefusalCode = 'version' | 'token' | 'taken' | 'invalid-name' | 'limit' | 'malformed';
+export type RefusalCode = 'version' | 'token' | 'taken' | 'invalid-name' | 'limit' | 'malformed' | 'access';
 export interface Refusal {
   code: RefusalCode;
   message: string;
@@ -317,6 +355,19 @@ export function checkHello(hello: Hello): Hello {
   const optionalStrings = [hello.token, hello.subdomain, hello.resume, hello.basicAuth, hello.agent];
   if (typeof hello.protocol !== 'number' || optionalStrings.some((v) => v !== undefined && typeof v !== 'string')) {
     throw new ProtocolError('HELLO needs a protocol number and text (or nothing) for agent, token, subdomain, resume and basicAuth');
+  }
+  const access = hello.access;
+  if (access === undefined) return hello;
+  const texts = (list: unknown) => list === undefined || (Array.isArray(list) && list.every((v) => typeof v === 'string'));
+  if (
+    access === null ||
+    typeof access !== 'object' ||
+    Array.isArray(access) ||
+    !(access.linkKey === undefined || typeof access.linkKey === 'string') ||
+    !texts(access.allowIps) ||
+    !texts(access.openPaths)
+  ) {
+    throw new ProtocolError('HELLO access needs text (or nothing) for linkKey and lists of text (or nothing) for allowIps and openPaths');
   }
   return hello;
 }

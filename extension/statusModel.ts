@@ -66,6 +66,7 @@ const REASONS: Record<AgentError['code'], string> = {
   limit: 'relay limit reached',
   unreachable: 'relay unreachable',
   malformed: 'protocol error',
+  access: 'access rules refused',
 };
 
 const HINTS: Record<AgentError['code'], string> = {
@@ -76,6 +77,7 @@ const HINTS: Record<AgentError['code'], string> = {
   limit: 'The relay refused one more tunnel: stop another share or raise the relay’s limits.',
   unreachable: 'Check the “porthole.relayUrl” setting and that the relay is running.',
   malformed: 'The relay sent something this agent does not understand: check the relay URL and versions.',
+  access: 'The relay refused the share’s access rules (an IP range or open path it cannot read): share again with other rules.',
 };
 
 export function errorReason(code: AgentError['code']): string {

@@ -21,6 +21,8 @@ import {
 import type { Registration, Registry } from './registry.js';
 import { Tunnel } from '../core/tunnel.js';
 import { safeEqual } from './secrets.js';
+import { accessRules, summarize } from './access.js';
+import { privateLink } from '../core/access.js';
 
 /** An agent that has not said HELLO by then is disconnected. */
 const HELLO_TIMEOUT_MS = 10_000;
@@ -104,9 +106,11 @@ export class AgentGate {
             : 'This relay needs a token. Pass one with --token (or PORTHOLE_TOKEN), or run Porthole: Set Relay Token in VS Code.',
         });
       }
+      const access = accessRules(hello);
+      if (access && 'error' in access) return refuse({ code: 'access', message: access.error });
       // Agents send their resume secret on every HELLO, so only a name this relay still held makes a reconnect.
       const held = hello.subdomain === undefined ? undefined : registry.lookup(hello.subdomain.toLowerCase());
-      const claim = registry.claim(hello, hello.token ?? 'anonymous', tunnel);
+      const claim = registry.claim(hello, hello.token ?? 'anonymous', tunnel, access);
       if (!claim.ok) return refuse(claim.refusal);
       registration = claim.registration;
       const resumed = registration === held;
@@ -114,15 +118,27 @@ export class AgentGate {
       metrics.agentConnections++;
       this.options.registered(req);
       if (resumed) metrics.agentReconnects++;
+      const url = this.options.tunnelUrl(registration.subdomain);
       const welcome: Welcome = {
-        url: this.options.tunnelUrl(registration.subdomain),
+        url,
         subdomain: registration.subdomain,
         resume: registration.resume,
         heartbeat: this.options.heartbeatMs / 1000,
         maxFrame: this.options.maxFramePayload,
+        access: summarize(access),
       };
+      if (hello.access?.linkKey) welcome.link = privateLink(url, hello.access.linkKey);
       tunnel.sendControl(FrameType.Welcome, welcome);
-      log('agent.connected', { tunnel: registration.subdomain, agent: hello.agent, resumed, remote, auth: Boolean(hello.basicAuth) });
+      // The summary names the rules, never a key, password or the allow-list itself.
+      const rules = Object.entries(welcome.access ?? {}).filter(([, on]) => on);
+      log('agent.connected', {
+        tunnel: registration.subdomain,
+        agent: hello.agent,
+        resumed,
+        remote,
+        auth: Boolean(hello.basicAuth),
+        access: rules.map(([rule, value]) => (typeof value === 'number' ? `${rule}:${value}` : rule)).join(',') || 'public',
+      });
     };
   }
 

@@ -8,6 +8,7 @@ import type { RequestHead, Reset, ResponseHead } from '../core/protocol.js';
 import { rawPage, sendPage } from './pages.js';
 import { pipeReadable, pipeWritable } from '../core/pipe.js';
 import type { Tunnel } from '../core/tunnel.js';
+import type { Forwarding } from './admission.js';
 
 /** Connection-scoped headers (RFC 9110 §7.6.1) that never cross a proxy. */
 const HOP_BY_HOP = new Set([
@@ -44,8 +45,8 @@ export interface ForwardContext {
   tunnel: Tunnel;
   subdomain: string;
   proto: 'http' | 'https';
-  /** Strip the client's Authorization header: it was meant for the relay's Basic-auth gate. */
-  stripAuthorization: boolean;
+  /** What the access rules change on the way: the link key out of the path, the relay's cookie and password out of the headers. */
+  forward: Forwarding;
   /** Called once when the public side is finished, however it ends. */
   onDone(status: number, bytesIn: number, bytesOut: number): void;
 }
@@ -55,16 +56,22 @@ export function requestHead(req: IncomingMessage, ctx: ForwardContext, upgrade: 
   const raw = req.rawHeaders;
   const dropped = connectionTokens(req.headers.connection);
   const headers: string[] = [];
+  const { forward } = ctx;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
     if (HOP_BY_HOP.has(name) || SET_BY_RELAY.has(name) || dropped.has(name)) continue;
-    if (ctx.stripAuthorization && name === 'authorization') continue;
+    if (forward.stripAuthorization && name === 'authorization') continue;
+    if (forward.dropCookie && name === 'cookie') {
+      const rest = withoutCookie(raw[i + 1], forward.dropCookie);
+      if (rest) headers.push(raw[i], rest);
+      continue;
+    }
     headers.push(raw[i], raw[i + 1]);
   }
   if (upgrade) headers.push('Connection', 'Upgrade', 'Upgrade', req.headers.upgrade ?? 'websocket');
   const remote = req.socket.remoteAddress ?? '';
   headers.push('X-Forwarded-For', remote, 'X-Forwarded-Proto', ctx.proto, 'X-Forwarded-Host', req.headers.host ?? '');
-  const head: RequestHead = { method: req.method ?? 'GET', path: req.url ?? '/', headers, remote };
+  const head: RequestHead = { method: req.method ?? 'GET', path: forward.target ?? req.url ?? '/', headers, remote };
   if (upgrade) head.upgrade = true;
   else if (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0) head.body = true;
   return head;
@@ -141,6 +148,19 @@ function responseHeaders(head: ResponseHead): string[] {
     out.push(head.headers[i], name === 'set-cookie' ? head.headers[i + 1].replace(/;\s*domain=[^;]*/gi, '') : head.headers[i + 1]);
   }
   return out;
+}
+
+/** A Cookie header without the pairs named `name`; empty when nothing else is left. */
+function withoutCookie(value: string, name: string): string {
+  return value
+    .split(';')
+    .filter((pair) => {
+      const eq = pair.indexOf('=');
+      return (eq < 0 ? pair : pair.slice(0, eq)).trim() !== name;
+    })
+    .map((pair) => pair.trim())
+    .filter(Boolean)
+    .join('; ');
 }
 
 function header(raw: string[], name: string): string | undefined {

@@ -5,7 +5,8 @@
  * without a clean close, the name stays reserved for a grace period so the same agent gets the
  * same URL back; nobody else can take it meanwhile. A clean close frees it at once.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import type { AccessRules } from './access.js';
 import type { Tunnel } from '../core/tunnel.js';
 import type { Hello, Refusal } from '../core/protocol.js';
 import { safeEqual } from './secrets.js';
@@ -71,34 +72,14 @@ export interface Limits {
   maxTunnelsPerToken: number;
 }
 
-/** HTTP Basic credentials kept as a keyed digest, so the password itself is not kept. */
-export class BasicAuthGate {
-  private readonly key = randomBytes(32);
-  private readonly digest: Buffer;
-
-  constructor(credentials: string) {
-    this.digest = this.hash(credentials);
-  }
-
-  /** True when an `Authorization` header carries the right user and password. */
-  allows(authorization: string | undefined): boolean {
-    if (!authorization?.startsWith('Basic ')) return false;
-    const presented = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
-    return safeEqual(this.hash(presented), this.digest);
-  }
-
-  private hash(credentials: string): Buffer {
-    return createHmac('sha256', this.key).update(credentials).digest();
-  }
-}
-
 export interface Registration {
   readonly subdomain: string;
   readonly owner: string;
   resume: string;
   /** The live connection; undefined while the name waits for its agent to come back. */
   tunnel?: Tunnel;
-  auth?: BasicAuthGate;
+  /** Who may open it, beyond anyone: plain data with digests (relay/access.ts); undefined for a public share. */
+  access?: AccessRules;
   activeStreams: number;
   graceTimer?: NodeJS.Timeout;
   reconnectingUntil?: number;
@@ -126,9 +107,9 @@ export class Registry {
   /**
    * Gives `hello.subdomain` (or a fresh random name) to the connection `tunnel`, owned by `owner`
    * (the token it authenticated with). Refuses names that are invalid, reserved, or held by
-   * another agent, and owners past their tunnel limit.
+   * another agent, and owners past their tunnel limit. `access` comes from the same HELLO (accessRules).
    */
-  claim(hello: Hello, owner: string, tunnel: Tunnel): Claim {
+  claim(hello: Hello, owner: string, tunnel: Tunnel, access?: AccessRules): Claim {
     const wanted = hello.subdomain?.toLowerCase();
     if (wanted !== undefined) {
       const problem = nameProblem(wanted);
@@ -147,7 +128,7 @@ export class Registry {
       existing.graceTimer = undefined;
       existing.reconnectingUntil = undefined;
       existing.tunnel = tunnel;
-      existing.auth = hello.basicAuth ? new BasicAuthGate(hello.basicAuth) : undefined;
+      existing.access = access;
       return { ok: true, registration: existing, replaced };
     }
     const owned = [...this.names.values()].filter((r) => r.owner === owner).length;
@@ -163,7 +144,7 @@ export class Registry {
       // After a relay restart the relay remembers nothing: the agent's own secret becomes the name's.
       resume: hello.resume && hello.resume.length >= 16 ? hello.resume : randomBytes(18).toString('base64url'),
       tunnel,
-      auth: hello.basicAuth ? new BasicAuthGate(hello.basicAuth) : undefined,
+      access,
       activeStreams: 0,
     };
     this.names.set(registration.subdomain, registration);

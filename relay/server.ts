@@ -12,7 +12,7 @@ import { defaultConfig, type RelayConfig } from './config.js';
 import { createLog, type Log } from './log.js';
 import { type ConnectionTimeout, Metrics } from './metrics.js';
 import { sendPage, rawPage } from './pages.js';
-import { admit, unknownHost, type Admission } from './admission.js';
+import { admit, unknownHost, type Admission, type Forwarding } from './admission.js';
 import { AgentGate } from './agents.js';
 import { ConnectionGuard, RELAY_FULL_MESSAGE, RELAY_FULL_TITLE } from './connectionGuard.js';
 import { ConnectionLimits } from './connectionLimits.js';
@@ -80,23 +80,32 @@ export async function startRelay(
   };
 
   /** The tunnel a public request may go through, or the page that says why not. */
-  function admitted(route: Route, req: IncomingMessage): Admission {
+  function admitted(route: Route, req: IncomingMessage, proto: 'http' | 'https', upgrade: boolean): Admission {
     if (!connections.mayReachTunnel(req.socket)) {
-      const refusal = { status: 503, title: RELAY_FULL_TITLE, message: RELAY_FULL_MESSAGE, headers: { connection: 'close' } };
-      return { ok: false, refusal };
+      const page = { status: 503, title: RELAY_FULL_TITLE, message: RELAY_FULL_MESSAGE, headers: { connection: 'close' } };
+      return { ok: false, page };
     }
-    if (route.kind !== 'tunnel') return { ok: false, refusal: unknownHost(req.headers.host ?? '') };
-    return admit(registry, config.maxStreamsPerTunnel, route.name, req.headers);
+    if (route.kind !== 'tunnel') return { ok: false, page: unknownHost(req.headers.host ?? '') };
+    return admit(registry, config.maxStreamsPerTunnel, route.name, {
+      method: req.method ?? 'GET',
+      target: req.url ?? '/',
+      remote: req.socket.remoteAddress ?? '',
+      proto,
+      host: req.headers.host ?? '',
+      upgrade,
+      authorization: req.headers.authorization,
+      cookie: req.headers.cookie,
+    });
   }
 
-  function context(registration: Registration, proto: 'http' | 'https', upgrade: boolean): ForwardContext {
+  function context(registration: Registration, forward: Forwarding, proto: 'http' | 'https', upgrade: boolean): ForwardContext {
     registration.activeStreams++;
     if (!upgrade) requestsInFlight++;
     return {
       tunnel: registration.tunnel as Tunnel,
       subdomain: registration.subdomain,
       proto,
-      stripAuthorization: Boolean(registration.auth),
+      forward,
       onDone: (status, bytesIn, bytesOut) => {
         registration.activeStreams--;
         if (!upgrade) requestsInFlight--;
@@ -109,14 +118,14 @@ export async function startRelay(
     return (req: IncomingMessage, res: ServerResponse, expectsContinue = false) => {
       const route = routeHost(req.headers.host, config.domain);
       if (route.kind === 'apex') return serveApex(req, res, apex);
-      const admission = admitted(route, req);
+      const admission = admitted(route, req, proto, false);
       if (!admission.ok) {
-        const { status, title, message, headers } = admission.refusal;
+        const { status, title, message, headers } = admission.page;
         return sendPage(res, status, title, message, undefined, headers);
       }
       // Answer `Expect: 100-continue` only once we know the tunnel will take the body.
       if (expectsContinue) res.writeContinue();
-      forwardRequest(req, res, context(admission.registration, proto, false));
+      forwardRequest(req, res, context(admission.registration, admission.forward, proto, false));
     };
   }
 
@@ -132,12 +141,12 @@ export async function startRelay(
         wss.handleUpgrade(req, socket, head, (ws) => agents.accept(ws, req));
         return;
       }
-      const admission = admitted(route, req);
+      const admission = admitted(route, req, proto, true);
       if (!admission.ok) {
-        const { status, title, message } = admission.refusal;
-        return void socket.end(rawPage(status, title, title, message));
+        const { status, title, message, headers } = admission.page;
+        return void socket.end(rawPage(status, title, title, message, headers));
       }
-      forwardUpgrade(req, socket, head, context(admission.registration, proto, true));
+      forwardUpgrade(req, socket, head, context(admission.registration, admission.forward, proto, true));
     };
   }
 

@@ -14,12 +14,14 @@ import {
   MAX_MESSAGE_BYTES,
   PROTOCOL_VERSION,
   decodeJson,
+  type AccessPolicy,
   type Frame,
   type Hello,
   type Refusal,
   type Welcome,
 } from '../../core/protocol.js';
 import { Tunnel } from '../../core/tunnel.js';
+import { newLinkKey, parsePolicy } from '../../core/access.js';
 import { VERSION } from '../../core/version.js';
 import { LocalTarget } from './localTarget.js';
 import type { RequestRecord } from './requestRecord.js';
@@ -43,9 +45,21 @@ export interface AgentOptions {
   insecureTarget?: boolean;
   /** `user:password`: the relay asks public visitors for these. */
   basicAuth?: string;
+  /** Who else may open the share: a private link, an IP allow-list, open paths (checked by the relay). */
+  access?: AccessChoice;
   heartbeatMs?: number;
   /** Bytes of each body kept for request logs. */
   captureBytes?: number;
+}
+
+/** The access rules of a share besides its password, as its owner picks them. */
+export interface AccessChoice {
+  /** Only visitors who opened the private link (a key the agent makes, kept for the agent's life). */
+  privateLink?: boolean;
+  /** IPv4/IPv6 ranges or addresses that may open the share. */
+  allowIps?: string[];
+  /** Path globs anyone may reach, past the password, the link and the allow-list. */
+  openPaths?: string[];
 }
 
 export type AgentErrorCode = Refusal['code'] | 'unreachable';
@@ -63,7 +77,7 @@ export class AgentError extends Error {
 
 export type AgentState =
   | { status: 'connecting'; attempt: number }
-  | { status: 'live'; url: string; since: number }
+  | { status: 'live'; url: string; since: number; link?: string }
   | { status: 'reconnecting'; attempt: number; retryAt: number; reason: string }
   | { status: 'failed'; error: AgentError }
   | { status: 'stopped' };
@@ -88,11 +102,14 @@ export class Agent extends EventEmitter<AgentEvents> {
   private nextRequestId = 1;
   private startPromise?: Promise<string>;
   private localClosed?: Promise<void>;
+  /** The access policy sent in every HELLO; undefined for a share without one. */
+  private readonly policy?: AccessPolicy;
 
   constructor(private readonly options: AgentOptions) {
     super();
     const target = parseTarget(options.target);
     if ('error' in target) throw new Error(target.error);
+    this.policy = accessPolicy(options.access);
     this.target = new URL(target.origin);
     this.relayUrl = relayEndpoint(options.relay);
     this.subdomain = options.subdomain?.toLowerCase();
@@ -109,6 +126,11 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   get url(): string | undefined {
     return this.current.status === 'live' ? this.current.url : undefined;
+  }
+
+  /** The private link (the URL with its key) while live, for a share that has one. */
+  get link(): string | undefined {
+    return this.current.status === 'live' ? this.current.link : undefined;
   }
 
   /** Connects; resolves with the public URL, or rejects with an AgentError when the relay says no. */
@@ -164,13 +186,21 @@ export class Agent extends EventEmitter<AgentEvents> {
     });
     let refusal: Refusal | undefined;
     let goingAway = false;
+    /** Streams are served only once WELCOME came and, for a share with access rules, confirmed them. */
+    let serving = false;
     const tunnel = new Tunnel(
       ws,
       {
         control: (frame: Frame) => {
           if (frame.type === FrameType.Welcome) {
             clearTimeout(welcomeTimer);
-            this.welcomed(decodeJson<Welcome>(frame, 'WELCOME'));
+            const welcome = decodeJson<Welcome>(frame, 'WELCOME');
+            if (this.policy && !welcome.access) {
+              refusal = { code: 'version', message: olderRelay(this.options.relay) };
+              return tunnel.close(CloseCode.normal, 'the relay cannot enforce the access rules');
+            }
+            serving = true;
+            this.welcomed(welcome);
           } else if (frame.type === FrameType.Refuse) {
             clearTimeout(welcomeTimer);
             refusal = decodeJson<Refusal>(frame, 'REFUSE');
@@ -179,6 +209,7 @@ export class Agent extends EventEmitter<AgentEvents> {
           }
         },
         open: (stream, head) => {
+          if (!serving) return stream.reset('cancelled', 'the agent serves nothing before the relay confirmed its access rules');
           const id = this.nextRequestId++;
           this.local.forward(stream, head, id, this.listenerCount('request') > 0 ? (r) => this.emit('request', r) : undefined);
         },
@@ -219,6 +250,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         resume: this.resume,
         basicAuth: this.options.basicAuth,
       };
+      if (this.policy) hello.access = this.policy;
       tunnel.sendControl(FrameType.Hello, hello);
     });
     this.tunnel = tunnel;
@@ -233,7 +265,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.tunnel.sendFrameLimit = Math.min(welcome.maxFrame || MAX_FRAME_PAYLOAD, MAX_FRAME_PAYLOAD);
       this.tunnel.startHeartbeat(this.options.heartbeatMs ?? welcome.heartbeat * 1000);
     }
-    this.setState({ status: 'live', url: welcome.url, since: Date.now() });
+    this.setState({ status: 'live', url: welcome.url, since: Date.now(), link: welcome.link });
   }
 
   private scheduleReconnect(reason: string, soon: boolean): void {
@@ -269,6 +301,22 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.current = state;
     this.emit('state', state);
   }
+}
+
+/** The HELLO's access policy for a choice, with a fresh link key; undefined when nothing is chosen. Throws on a bad range or glob. */
+function accessPolicy(choice: AccessChoice | undefined): AccessPolicy | undefined {
+  const policy: AccessPolicy = {};
+  if (choice?.privateLink) policy.linkKey = newLinkKey();
+  if (choice?.allowIps?.length) policy.allowIps = [...choice.allowIps];
+  if (choice?.openPaths?.length) policy.openPaths = [...choice.openPaths];
+  if (Object.keys(policy).length === 0) return undefined;
+  const parsed = parsePolicy(policy);
+  if ('error' in parsed) throw new AgentError('access', parsed.error);
+  return policy;
+}
+
+function olderRelay(relay: string): string {
+  return `The relay at ${relay} is older than this agent and cannot enforce a private link, an IP allow-list or open paths, so nothing was shared. Update the relay, or share without those rules.`;
 }
 
 /** The WebSocket URL for a relay given as http(s):// or ws(s)://, with or without a path. */

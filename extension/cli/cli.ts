@@ -7,6 +7,7 @@ import { formatBytes } from '../../core/text.js';
 import { Agent, AgentError, type AgentState } from '../agent/agent.js';
 import type { RequestRecord } from '../agent/requestRecord.js';
 import { VERSION } from '../../core/version.js';
+import { parsePolicy } from '../../core/access.js';
 
 const USAGE = `Usage: porthole share <port|url> [options]
 
@@ -17,6 +18,9 @@ http://*.localhost:${DEFAULT_HTTP_PORT}, so you can try everything on one machin
   --subdomain NAME        the name to ask for; a random one otherwise
   --token T               the relay's agent token                    (PORTHOLE_TOKEN)
   --auth USER:PASSWORD    ask public visitors for these (HTTP Basic)
+  --private               only visitors who open the private link (printed, and "link" in --json) get in
+  --allow-ip CIDR         only visitors from this range, e.g. 203.0.113.0/24 or 2001:db8::/32 (repeatable)
+  --public-path GLOB      a path anyone may reach past --auth, --private and --allow-ip, e.g. /webhooks/* (repeatable)
   --host-header MODE      rewrite (default: Host becomes the local target) or preserve
   --insecure              accept a self-signed certificate from an https:// target
   --json                  print JSON lines: {"event":"ready","url":…}, {"event":"request",…}
@@ -72,6 +76,9 @@ async function share(argv: string[]): Promise<number> {
       subdomain: { type: 'string' },
       token: { type: 'string' },
       auth: { type: 'string' },
+      private: { type: 'boolean' },
+      'allow-ip': { type: 'string', multiple: true },
+      'public-path': { type: 'string', multiple: true },
       'host-header': { type: 'string' },
       insecure: { type: 'boolean' },
       json: { type: 'boolean' },
@@ -84,6 +91,13 @@ async function share(argv: string[]): Promise<number> {
     throw new UsageError(`--host-header must be rewrite or preserve, not "${hostHeader}".`);
   if (values.auth !== undefined && !/^[^:]+:.+$/.test(values.auth))
     throw new UsageError('--auth takes USER:PASSWORD, e.g. --auth demo:s3cret.');
+  const access = { privateLink: values.private, allowIps: values['allow-ip'], openPaths: values['public-path'] };
+  if (access.openPaths && !values.auth && !access.privateLink && !access.allowIps)
+    throw new UsageError(
+      '--public-path opens paths of a protected share: add --private, --allow-ip or --auth (without them every path is open).',
+    );
+  const rules = parsePolicy({ allowIps: access.allowIps, openPaths: access.openPaths });
+  if ('error' in rules) throw new Error(rules.error);
   const say = output(Boolean(values.json));
 
   const relayUrl = values.relay ?? process.env.PORTHOLE_RELAY;
@@ -96,6 +110,7 @@ async function share(argv: string[]): Promise<number> {
     hostHeader,
     insecureTarget: values.insecure,
     basicAuth: values.auth,
+    access,
     captureBytes: 0, // request lines show no bodies: keep none
   });
   if (!values.quiet) {
@@ -127,8 +142,8 @@ async function share(argv: string[]): Promise<number> {
     } else if (state.status === 'live') {
       say(
         'ready',
-        { url: state.url, target: agent.target.origin, relay: relayUrl ?? relay?.url },
-        `Porthole ${VERSION}  ${state.url}  →  ${agent.target.origin}${relay ? `\n(embedded relay at ${relay.url}; for others to reach you, run a relay of your own: see the README)` : ''}`,
+        { url: state.url, link: state.link, target: agent.target.origin, relay: relayUrl ?? relay?.url },
+        `Porthole ${VERSION}  ${state.url}  →  ${agent.target.origin}${state.link ? `\nPrivate link (give it to the people you invite): ${state.link}` : ''}${relay ? `\n(embedded relay at ${relay.url}; for others to reach you, run a relay of your own: see the README)` : ''}`,
       );
     }
   });
