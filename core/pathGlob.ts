@@ -9,7 +9,7 @@
  *
  * A request's path is matched only when it has one meaning. Servers differ in how they read a path
  * (some decode it, some twice, some not at all; they resolve `..`, collapse `//`, treat `\` as `/`,
- * cut `;params`, fold Unicode), so a path that any of these readings could turn into another path
+ * cut `;params` or a trailing dot, fold Unicode), so a path that any of these readings could turn into another path
  * is never open, and the share's protection applies to it. Being open only ever loosens protection; an ambiguous
  * path loses nothing but that.
  */
@@ -39,6 +39,7 @@ export function parsePathGlob(pattern: string): PathGlob | { error: string } {
   for (const [i, segment] of segments.entries()) {
     if (segment === '' && i < segments.length - 1) return fail('has an empty segment ("//").');
     if (segment === '.' || segment === '..') return fail('has a "." or ".." segment.');
+    if (segment.endsWith('.')) return fail('has a segment ending in ".", which no request path opens (servers on Windows drop it).');
     if (segment.includes('**') && segment !== '**') return fail('uses ** inside a segment: ** stands for whole segments, as in /hooks/**.');
   }
   return { pattern, segments };
@@ -70,7 +71,8 @@ export function plainPath(target: string): { raw: string[]; decoded: string[] } 
     const text = decodeSegment(segment);
     if (text === undefined) return undefined;
     if (text === '' && i < raw.length - 1) return undefined;
-    if (text === '.' || text === '..') return undefined;
+    // `.` and `..`, and any name ending in a dot, which servers on Windows drop.
+    if (text.endsWith('.')) return undefined;
     decoded.push(text);
   }
   return { raw, decoded };
