@@ -155,4 +155,59 @@ it('usage errors exit 2 with the usage text; a bad target exits 1 saying what is
   }
 });
 
+it('access flags: --private prints the link (and "link" in --json), --allow-ip and --public-path reach the relay', async () => {
+  const r = await relay();
+  const json = await share([String(ctx.origin.port), '--relay', r.url, '--subdomain', 'invited', '--private', '--public-path', '/echo']);
+  const text = run([
+    'dist/cli.js',
+    'share',
+    String(ctx.origin.port),
+    '--relay',
+    r.url,
+    '--subdomain',
+    'listed',
+    '--allow-ip',
+    '10.0.0.0/8',
+    '--allow-ip',
+    '::1',
+    '--private',
+  ]);
+  try {
+    const ready = json.events().find((e) => e.event === 'ready') ?? {};
+    const link = new URL(String(ready.link));
+    assert.is(link.origin, new URL(json.url).origin);
+    assert.match(link.searchParams.get('porthole_key') ?? '', /^[\w-]{32}$/);
+    assert.is((await request(r.httpPort, link.host, { path: '/hello' })).status, 403);
+    assert.is((await request(r.httpPort, link.host, { path: '/echo', method: 'POST', body: 'hook' })).status, 200, 'the open path');
+    assert.is((await request(r.httpPort, link.host, { path: link.pathname + link.search })).status, 303);
+    const printed = await waitFor(
+      () => /Private link \(give it to the people you invite\): (\S+)/.exec(text.out)?.[1],
+      15_000,
+      `the link in ${text.out}${text.err}`,
+    );
+    const listed = new URL(printed);
+    assert.is(listed.host, `listed.localhost:${r.httpPort}`);
+    const refused = await request(r.httpPort, listed.host, { path: listed.pathname + listed.search });
+    assert.is(refused.status, 403, '127.0.0.1 is not listed: the link alone does not open it');
+    assert.match(refused.body.toString(), /IP allow-list/);
+  } finally {
+    await Promise.all([json.stop(), text.stop()]);
+    await r.close(0);
+  }
+});
+
+it('access flags that cannot work exit with a sentence before connecting', async () => {
+  const cases: [string[], number, RegExp][] = [
+    [['--allow-ip', '10.0.0.0/99'], 1, /--allow-ip "10\.0\.0\.0\/99" has an invalid prefix length/],
+    [['--allow-ip', '10.1.0.0/8'], 1, /did you mean 10\.0\.0\.0\/8/],
+    [['--private', '--public-path', 'webhooks'], 1, /Open path "webhooks" must start with "\/"/],
+    [['--public-path', '/webhooks/*'], 2, /--public-path opens paths of a protected share: add --private, --allow-ip or --auth/],
+  ];
+  for (const [args, code, message] of cases) {
+    const child = run(['dist/cli.js', 'share', '5173', '--relay', 'http://127.0.0.1:9', ...args]);
+    assert.is(await exitWithin(child, 10_000), code, args.join(' '));
+    assert.match(child.err, message, args.join(' '));
+  }
+});
+
 it.run();
