@@ -3,6 +3,7 @@ export const COMMANDS = {
   share: 'porthole.sharePort',
   stop: 'porthole.stopSharing',
   copyUrl: 'porthole.copyPublicUrl',
+  copyLink: 'porthole.copyPrivateLink',
   openUrl: 'porthole.openPublicUrl',
   showLog: 'porthole.showRequestLog',
   setToken: 'porthole.setRelayToken',

@@ -7,13 +7,27 @@ import * as vscode from 'vscode';
 import { AgentError, relayEndpoint } from './agent/agent.js';
 import type { RequestLogPanels } from './requestLog/view.js';
 import { pickTarget } from './sharePicker.js';
+import { askCredentials, pickAccess } from './accessPicker.js';
+import type { AccessPreset, RememberedAccess } from './accessPresets.js';
+import type { AccessChoice } from './agent/agent.js';
 import { ShareStoppedError, type Share, type ShareManager, type ShareRequest } from './sharing.js';
 import { errorReason } from './statusModel.js';
-import { parseTarget } from './agent/target.js';
+import { parseTarget, type Target } from './agent/target.js';
 import { COMMANDS } from './commandIds.js';
 
-/** A share command argument: `"5173"`, a URL, or `{ target, basicAuth }` (`askPassword` prompts for one). */
-type ShareArgument = string | number | { target: string | number; basicAuth?: string; askPassword?: boolean };
+/**
+ * A share command argument: `"5173"`, a URL, or `{ target, basicAuth, access }`; `askPassword`
+ * prompts for a password, `askAccess` asks "Who can open it?" as Share Port does.
+ */
+type ShareArgument =
+  | string
+  | number
+  | { target: string | number; basicAuth?: string; askPassword?: boolean; access?: AccessChoice; askAccess?: boolean };
+
+/** Where the access last chosen for a local server is kept (workspaceState). */
+export function accessKey(target: Target): string {
+  return `porthole.access:${target.key}`;
+}
 
 export function tokenKey(relayUrl: string): string {
   try {
@@ -37,6 +51,7 @@ export class Commands {
       on(COMMANDS.share, (arg) => this.share(arg as ShareArgument | undefined)),
       on(COMMANDS.stop, (arg) => this.stop(arg)),
       on(COMMANDS.copyUrl, (arg) => this.copyUrl(arg)),
+      on(COMMANDS.copyLink, (arg) => this.copyLink(arg)),
       on(COMMANDS.openUrl, (arg) => this.openUrl(arg)),
       on(COMMANDS.showLog, (arg) => this.showLog(arg)),
       on(COMMANDS.setToken, (arg) => this.setToken(typeof arg === 'string' ? arg : undefined)),
@@ -47,24 +62,36 @@ export class Commands {
   /** Resolves with the public URL, or undefined when cancelled or refused (the user is told why). */
   async share(arg?: ShareArgument): Promise<string | undefined> {
     let request: ShareRequest;
-    if (arg !== undefined) {
-      const input = typeof arg === 'object' ? arg.target : arg;
-      const target = parseTarget(String(input));
+    const options = typeof arg === 'object' ? arg : undefined;
+    if (arg !== undefined && !options?.askAccess) {
+      const target = parseTarget(String(options ? options.target : arg));
       if ('error' in target) return void vscode.window.showErrorMessage(`Porthole: ${target.error}`);
-      let basicAuth = typeof arg === 'object' ? arg.basicAuth : undefined;
-      if (typeof arg === 'object' && arg.askPassword && !basicAuth) {
+      let basicAuth = options?.basicAuth;
+      if (options?.askPassword && !basicAuth) {
         basicAuth = await askCredentials();
         if (!basicAuth) return undefined;
       }
-      request = { target, basicAuth };
+      request = { target, basicAuth, access: options?.access };
     } else {
-      const sharedUrls = new Map(this.manager.shares.flatMap((s) => (s.url ? [[s.target.key, s.url] as const] : [])));
-      const detect = vscode.workspace.getConfiguration('porthole').get<boolean>('autoDetect', true);
-      const picked = await pickTarget({ detect, sharedUrls });
-      if (!picked) return undefined;
-      const basicAuth = picked.withPassword ? await askCredentials() : undefined;
-      if (picked.withPassword && !basicAuth) return undefined;
-      request = { target: picked.target, basicAuth };
+      let target: Target;
+      let preset: AccessPreset | undefined;
+      if (options) {
+        const parsed = parseTarget(String(options.target));
+        if ('error' in parsed) return void vscode.window.showErrorMessage(`Porthole: ${parsed.error}`);
+        target = parsed;
+      } else {
+        const sharedUrls = new Map(this.manager.shares.flatMap((s) => (s.url ? [[s.target.key, s.url] as const] : [])));
+        const detect = vscode.workspace.getConfiguration('porthole').get<boolean>('autoDetect', true);
+        const picked = await pickTarget({ detect, sharedUrls });
+        if (!picked) return undefined;
+        target = picked.target;
+        if (picked.withPassword) preset = 'password';
+      }
+      const state = this.context.workspaceState;
+      const access = await pickAccess(target.label, state.get<RememberedAccess>(accessKey(target)), preset);
+      if (!access) return undefined;
+      await state.update(accessKey(target), access.remember);
+      request = { target, basicAuth: access.basicAuth, access: access.access };
     }
     return this.start(() => this.manager.share(request), request.target.label);
   }
@@ -74,8 +101,11 @@ export class Commands {
       const share = await run();
       // biome-ignore lint/style/noNonNullAssertion: a share that started is live and has its URL
       const url = share.url!;
+      const message = share.link
+        ? `Porthole: ${share.target.url} is shared at ${url}, for those who have its private link`
+        : `Porthole: ${share.target.url} is shared at ${url} (${share.access.label})`;
       void vscode.window
-        .showInformationMessage(`Porthole: ${share.target.url} is public at ${url}`, 'Open', 'Copy', 'Request Log')
+        .showInformationMessage(message, 'Open', share.link ? 'Copy Private Link' : 'Copy', 'Request Log')
         .then((action) => this.menuAction(action, share));
       return url;
     } catch (error) {
@@ -113,11 +143,25 @@ export class Commands {
     return share.url;
   }
 
+  /** Copies the private link of a share that has one; resolves with it. */
+  async copyLink(arg?: unknown): Promise<string | undefined> {
+    const share = await this.oneShare(arg, 'Copy the private link of');
+    if (!share?.link) {
+      if (share) void vscode.window.showInformationMessage(`Porthole: ${share.target.url} has no private link (${share.access.label}).`);
+      return undefined;
+    }
+    await vscode.env.clipboard.writeText(share.link);
+    void vscode.window.showInformationMessage('Porthole: copied the private link. Whoever opens it can open the share.');
+    return share.link;
+  }
+
+  /** Opens the share in the browser; a private share by its link, so the browser gets in. */
   async openUrl(arg?: unknown): Promise<string | undefined> {
     const share = await this.oneShare(arg, 'Open the public URL of');
-    if (!share?.url) return undefined;
-    await vscode.env.openExternal(vscode.Uri.parse(share.url));
-    return share.url;
+    const url = share?.link ?? share?.url;
+    if (!url) return undefined;
+    await vscode.env.openExternal(vscode.Uri.parse(url));
+    return url;
   }
 
   async showLog(arg?: unknown): Promise<boolean> {
@@ -167,11 +211,12 @@ export class Commands {
         ? ['$(refresh) Retry', '$(output) Show Log', '$(close) Dismiss']
         : [
             ...(share.url ? ['$(link-external) Open in Browser', '$(copy) Copy Public URL'] : []),
+            ...(share.link ? ['$(key) Copy Private Link'] : []),
             '$(list-flat) Show Request Log',
             '$(debug-stop) Stop Sharing',
           ];
     const picked = await vscode.window.showQuickPick(items, {
-      title: `Porthole: ${share.target.url}${share.url ? ` → ${share.url}` : ''}`,
+      title: `Porthole: ${share.target.url}${share.url ? ` → ${share.url}` : ''} (${share.access.label})`,
     });
     await this.menuAction(picked?.replace(/^\$\([\w-]+\) /, ''), share);
   }
@@ -195,6 +240,9 @@ export class Commands {
       case 'Copy':
       case 'Copy Public URL':
         await this.copyUrl(share.id);
+        break;
+      case 'Copy Private Link':
+        await this.copyLink(share.id);
         break;
       case 'Request Log':
       case 'Show Request Log':
@@ -240,23 +288,4 @@ export class Commands {
     if (!picked) return undefined;
     return picked.share ? [picked.share] : [...shares];
   }
-}
-
-async function askCredentials(): Promise<string | undefined> {
-  const user = await vscode.window.showInputBox({
-    title: 'Porthole: Share with a password (1/2)',
-    prompt: 'User name visitors of the public URL sign in with',
-    value: 'porthole',
-    ignoreFocusOut: true,
-    validateInput: (value) => (!value || value.includes(':') ? 'A user name is needed, without “:”.' : undefined),
-  });
-  if (!user) return undefined;
-  const password = await vscode.window.showInputBox({
-    title: 'Porthole: Share with a password (2/2)',
-    prompt: `Password for ${user}`,
-    password: true,
-    ignoreFocusOut: true,
-    validateInput: (value) => (value.length < 4 ? 'Use at least 4 characters.' : undefined),
-  });
-  return password ? `${user}:${password}` : undefined;
 }

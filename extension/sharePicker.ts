@@ -1,6 +1,7 @@
 /**
- * The "Share Port" quick pick: detected ports (port, process, page title), or whatever the user
- * types (a port, host:port or URL), each shareable as is or with a password.
+ * The "Share Port" quick pick, its first step: detected ports (port, process, page title), or
+ * whatever the user types (a port, host:port or URL). "Who can open it?" follows (accessPicker.ts);
+ * a row's lock button goes straight to the password.
  */
 import * as vscode from 'vscode';
 import { labelHttp, scanPorts, type ListeningPort } from './ports/ports.js';
@@ -8,13 +9,12 @@ import { parseTarget, TARGET_HINT, type Target } from './agent/target.js';
 
 export interface PickedTarget {
   target: Target;
+  /** Picked with the row's lock button. */
   withPassword: boolean;
 }
 
 interface TargetItem extends vscode.QuickPickItem {
   target?: Target;
-  /** The "share with a password" toggle item. */
-  passwordToggle?: true;
 }
 
 /** HTTP probes run side by side; more than this many ports are listed without a page title. */
@@ -27,41 +27,22 @@ export async function pickTarget(options: { detect: boolean; sharedUrls: Map<str
   pick.placeholder = options.detect ? 'Pick a listening port, or type a port, host:port or URL' : TARGET_HINT;
   pick.matchOnDescription = true;
   pick.matchOnDetail = true;
-  let withPassword = false;
   let detected: TargetItem[] = [];
   let closed = false;
 
   const render = () => {
     if (closed) return;
     const typed = typedItem(pick.value);
-    const toggle: TargetItem = withPassword
-      ? { label: '$(unlock) Share without a password', passwordToggle: true, alwaysShow: true }
-      : {
-          label: '$(lock) Share with a password…',
-          detail: 'Visitors of the public URL sign in first (HTTP Basic auth)',
-          passwordToggle: true,
-          alwaysShow: true,
-        };
     const separator = (label: string): TargetItem => ({ label, kind: vscode.QuickPickItemKind.Separator });
-    pick.items = [
-      ...(typed ? [typed] : []),
-      ...(detected.length ? [separator('Listening ports'), ...detected] : []),
-      separator(''),
-      toggle,
-    ];
-    pick.title = withPassword ? 'Porthole: Share Port with a password' : 'Porthole: Share Port';
+    pick.items = [...(typed ? [typed] : []), ...(detected.length ? [separator('Listening ports'), ...detected] : [])];
   };
 
   const result = new Promise<PickedTarget | undefined>((resolve) => {
     pick.onDidChangeValue(render);
     pick.onDidAccept(() => {
       const item = pick.selectedItems[0] ?? pick.activeItems[0];
-      if (item?.passwordToggle) {
-        withPassword = !withPassword;
-        return render();
-      }
       if (item?.target) {
-        resolve({ target: item.target, withPassword });
+        resolve({ target: item.target, withPassword: false });
         pick.hide();
       }
     });

@@ -4,7 +4,8 @@
  * UI to these events, and tests can drive it directly.
  */
 import { EventEmitter } from 'node:events';
-import { Agent, AgentError, type AgentState } from './agent/agent.js';
+import { Agent, AgentError, type AccessChoice, type AgentState } from './agent/agent.js';
+import { describeAccess, type ShareAccess } from './accessPresets.js';
 import type { RequestRecord } from './agent/requestRecord.js';
 import { RequestLog, type LogEntry } from './requestLog/requestLog.js';
 import { initialStatus, nextStatus, type ShareStatus } from './statusModel.js';
@@ -40,6 +41,8 @@ export interface ShareRequest {
   target: Target;
   /** `user:password` protecting the public URL. */
   basicAuth?: string;
+  /** Who else may open it: a private link, an IP allow-list, open paths. */
+  access?: AccessChoice;
 }
 
 /** The share was stopped (by the user, or by deactivation) before it came up: nothing to report. */
@@ -73,7 +76,7 @@ export class Share extends EventEmitter<ShareEvents> {
       local: request.target.url,
       relay: relay.url,
       relayEmbedded: relay.embedded,
-      protected: Boolean(request.basicAuth),
+      access: describeAccess(request.basicAuth, request.access),
     });
     agent.on('state', (state) => this.update({ type: 'state', state }));
     agent.on('request', (record) => {
@@ -89,6 +92,16 @@ export class Share extends EventEmitter<ShareEvents> {
 
   get url(): string | undefined {
     return this.status.url;
+  }
+
+  /** The private link (the URL with its key) while live, for a share that has one. */
+  get link(): string | undefined {
+    return this.agent.link;
+  }
+
+  /** Who can open the share: its preset (public, password, private link, IP allow-list) and open paths. */
+  get access(): ShareAccess {
+    return this.status.access;
   }
 
   get state(): AgentState {
@@ -170,6 +183,7 @@ export class ShareManager extends EventEmitter<ManagerEvents> {
       relay: relay.url,
       token,
       basicAuth: request.basicAuth,
+      access: request.access,
       subdomain,
       hostHeader: settings.hostHeader,
       // Dev servers on this machine serve https with self-signed certificates, and that traffic never

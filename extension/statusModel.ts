@@ -4,6 +4,7 @@
  * everything a user reads there is decided (and unit-tested) here.
  */
 import type { AgentError, AgentState } from './agent/agent.js';
+import { PRESETS, type ShareAccess } from './accessPresets.js';
 
 export interface ShareStatus {
   /** Short local label, e.g. ":5173". */
@@ -18,7 +19,8 @@ export interface ShareStatus {
   /** When the tunnel first went live; uptime survives reconnects. */
   liveSince?: number;
   requests: number;
-  protected: boolean;
+  /** Who can open it: the icon and a line of the tooltip. */
+  access: ShareAccess;
 }
 
 export type StatusEvent = { type: 'state'; state: AgentState } | { type: 'request' } | { type: 'cleared' };
@@ -106,13 +108,14 @@ export function present(status: ShareStatus, now: number): StatusPresentation {
       const host = hostOf(state.url);
       const since = status.liveSince ?? state.since;
       return {
-        text: `$(${status.protected ? 'lock' : 'radio-tower'}) ${host}`,
+        text: `$(${PRESETS[status.access.preset].icon}) ${host}`,
         tooltip: lines(
-          `Porthole: ${status.local} is public at ${state.url}${status.protected ? ' (password protected)' : ''}`,
+          `Porthole: ${status.local} is shared at ${state.url}`,
+          `Who can open it: ${status.access.label}${state.link ? ' (copy the private link from the menu)' : ''}`,
           local,
           relay,
           `Up ${formatUptime(now - since)} · ${requests}`,
-          'Click to open, copy, show the request log or stop sharing.',
+          `Click to open, copy${state.link ? ' the private link' : ''}, show the request log or stop sharing.`,
         ),
         tone: 'normal',
         accessibility: `Porthole: sharing ${status.local} at ${host}`,

@@ -12,6 +12,7 @@ import {
   type ShareStatus,
   type StatusEvent,
 } from '../../extension/statusModel.js';
+import { describeAccess } from '../../extension/accessPresets.js';
 
 const T0 = 1_700_000_000_000;
 const base = () =>
@@ -20,7 +21,7 @@ const base = () =>
     local: 'http://localhost:5173',
     relay: 'https://tunnels.example.dev',
     relayEmbedded: false,
-    protected: false,
+    access: describeAccess(undefined, undefined),
   });
 const run = (status: ShareStatus, ...events: StatusEvent[]) => events.reduce(nextStatus, status);
 const state = (s: AgentState): StatusEvent => ({ type: 'state', state: s });
@@ -56,11 +57,30 @@ test('live: the public host, and a tooltip with target, relay, uptime and reques
   assert.ok(view.accessibility.includes('myapp.tunnels.example.dev'));
 });
 
-test('a password-protected share shows a lock and says so', () => {
-  const status = run({ ...base(), protected: true }, live());
-  const view = present(status, T0);
-  assert.ok(view.text.startsWith('$(lock) '));
-  assert.ok(view.tooltip.includes('password protected'));
+test('each preset shows its icon and says who can open the share', () => {
+  const cases: [Parameters<typeof describeAccess>, string, string][] = [
+    [[undefined, undefined], '$(radio-tower) ', 'Who can open it: Public'],
+    [['me:pw', undefined], '$(lock) ', 'Who can open it: Password'],
+    [[undefined, { privateLink: true, openPaths: ['/hooks/*'] }], '$(key) ', 'Who can open it: Private link · 1 open path'],
+    [
+      ['me:pw', { allowIps: ['10.0.0.0/8'], openPaths: ['/a', '/b'] }],
+      '$(shield) ',
+      'Who can open it: IP allow-list · password · 2 open paths',
+    ],
+  ];
+  for (const [[auth, access], icon, line] of cases) {
+    const view = present(run({ ...base(), access: describeAccess(auth, access) }, live()), T0);
+    assert.ok(view.text.startsWith(icon), view.text);
+    assert.ok(view.tooltip.includes(line), view.tooltip);
+  }
+  const linked = present(
+    run(
+      { ...base(), access: describeAccess(undefined, { privateLink: true }) },
+      state({ status: 'live', url: 'https://a.b', since: T0, link: 'https://a.b/?porthole_key=k' }),
+    ),
+    T0,
+  );
+  assert.ok(linked.tooltip.includes('copy the private link from the menu'), linked.tooltip);
 });
 
 test('reconnecting: a warning with the time to the next retry, keeping the name it held', () => {

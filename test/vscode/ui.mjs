@@ -99,6 +99,10 @@ export async function driveUi(browser, server, { extensionPath, outDir }) {
       .locator('.quick-input-list .monaco-list-row', { hasText: `Share http://localhost:${app.port}` })
       .waitFor({ timeout: T.short });
     await page.keyboard.press('Enter');
+    // "Who can open it?": Public is first in line for a port shared for the first time.
+    await page.locator('.quick-input-widget input[placeholder="Who can open it?"]').waitFor({ state: 'visible', timeout: T.step });
+    await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: 'Public' }).waitFor({ timeout: T.short });
+    await page.keyboard.press('Enter');
     const item = page.locator('.statusbar-item', { hasText: '.localhost:' }).first();
     await item.waitFor({ timeout: T.step });
     const host = (await item.innerText()).trim();

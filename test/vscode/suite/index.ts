@@ -73,7 +73,7 @@ test('activates and registers every command', async () => {
   api = await extension.activate();
   assert.ok(api.manager, 'activate() returns the API');
   const commands = await vscode.commands.getCommands(true);
-  for (const id of ['sharePort', 'stopSharing', 'copyPublicUrl', 'openPublicUrl', 'showRequestLog', 'setRelayToken']) {
+  for (const id of ['sharePort', 'stopSharing', 'copyPublicUrl', 'copyPrivateLink', 'openPublicUrl', 'showRequestLog', 'setRelayToken']) {
     assert.ok(commands.includes(`porthole.${id}`), `porthole.${id} registered`);
   }
   await setSetting('embeddedRelayPort', 0);
@@ -140,6 +140,81 @@ test('several ports at once, one with a password', async () => {
     assert.equal(api.manager.shares.length, 0);
   } finally {
     await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test('Share Port asks “Who can open it?”: a private link, remembered for the port, copied from the menu', async () => {
+  const app = await origin('private page');
+  /** Runs the share command as the palette does, then answers its quick picks through the workbench's own commands. */
+  const shareAsking = async (...steps: string[]) => {
+    const url = vscode.commands.executeCommand<string | undefined>('porthole.sharePort', { target: app.port, askAccess: true });
+    for (const step of steps) {
+      await new Promise((r) => setTimeout(r, 1000)); // the quick input takes a moment to open; nothing says when it has
+      await vscode.commands.executeCommand(step);
+    }
+    return url;
+  };
+  const next = 'workbench.action.quickOpenSelectNext';
+  const accept = 'workbench.action.acceptSelectedQuickOpenItem';
+  try {
+    // Public, Password, Private link: two down; then the open paths, left empty.
+    const url = await shareAsking(next, next, accept, accept);
+    assert.ok(url, 'shared');
+    const share = shareOf(url);
+    assert.equal(share.access.preset, 'private');
+    assert.equal(share.access.label, 'Private link');
+    assert.ok(api.statusBar.textOf(share)?.startsWith('$(key) '), 'the status bar shows a key');
+    const link = share.link!;
+    assert.match(link, new RegExp(`^${url}/\\?porthole_key=[\\w-]{32}$`));
+    assert.equal((await get(url)).status, 403, 'without the link: refused');
+    assert.equal(await vscode.commands.executeCommand('porthole.copyPrivateLink', url), link);
+    assert.equal(await vscode.env.clipboard.readText(), link, 'the clipboard holds the private link');
+    const visit = await new Promise<http.IncomingMessage>((resolve, reject) =>
+      http
+        .get(
+          {
+            host: '127.0.0.1',
+            port: new URL(url).port,
+            path: `/${new URL(link).search}`,
+            headers: { host: new URL(url).host },
+            agent: false,
+          },
+          resolve,
+        )
+        .on('error', reject),
+    );
+    visit.resume();
+    assert.equal(visit.statusCode, 303, 'the link redirects');
+    const cookie = String(visit.headers['set-cookie']?.[0]).split(';')[0];
+    const inside = await new Promise<{ status: number; body: string }>((resolve, reject) =>
+      http
+        .get(
+          { host: '127.0.0.1', port: new URL(url).port, path: '/', headers: { host: new URL(url).host, cookie }, agent: false },
+          (res) => {
+            let body = '';
+            res.on('data', (c) => (body += c));
+            res.on('end', () => resolve({ status: res.statusCode!, body }));
+          },
+        )
+        .on('error', reject),
+    );
+    assert.equal(inside.status, 200);
+    assert.match(inside.body, /private page/);
+    await vscode.commands.executeCommand('porthole.stopSharing', url);
+
+    // Shared again: the port's last choice is the one in line, so accepting keeps it.
+    const again = await shareAsking(accept, accept);
+    assert.ok(again, 'shared again');
+    assert.equal(shareOf(again).access.preset, 'private', 'the choice was remembered for this port');
+    await vscode.commands.executeCommand('porthole.stopSharing', again);
+
+    const open = await vscode.commands.executeCommand<string>('porthole.sharePort', String(app.port));
+    assert.equal(shareOf(open).access.preset, 'public', 'a port given as an argument is shared as asked: public');
+    assert.equal(await vscode.commands.executeCommand('porthole.copyPrivateLink', open), undefined, 'a public share has no link');
+    await vscode.commands.executeCommand('porthole.stopSharing', open);
+  } finally {
+    await api.manager.stopAll();
+    await app.close();
   }
 });
 
