@@ -114,16 +114,15 @@ export async function startOrigin(): Promise<Origin> {
   const port = await new Promise<number>((resolve) =>
     server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)),
   );
-  return {
-    port,
-    seen,
-    close: async () => {
-      for (const client of wss.clients) client.terminate();
-      wss.close();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
+  return { port, seen, close: () => closeServer(server, wss) };
+}
+
+/** Stops a test server and its WebSocket server, ending every connection they still hold. */
+export async function closeServer(server: http.Server, wss: WebSocketServer): Promise<void> {
+  for (const client of wss.clients) client.terminate();
+  wss.close();
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
 }
 
 /** Streams `total` bytes of a repeating pattern, honouring back-pressure. */

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import WebSocket, { WebSocketServer } from 'ws';
 import { Agent, AgentError } from '../../extension/agent/agent';
 import { CONNECT_PATH, FrameType, PROTOCOL_VERSION, encodeJson, encodeRequestHead, type Refusal } from '../../core/protocol';
-import { agent, freePort, relay, request, sleep, waitFor, type Reply } from '../helpers';
+import { agent, closeServer, freePort, relay, request, sleep, waitFor, type Reply } from '../helpers';
 import type { Relay } from '../../relay/server';
 import { startRelay } from '../../relay/server';
 
@@ -40,16 +40,7 @@ async function recordingOrigin() {
     ws.on('message', (data, binary) => ws.send(data, { binary }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    seen,
-    close: async () => {
-      for (const client of wss.clients) client.terminate();
-      wss.close();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
+  return { port: (server.address() as AddressInfo).port, seen, close: () => closeServer(server, wss) };
 }
 
 const ctx = {} as { origin: Awaited<ReturnType<typeof recordingOrigin>>; relay: Relay; logs: string[] };
