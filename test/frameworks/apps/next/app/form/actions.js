@@ -1,0 +1,5 @@
+'use server';
+
+export async function send(_previous, formData) {
+  return String(formData.get('message'));
+}

@@ -1,0 +1,5 @@
+import { Form } from './Form.jsx';
+
+export default function FormPage() {
+  return <Form />;
+}

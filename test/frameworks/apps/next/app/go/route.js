@@ -1,0 +1,5 @@
+import { NextResponse } from 'next/server';
+
+export function GET(request) {
+  return NextResponse.redirect(new URL('/landed', request.url));
+}

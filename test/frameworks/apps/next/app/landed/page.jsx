@@ -1,0 +1,3 @@
+export default function Landed() {
+  return <p id="landed">landed</p>;
+}

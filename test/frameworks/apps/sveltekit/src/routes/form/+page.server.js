@@ -1,0 +1,3 @@
+export const actions = {
+  default: async ({ request }) => ({ message: (await request.formData()).get('message') }),
+};
