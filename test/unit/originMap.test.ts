@@ -14,11 +14,28 @@ test('a Location on the local server points at the public origin, path, query an
   assert.is(location(vite, 'http://localhost:5173/a/b?c=d&e=%20f#g'), `${PUBLIC}/a/b?c=d&e=%20f#g`);
   assert.is(location(vite, 'http://localhost:5173?next=/x'), `${PUBLIC}?next=/x`);
   assert.is(location(vite, 'http://localhost:5173#top'), `${PUBLIC}#top`);
-  assert.is(location(vite, 'http://localhost:5173/login?next=http://localhost:5173/x'), `${PUBLIC}/login?next=http://localhost:5173/x`, 'only the origin at the start changes');
+  assert.is(
+    location(vite, 'http://localhost:5173/login?next=http://localhost:5173/x'),
+    `${PUBLIC}/login?next=http://localhost:5173/x`,
+    'only the origin at the start changes',
+  );
 });
 
 test('every spelling of this machine, in any case, maps', () => {
-  for (const host of ['localhost', 'LOCALHOST', 'LocalHost.', '127.0.0.1', '127.1', '127.0.0.2', '0x7f.0.0.1', '[::1]', '[0:0:0:0:0:0:0:1]', '[::ffff:127.0.0.1]', '0.0.0.0', '[::]']) {
+  for (const host of [
+    'localhost',
+    'LOCALHOST',
+    'LocalHost.',
+    '127.0.0.1',
+    '127.1',
+    '127.0.0.2',
+    '0x7f.0.0.1',
+    '[::1]',
+    '[0:0:0:0:0:0:0:1]',
+    '[::ffff:127.0.0.1]',
+    '0.0.0.0',
+    '[::]',
+  ]) {
     assert.is(location(vite, `http://${host}:5173/x`), `${PUBLIC}/x`, host);
   }
   assert.is(location(vite, 'HTTP://LOCALHOST:5173/Path'), `${PUBLIC}/Path`, 'scheme and host case-insensitive, path case kept');
@@ -39,7 +56,7 @@ test('a target elsewhere on the network maps only its own host name', () => {
   assert.is(location(lan, 'http://localhost:8000/a'), 'http://localhost:8000/a', 'localhost is the agent machine, not devbox.lan');
 });
 
-test('the port must be the local server\'s; default ports count as written or implied', () => {
+test("the port must be the local server's; default ports count as written or implied", () => {
   assert.is(location(vite, 'http://localhost:5174/x'), 'http://localhost:5174/x');
   assert.is(location(vite, 'http://localhost/x'), 'http://localhost/x');
   const onDefault = new OriginMap(new URL('http://localhost:80'), new URL(PUBLIC));
@@ -58,9 +75,29 @@ test('https on the local port is the same server (it hears X-Forwarded-Proto: ht
 });
 
 test('relative references, other origins and junk stay as they are', () => {
-  for (const value of ['/', '/landed?x=1', 'landed', '../up', '?q', '#frag', '', ' ', 'https://github.com/login?redirect_uri=http://localhost:5173/cb',
-    'http://localhost.evil.com:5173/', 'http://evil.com:5173@', 'http://127.0.0.1.nip.io:5173/', 'http://[::2]:5173/', 'http://localhost:5173x/',
-    'http://localhost:99999999999999999999/', 'http://:5173/', 'http://[::1/', 'http://[::1]x/', 'javascript:alert(1)', 'mailto:a@localhost', 'http:/localhost:5173/']) {
+  for (const value of [
+    '/',
+    '/landed?x=1',
+    'landed',
+    '../up',
+    '?q',
+    '#frag',
+    '',
+    ' ',
+    'https://github.com/login?redirect_uri=http://localhost:5173/cb',
+    'http://localhost.evil.com:5173/',
+    'http://evil.com:5173@',
+    'http://127.0.0.1.nip.io:5173/',
+    'http://[::2]:5173/',
+    'http://localhost:5173x/',
+    'http://localhost:99999999999999999999/',
+    'http://:5173/',
+    'http://[::1/',
+    'http://[::1]x/',
+    'javascript:alert(1)',
+    'mailto:a@localhost',
+    'http:/localhost:5173/',
+  ]) {
     assert.is(location(vite, value), value, JSON.stringify(value));
   }
 });
@@ -101,16 +138,27 @@ test('Content-Location, Access-Control-Allow-Origin and every Refresh spelling m
 test('an Origin or Referer on the public origin names the local origin instead', () => {
   assert.is(origin(vite, PUBLIC), 'http://localhost:5173');
   assert.is(vite.requestValue('referer', `${PUBLIC}/form?x=1#y`), 'http://localhost:5173/form?x=1#y');
-  assert.is(vite.requestValue('Referer', PUBLIC + '/'), 'http://localhost:5173/');
+  assert.is(vite.requestValue('Referer', `${PUBLIC}/`), 'http://localhost:5173/');
   assert.is(origin(vite, 'HTTPS://MyApp.Example.Dev:443'), 'http://localhost:5173', 'any spelling of the public origin');
   assert.is(origin(vite, 'https://myapp.example.dev.'), 'http://localhost:5173');
 });
 
 test('a cross-site Origin or Referer is never touched', () => {
-  for (const value of ['https://evil.dev', 'http://myapp.example.dev', 'https://myapp.example.dev:8443', 'https://myapp.example.dev.evil.dev',
-    'https://other.example.dev', 'https://example.dev', 'null', '', 'https://myapp.example.devx', 'https://u@myapp.example.dev', 'http://localhost:5173']) {
+  for (const value of [
+    'https://evil.dev',
+    'http://myapp.example.dev',
+    'https://myapp.example.dev:8443',
+    'https://myapp.example.dev.evil.dev',
+    'https://other.example.dev',
+    'https://example.dev',
+    'null',
+    '',
+    'https://myapp.example.devx',
+    'https://u@myapp.example.dev',
+    'http://localhost:5173',
+  ]) {
     assert.is(origin(vite, value), value, JSON.stringify(value));
-    assert.is(vite.requestValue('Referer', value + '/p'), value + '/p', JSON.stringify(value));
+    assert.is(vite.requestValue('Referer', `${value}/p`), `${value}/p`, JSON.stringify(value));
   }
   assert.is(vite.requestValue('X-Origin', PUBLIC), PUBLIC, 'only Origin and Referer');
   assert.is(vite.requestValue('Host', 'myapp.example.dev'), 'myapp.example.dev');
@@ -132,37 +180,55 @@ test('whole header lists: the same array back when nothing maps, a copy with onl
   const mapped = vite.response(redirect);
   assert.equal(mapped, ['Location', `${PUBLIC}/landed`, 'Set-Cookie', 'sid=1']);
   assert.equal(redirect, ['Location', 'http://localhost:5173/landed', 'Set-Cookie', 'sid=1'], 'the input is left as it was');
-  assert.equal(vite.request(['origin', PUBLIC, 'referer', `${PUBLIC}/f`]), ['origin', 'http://localhost:5173', 'referer', 'http://localhost:5173/f']);
+  assert.equal(vite.request(['origin', PUBLIC, 'referer', `${PUBLIC}/f`]), [
+    'origin',
+    'http://localhost:5173',
+    'referer',
+    'http://localhost:5173/f',
+  ]);
 });
 
 const pathAndQuery = fc.stringMatching(/^(\/[\w\-.~%!$&'()*+,;=:@/?#]*)?$/);
 
 test('property: any path and query round-trips through both directions', () => {
-  fc.assert(fc.property(pathAndQuery, (rest) => {
-    assert.is(location(vite, `http://localhost:5173${rest}`), `${PUBLIC}${rest}`);
-    assert.is(vite.requestValue('referer', `${PUBLIC}${rest}`), `http://localhost:5173${rest}`);
-  }));
+  fc.assert(
+    fc.property(pathAndQuery, (rest) => {
+      assert.is(location(vite, `http://localhost:5173${rest}`), `${PUBLIC}${rest}`);
+      assert.is(vite.requestValue('referer', `${PUBLIC}${rest}`), `http://localhost:5173${rest}`);
+    }),
+  );
 });
 
 test('property: headers other than the mapped few come back as the same array', () => {
-  const name = fc.string({ minLength: 1, maxLength: 20 }).filter((n) => !/^(origin|referer|location|content-location|refresh|access-control-allow-origin)$/i.test(n));
-  fc.assert(fc.property(fc.array(fc.tuple(name, fc.string({ unit: 'binary' }))), (pairs) => {
-    const raw = pairs.flat();
-    assert.ok(vite.request(raw) === raw);
-    assert.ok(vite.response(raw) === raw);
-  }));
+  const name = fc
+    .string({ minLength: 1, maxLength: 20 })
+    .filter((n) => !/^(origin|referer|location|content-location|refresh|access-control-allow-origin)$/i.test(n));
+  fc.assert(
+    fc.property(fc.array(fc.tuple(name, fc.string({ unit: 'binary' }))), (pairs) => {
+      const raw = pairs.flat();
+      assert.ok(vite.request(raw) === raw);
+      assert.ok(vite.response(raw) === raw);
+    }),
+  );
 });
 
 test('property: any text as a mapped header never throws, and an origin that is not the public one stays', () => {
   const names = fc.constantFrom('Origin', 'referer', 'Location', 'content-location', 'Refresh', 'access-control-allow-origin');
-  const text = fc.oneof(fc.string({ unit: 'binary' }), fc.webUrl({ withQueryParameters: true, withFragments: true }),
-    fc.tuple(fc.constantFrom('http://', 'https://', '//', 'HTTP://[', 'http://localhost:'), fc.string({ unit: 'binary' })).map(([a, b]) => a + b));
-  fc.assert(fc.property(names, text, (name, value) => {
-    const response = vite.responseValue(name, value);
-    const request = vite.requestValue(name, value);
-    assert.type(response, 'string');
-    if (!value.toLowerCase().includes('myapp.example.dev')) assert.is(request, value);
-  }));
+  const text = fc.oneof(
+    fc.string({ unit: 'binary' }),
+    fc.webUrl({ withQueryParameters: true, withFragments: true }),
+    fc
+      .tuple(fc.constantFrom('http://', 'https://', '//', 'HTTP://[', 'http://localhost:'), fc.string({ unit: 'binary' }))
+      .map(([a, b]) => a + b),
+  );
+  fc.assert(
+    fc.property(names, text, (name, value) => {
+      const response = vite.responseValue(name, value);
+      const request = vite.requestValue(name, value);
+      assert.type(response, 'string');
+      if (!value.toLowerCase().includes('myapp.example.dev')) assert.is(request, value);
+    }),
+  );
 });
 
 test.run();

@@ -43,6 +43,27 @@ export function freePort() {
   });
 }
 
+/**
+ * Ends the process group that `pid` leads (a process spawned with `detached: true`, by its id):
+ * SIGTERM, then SIGKILL if it has not exited within 5 s. `exited` settles when the process exits.
+ */
+export async function stopProcessGroup(pid, exited) {
+  for (const [signal, ms] of [
+    ['SIGTERM', 5000],
+    ['SIGKILL', 5000],
+  ]) {
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      return; // already gone
+    }
+    let timer;
+    const gone = await Promise.race([exited.then(() => true), new Promise((r) => (timer = setTimeout(() => r(false), ms)))]);
+    clearTimeout(timer);
+    if (gone) return;
+  }
+}
+
 export const lap = (() => {
   const t0 = Date.now();
   return (message) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${message}`);
@@ -96,20 +117,7 @@ export async function startCodeServer(settings) {
     pid: child.pid,
     logTail: () => fs.readFileSync(path.join(run, 'code-server.log'), 'utf8').split('\n').slice(-30).join('\n'),
     async stop({ keep = false } = {}) {
-      for (const [signal, ms] of [
-        ['SIGTERM', 5000],
-        ['SIGKILL', 5000],
-      ]) {
-        try {
-          process.kill(-child.pid, signal); // our own process group, by its id
-        } catch {
-          break; // already gone
-        }
-        let timer;
-        const gone = await Promise.race([exited.then(() => true), new Promise((r) => (timer = setTimeout(() => r(false), ms)))]);
-        clearTimeout(timer);
-        if (gone) break;
-      }
+      await stopProcessGroup(child.pid, exited);
       if (!keep) fs.rmSync(run, { recursive: true, force: true });
     },
   };

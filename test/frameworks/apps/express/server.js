@@ -4,19 +4,23 @@ import express from 'express';
 import session from 'express-session';
 
 const page = (title, body) => `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body>${body}</body></html>`;
-const escape = (text) => String(text).replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (text) => String(text).replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const app = express();
 app.set('trust proxy', 1);
-app.use(session({ secret: 'porthole-matrix', resave: false, saveUninitialized: true, cookie: { secure: true, httpOnly: true, sameSite: 'lax' } }));
+app.use(
+  session({ secret: 'porthole-matrix', resave: false, saveUninitialized: true, cookie: { secure: true, httpOnly: true, sameSite: 'lax' } }),
+);
 app.use(express.urlencoded({ extended: false }));
 
-app.get('/', (req, res) => res.send(page('Express', '<h1 id="title">Porthole × Express</h1>')));
-app.get('/form', (req, res) => res.send(page('form', '<form method="post"><input name="message"><button id="submit">Send</button></form>')));
-app.post('/form', (req, res) => res.send(page('form', `<p id="result">got: ${escape(req.body.message)}</p>`)));
+app.get('/', (_req, res) => res.send(page('Express', '<h1 id="title">Porthole × Express</h1>')));
+app.get('/form', (_req, res) =>
+  res.send(page('form', '<form method="post"><input name="message"><button id="submit">Send</button></form>')),
+);
+app.post('/form', (req, res) => res.send(page('form', `<p id="result">got: ${escapeHtml(req.body.message)}</p>`)));
 // The usual way to build an absolute URL of the app in Express.
 app.get('/go', (req, res) => res.redirect(`${req.protocol}://${req.get('host')}/landed`));
-app.get('/landed', (req, res) => res.send(page('landed', '<p id="landed">landed</p>')));
+app.get('/landed', (_req, res) => res.send(page('landed', '<p id="landed">landed</p>')));
 app.get('/session', (req, res) => {
   req.session.count = (req.session.count ?? 0) + 1;
   res.send(page('session', `<p id="count">${req.session.count}</p>`));

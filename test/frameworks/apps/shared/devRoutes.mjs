@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 const sessions = new Map();
 
 const page = (title, body) => `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body>${body}</body></html>`;
-const escape = (text) => text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (text) => text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function send(res, status, html, headers = {}) {
   res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...headers });
@@ -19,10 +19,12 @@ export function devRoutes(req, res, next) {
   if (url.pathname === '/form' && req.method === 'POST') {
     let body = '';
     req.setEncoding('utf8');
-    req.on('data', (chunk) => { body += chunk; });
+    req.on('data', (chunk) => {
+      body += chunk;
+    });
     req.on('end', () => {
       const message = new URLSearchParams(body).get('message') ?? '';
-      send(res, 200, page('form', `<p id="result">got: ${escape(message)}</p>`));
+      send(res, 200, page('form', `<p id="result">got: ${escapeHtml(message)}</p>`));
     });
   } else if (url.pathname === '/form') {
     send(res, 200, page('form', '<form method="post"><input name="message"><button id="submit">Send</button></form>'));
@@ -35,7 +37,9 @@ export function devRoutes(req, res, next) {
     const session = (sid && sessions.get(sid)) || { id: randomUUID(), count: 0 };
     session.count += 1;
     sessions.set(session.id, session);
-    send(res, 200, page('session', `<p id="count">${session.count}</p>`), { 'set-cookie': `sid=${session.id}; Path=/; HttpOnly; SameSite=Lax` });
+    send(res, 200, page('session', `<p id="count">${session.count}</p>`), {
+      'set-cookie': `sid=${session.id}; Path=/; HttpOnly; SameSite=Lax`,
+    });
   } else {
     next();
   }

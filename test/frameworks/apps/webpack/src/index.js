@@ -1,5 +1,7 @@
 import { message } from './message.js';
 
-const render = () => { document.getElementById('hmr').textContent = message; };
+const render = () => {
+  document.getElementById('hmr').textContent = message;
+};
 render();
 if (import.meta.webpackHot) import.meta.webpackHot.accept('./message.js', render);

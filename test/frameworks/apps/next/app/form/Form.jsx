@@ -8,7 +8,9 @@ export function Form() {
   return (
     <form action={action}>
       <input name="message" />
-      <button id="submit" type="submit">Send</button>
+      <button id="submit" type="submit">
+        Send
+      </button>
       {result !== null && <p id="result">got: {result}</p>}
     </form>
   );

@@ -9,5 +9,7 @@ export async function GET() {
   const count = (counts.get(sid) ?? 0) + 1;
   counts.set(sid, count);
   jar.set('sid', sid, { path: '/', httpOnly: true, sameSite: 'lax' });
-  return new Response(`<!doctype html><title>session</title><p id="count">${count}</p>`, { headers: { 'content-type': 'text/html; charset=utf-8' } });
+  return new Response(`<!doctype html><title>session</title><p id="count">${count}</p>`, {
+    headers: { 'content-type': 'text/html; charset=utf-8' },
+  });
 }
