@@ -205,8 +205,14 @@ function canonicalHost(host: string): string | undefined {
  * and :: (a dev server bound to every address answers there too).
  */
 function isLoopback(canonical: string): boolean {
-  return canonical === 'localhost' || canonical === '[::1]' || canonical === '0.0.0.0' || canonical === '[::]'
-    || /^127\.\d+\.\d+\.\d+$/.test(canonical) || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(canonical);
+  return (
+    canonical === 'localhost' ||
+    canonical === '[::1]' ||
+    canonical === '0.0.0.0' ||
+    canonical === '[::]' ||
+    /^127\.\d+\.\d+\.\d+$/.test(canonical) ||
+    /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(canonical)
+  );
 }
 
 /**
