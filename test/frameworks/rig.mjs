@@ -9,6 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { selfSignedCertificate } from '../selfSigned.cjs';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../chromium.mjs';
 import { freePort, lap, stopProcessGroup, waitFor } from '../vscode/rig.mjs';
 
 export { freePort, lap, waitFor };
@@ -18,7 +20,6 @@ const APPS = path.join(ROOT, 'test/frameworks/apps');
 export const CACHE =
   process.env.PORTHOLE_FRAMEWORKS_CACHE ||
   path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'porthole', 'frameworks');
-const CHROMIUM = process.env.PORTHOLE_CHROMIUM || '/usr/bin/chromium';
 /** The relay's domain: not *.localhost, which Vite, Next and others trust without being told. */
 export const DOMAIN = 'porthole.test';
 /**
@@ -214,29 +215,7 @@ export function startProcess(label, command, args, { cwd, env, log }) {
 export function makeCertificate(dir) {
   const cert = path.join(dir, 'relay-cert.pem');
   const key = path.join(dir, 'relay-key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${DOMAIN}`,
-      '-addext',
-      `subjectAltName=DNS:${DOMAIN},DNS:*.${DOMAIN}`,
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ],
-    { stdio: 'pipe' },
-  );
+  selfSignedCertificate({ cert, key, names: [DOMAIN, `*.${DOMAIN}`], days: 2 });
   const spki = new X509Certificate(fs.readFileSync(cert)).publicKey.export({ type: 'spki', format: 'der' });
   return { cert, key, spkiHash: createHash('sha256').update(spki).digest('base64') };
 }
@@ -338,14 +317,7 @@ export async function launchChromium(tools, certificate) {
     executablePath: CHROMIUM,
     headless: true,
     args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-dev-shm-usage',
+      ...CHROMIUM_FLAGS,
       `--host-resolver-rules=MAP ${DOMAIN} 127.0.0.1, MAP *.${DOMAIN} 127.0.0.1`,
       `--ignore-certificate-errors-spki-list=${certificate.spkiHash}`,
     ],

@@ -1,13 +1,13 @@
 /** `porthole share` as a person runs it: a real process, its output, its exit codes. */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { selfSignedCertificate } from '../selfSigned.cjs';
 import { exitWithin, relay, request, run, share, startOrigin, waitFor, type Origin } from '../helpers';
 
 const ctx = {} as { origin: Origin };
@@ -71,29 +71,7 @@ it('--host-header preserve passes the public Host to the local server', async ()
 
 it('an https:// local target with a self-signed certificate needs --insecure, and says so', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porthole-selfsigned-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      '-keyout',
-      path.join(dir, 'key.pem'),
-      '-out',
-      path.join(dir, 'cert.pem'),
-    ],
-    { stdio: 'ignore' },
-  );
+  selfSignedCertificate({ cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem'), names: ['localhost', '127.0.0.1'] });
   const server = https.createServer(
     { key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(path.join(dir, 'cert.pem')) },
     (_req, res) => res.end('secure origin'),

@@ -2,7 +2,6 @@
  * Running a relay: metrics behind the admin token, JSON logs, graceful shutdown on SIGTERM, and token
  * rotation on SIGHUP. Metrics run in-process; logs, signals and restarts use the built relay (`node relay`).
  */
-import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -14,6 +13,7 @@ import * as assert from 'uvu/assert';
 import { Agent, type AgentError, type AgentState } from '../../extension/agent/agent';
 import { staticCertificate } from '../../relay/tls/staticCertificate';
 import { startRelay } from '../../relay/server';
+import { selfSignedCertificate } from '../selfSigned.cjs';
 import { agent, freePort, quietLog, relay, request, run, startOrigin, waitFor, type Child, type Origin } from '../helpers';
 
 const ADMIN = 'admin-token-0123456789';
@@ -158,29 +158,7 @@ it('metrics count tunnels by state, requests by status class, bytes in and out, 
 it("with TLS, metrics report each certificate's expiry and are not served over plain HTTP", async () => {
   const cert = path.join(ctx.dir, 'cert.pem');
   const key = path.join(ctx.dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '3',
-      '-subj',
-      '/CN=ops.test',
-      '-addext',
-      'subjectAltName=DNS:ops.test,DNS:*.ops.test',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ],
-    { stdio: 'pipe' },
-  );
+  selfSignedCertificate({ cert, key, names: ['ops.test', '*.ops.test'], days: 3 });
   const [httpPort, httpsPort] = [await freePort(), await freePort()];
   const source = staticCertificate(cert, key);
   later(

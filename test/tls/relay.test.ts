@@ -5,7 +5,6 @@
  * module, and --tls-cert/--tls-key. Names under `.test` resolve to 127.0.0.1 in the child processes through
  * resolve-test-names.cjs. The tests run in order and share the first relay's data directory.
  */
-import { execFileSync } from 'node:child_process';
 import { Resolver } from 'node:dns/promises';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -14,6 +13,7 @@ import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { selfSignedCertificate } from '../selfSigned.cjs';
 import { freePort, root, run, startOrigin, waitFor as retry, type Child, type Origin } from '../helpers';
 import { acmeEnv, handshake, tempDir, timings, waitFor, withTimeout } from './support.js';
 
@@ -380,29 +380,7 @@ test('--tls-cert/--tls-key: a wildcard of your own serves the tunnels over HTTPS
     const dir = tempDir('relay-own');
     const cert = path.join(dir, 'fullchain.pem');
     const key = path.join(dir, 'privkey.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '2',
-        '-subj',
-        `/CN=${domain}`,
-        '-addext',
-        `subjectAltName=DNS:${domain},DNS:*.${domain}`,
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ],
-      { stdio: 'pipe' },
-    );
+    selfSignedCertificate({ cert, key, names: [domain, `*.${domain}`], days: 2 });
     const [httpPort, port] = [await freePort(), await freePort()];
     const own = await startRelayProcess([
       '--domain',

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { staticCertificate } from '../../relay/tls/staticCertificate.js';
+import { selfSignedCertificate } from '../selfSigned.cjs';
 import { handshake, recordingLog, startHttps, tempDir, timings, waitFor } from './support.js';
 
 const test = suite('static certificate files');
@@ -15,29 +16,7 @@ const keyPath = path.join(dir, 'key.pem');
 
 /** A self-signed wildcard, as a person might bring from elsewhere. */
 function makeCertificate(): void {
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=own.test',
-      '-addext',
-      'subjectAltName=DNS:own.test,DNS:*.own.test',
-      '-keyout',
-      keyPath,
-      '-out',
-      certPath,
-    ],
-    { stdio: 'pipe' },
-  );
+  selfSignedCertificate({ cert: certPath, key: keyPath, names: ['own.test', '*.own.test'] });
 }
 
 test.after(() => clock.print());

@@ -1,0 +1,1 @@
+export function selfSignedCertificate(options: { cert: string; key: string; names: string[]; days?: number }): void;
