@@ -187,17 +187,27 @@ function effectivePort(scheme: string, port: string): number {
   return port === '' ? (DEFAULT_PORTS[scheme] ?? -1) : Number(port);
 }
 
+/** Already as a browser reads it: lower-case DNS labels ending in a letter-led one, or dotted-decimal IPv4. */
+const PLAIN_HOST =
+  /^(?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*\.?$|^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
 /**
  * The host as a browser reads it (lower case, IPv4 numbers in any notation as dotted decimal, IPv6
- * compressed, one trailing dot dropped), or undefined when it is no valid host at all.
+ * compressed, one trailing dot dropped), or undefined when it is no valid host at all. The WHATWG
+ * URL parser decides, unless the host is plainly written already (the common case, without a parse).
  */
 function canonicalHost(host: string): string | undefined {
-  try {
-    const parsed = new URL(`http://${host}/`).hostname;
-    return parsed.endsWith('.') ? parsed.slice(0, -1) : parsed;
-  } catch {
-    return undefined;
+  let canonical: string;
+  if (PLAIN_HOST.test(host)) {
+    canonical = host;
+  } else {
+    try {
+      canonical = new URL(`http://${host}/`).hostname;
+    } catch {
+      return undefined;
+    }
   }
+  return canonical.endsWith('.') ? canonical.slice(0, -1) : canonical;
 }
 
 /**
