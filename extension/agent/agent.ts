@@ -265,6 +265,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.tunnel.sendFrameLimit = Math.min(welcome.maxFrame || MAX_FRAME_PAYLOAD, MAX_FRAME_PAYLOAD);
       this.tunnel.startHeartbeat(this.options.heartbeatMs ?? welcome.heartbeat * 1000);
     }
+    this.local.setPublicUrl(welcome.url);
     this.setState({ status: 'live', url: welcome.url, since: Date.now(), link: welcome.link });
   }
 

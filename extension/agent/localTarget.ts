@@ -9,6 +9,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { RequestHead } from '../../core/protocol.js';
 import { pipeReadable, pipeWritable } from '../../core/pipe.js';
 import type { TunnelStream } from '../../core/stream.js';
+import { OriginMap } from './originMap.js';
 import { Recorder } from './recorder.js';
 import type { RequestRecord } from './requestRecord.js';
 
@@ -28,6 +29,8 @@ export interface LocalTargetOptions {
 
 export class LocalTarget {
   private readonly pool: Pool;
+  /** Host-rewrite mode's map between the share's public origin and this target, once the relay has named it. */
+  private origins?: OriginMap;
 
   constructor(
     readonly url: URL,
@@ -39,6 +42,11 @@ export class LocalTarget {
       bodyTimeout: 0, // server-sent events and long polls may stay quiet for as long as they like
       connect: { rejectUnauthorized: !options.insecure, autoSelectFamily: true, noDelay: true },
     });
+  }
+
+  /** The share's public URL, as the relay gave it; in Host-rewrite mode origins are mapped between it and the target from now on. */
+  setPublicUrl(url: string): void {
+    if (this.options.hostHeader === 'rewrite') this.origins = new OriginMap(this.url, new URL(url));
   }
 
   /** Forwards one stream; `record` is called when it completes or fails (omit it to skip capture). */
@@ -87,8 +95,9 @@ export class LocalTarget {
         responded = true;
         resume = resumeResponse;
         const headers = rawHeaders.map((h) => h.toString('latin1'));
-        stream.sendResponse({ status, statusText, headers });
-        log?.response(status, headers);
+        const visitorHeaders = this.forVisitor(headers);
+        stream.sendResponse({ status, statusText, headers: visitorHeaders });
+        log?.response(status, headers, visitorHeaders);
         return true;
       },
       onData: (chunk) => {
@@ -109,7 +118,9 @@ export class LocalTarget {
         log?.finish(message);
       },
     };
-    this.pool.dispatch({ method: head.method, path: head.path, headers: this.localHeaders(head.headers), body }, handler);
+    const headers = this.localHeaders(head.headers);
+    log?.localRequest(headers);
+    this.pool.dispatch({ method: head.method, path: head.path, headers, body }, handler);
   }
 
   /** Sends a recorded request to the local server again, with the body as captured. */
@@ -126,11 +137,13 @@ export class LocalTarget {
     });
     const recorder = new Recorder(head, id, this.options.captureBytes, done);
     recorder.requestChunk(original.requestBody);
+    const headers = this.localHeaders(original.requestHeaders);
+    recorder.localRequest(headers);
     try {
       const response = await this.pool.request({
         method: original.method as Dispatcher.HttpMethod,
         path: original.path,
-        headers: this.localHeaders(original.requestHeaders),
+        headers,
         body: original.requestBody.length > 0 ? original.requestBody : null,
       });
       recorder.response(response.statusCode, flatten(response.headers));
@@ -151,12 +164,14 @@ export class LocalTarget {
   private forwardUpgrade(stream: TunnelStream, head: RequestHead, log?: Recorder): void {
     const early: Buffer[] = [];
     stream.onData = (chunk) => early.push(chunk);
+    const headers = this.localHeaders(head.headers, true);
+    log?.localRequest(headers);
     const request = (this.url.protocol === 'https:' ? https : http).request({
       host: this.url.hostname,
       port: this.url.port || undefined,
       method: head.method,
       path: head.path,
-      headers: this.localHeaders(head.headers, true),
+      headers,
       agent: false,
       rejectUnauthorized: !this.options.insecure,
     });
@@ -164,8 +179,9 @@ export class LocalTarget {
     request.on('upgrade', (response, socket, rest) => {
       if (stream.isDone) return socket.destroy();
       socket.setNoDelay(true);
-      stream.sendResponse({ status: 101, statusText: response.statusMessage, headers: response.rawHeaders });
-      log?.response(101, response.rawHeaders);
+      const visitorHeaders = this.forVisitor(response.rawHeaders);
+      stream.sendResponse({ status: 101, statusText: response.statusMessage, headers: visitorHeaders });
+      log?.response(101, response.rawHeaders, visitorHeaders);
       if (rest.length > 0) stream.write(rest);
       pipeWritable(stream, socket);
       for (const chunk of early.splice(0)) {
@@ -181,8 +197,10 @@ export class LocalTarget {
       });
     });
     request.on('response', (response) => {
-      stream.sendResponse({ status: response.statusCode ?? 502, statusText: response.statusMessage, headers: response.rawHeaders });
-      log?.response(response.statusCode ?? 502, response.rawHeaders);
+      const status = response.statusCode ?? 502;
+      const visitorHeaders = this.forVisitor(response.rawHeaders);
+      stream.sendResponse({ status, statusText: response.statusMessage, headers: visitorHeaders });
+      log?.response(status, response.rawHeaders, visitorHeaders);
       pipeReadable(response, stream);
       response.on('end', () => log?.finish());
     });
@@ -194,17 +212,28 @@ export class LocalTarget {
     request.end();
   }
 
-  /** Request headers for the local server: Host rewritten to the target unless told to preserve it. */
+  /** Response headers as the visitor gets them: in Host-rewrite mode, with the local origin mapped to the public one. */
+  private forVisitor(headers: string[]): string[] {
+    return this.origins ? this.origins.response(headers) : headers;
+  }
+
+  /**
+   * Request headers for the local server. Host-rewrite mode shows it the request as if the visitor
+   * had opened the target itself: Host is the target, a same-origin Origin or Referer names it (see
+   * OriginMap), and X-Forwarded-Host is left out, because a server that reads it (Next.js server
+   * actions, Rails) compares the visitor's Origin with it. Preserve mode passes them on as sent.
+   */
   private localHeaders(raw: string[], upgrade = false): string[] {
+    const rewrite = this.options.hostHeader === 'rewrite';
     const headers: string[] = [];
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i].toLowerCase();
-      if (name === 'host' && this.options.hostHeader === 'rewrite') continue;
+      if (rewrite && (name === 'host' || name === 'x-forwarded-host')) continue;
       // undici sets Connection itself; Node's http client needs them for upgrades.
       if (!upgrade && (name === 'connection' || name === 'upgrade')) continue;
-      headers.push(raw[i], raw[i + 1]);
+      headers.push(raw[i], this.origins ? this.origins.requestValue(name, raw[i + 1]) : raw[i + 1]);
     }
-    if (this.options.hostHeader === 'rewrite') headers.push('host', this.url.host);
+    if (rewrite) headers.push('host', this.url.host);
     return headers;
   }
 

@@ -23,7 +23,9 @@ export class Recorder {
       startedAt: Date.now(),
       upgrade: Boolean(head.upgrade),
       requestHeaders: head.headers,
+      localRequestHeaders: head.headers,
       responseHeaders: [],
+      visitorResponseHeaders: [],
       requestBytes: 0,
       responseBytes: 0,
       requestBody: Buffer.alloc(0),
@@ -38,9 +40,16 @@ export class Recorder {
     keep(this.requestChunks, chunk, this.record.requestBytes - chunk.length, this.limit);
   }
 
-  response(status: number, headers: string[]): void {
+  /** The request's headers as they went to the local server. */
+  localRequest(headers: string[]): void {
+    this.record.localRequestHeaders = headers;
+  }
+
+  /** The local server's answer, and its headers as the visitor got them (the same array when unchanged). */
+  response(status: number, headers: string[], visitorHeaders = headers): void {
     this.record.status = status;
     this.record.responseHeaders = headers;
+    this.record.visitorResponseHeaders = visitorHeaders;
   }
 
   responseChunk(chunk: Buffer): void {

@@ -10,9 +10,14 @@ export interface RequestRecord {
   error?: string;
   upgrade: boolean;
   replayOf?: number;
-  /** Raw headers, name and value alternating. */
+  /** Raw headers, name and value alternating: as the visitor sent them, with the relay's X-Forwarded-*. */
   requestHeaders: string[];
+  /** As the local server received them: Host rewritten, and origins mapped, in Host-rewrite mode. */
+  localRequestHeaders: string[];
+  /** As the local server answered. */
   responseHeaders: string[];
+  /** As the visitor received them: the same array as responseHeaders unless a header was mapped. */
+  visitorResponseHeaders: string[];
   requestBytes: number;
   responseBytes: number;
   /** The first `captureBytes` of each body. */

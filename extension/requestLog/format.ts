@@ -33,12 +33,19 @@ export interface LogRow {
 
 export type BodyPreview = { kind: 'empty' } | { kind: 'text'; text: string; note: string } | { kind: 'binary'; note: string };
 
+/** One header as the visitor and the local server each saw it; null on the side that never had it. */
+export interface HeaderView {
+  name: string;
+  visitor: string | null;
+  local: string | null;
+}
+
 export interface LogDetail {
   seq: number;
   summary: string;
   facts: [string, string][];
-  requestHeaders: [string, string][];
-  responseHeaders: [string, string][];
+  requestHeaders: HeaderView[];
+  responseHeaders: HeaderView[];
   requestBody: BodyPreview;
   responseBody: BodyPreview;
 }
@@ -103,18 +110,32 @@ export function toDetail(seq: number, record: RequestRecord): LogDetail {
     seq,
     summary: `${record.method} ${record.path} → ${outcome}`,
     facts,
-    requestHeaders: headerPairs(record.requestHeaders),
-    responseHeaders: headerPairs(record.responseHeaders),
+    requestHeaders: headerViews(record.requestHeaders, record.localRequestHeaders),
+    responseHeaders: headerViews(record.visitorResponseHeaders, record.responseHeaders),
     requestBody: previewBody(record.requestBody, record.requestHeaders, record.requestBytes, record.requestBodyTruncated),
     responseBody: previewBody(record.responseBody, record.responseHeaders, record.responseBytes, record.responseBodyTruncated),
   };
 }
 
-/** Raw headers (name and value alternating, as Node gives them) as pairs. */
-export function headerPairs(raw: readonly string[]): [string, string][] {
-  const pairs: [string, string][] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) pairs.push([raw[i], raw[i + 1]]);
-  return pairs;
+/**
+ * Pairs the visitor's side of a header list with the local server's (raw headers, name and value
+ * alternating): the n-th header of a name on one side with the n-th of that name on the other, in
+ * the visitor's order, then any the local server alone had.
+ */
+export function headerViews(visitor: readonly string[], local: readonly string[]): HeaderView[] {
+  const views: HeaderView[] = [];
+  const unmatched = new Map<string, number[]>();
+  for (let i = 0; i + 1 < local.length; i += 2) {
+    const name = local[i].toLowerCase();
+    unmatched.set(name, [...(unmatched.get(name) ?? []), i]);
+  }
+  for (let i = 0; i + 1 < visitor.length; i += 2) {
+    const match = unmatched.get(visitor[i].toLowerCase())?.shift();
+    views.push({ name: visitor[i], visitor: visitor[i + 1], local: match === undefined ? null : local[match + 1] });
+  }
+  const rest = [...unmatched.values()].flat().sort((a, b) => a - b);
+  for (const i of rest) views.push({ name: local[i], visitor: null, local: local[i + 1] });
+  return views;
 }
 
 function header(raw: readonly string[], name: string): string | undefined {

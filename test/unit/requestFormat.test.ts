@@ -6,7 +6,7 @@ import { escapeHtml, formatBytes } from '../../core/text.js';
 import {
   formatClock,
   formatDuration,
-  headerPairs,
+  headerViews,
   looksLikeUtf8Text,
   matchesFilter,
   previewBody,
@@ -27,7 +27,9 @@ function record(overrides: Partial<RequestRecord> = {}): RequestRecord {
     status: 200,
     upgrade: false,
     requestHeaders: ['Host', 'localhost:5173', 'Accept', '*/*'],
+    localRequestHeaders: ['Host', 'localhost:5173', 'Accept', '*/*'],
     responseHeaders: ['Content-Type', 'text/plain'],
+    visitorResponseHeaders: ['Content-Type', 'text/plain'],
     requestBytes: 0,
     responseBytes: 5,
     requestBody: Buffer.alloc(0),
@@ -134,28 +136,64 @@ test('text sniffing tolerates a multi-byte character cut by the capture limit', 
   assert.not.ok(looksLikeUtf8Text(Buffer.from([0x41, 0x00, 0x42]), false));
 });
 
-test('detail: headers as pairs, facts, and both bodies', () => {
+test('detail: headers as the visitor and the local server saw them, facts, and both bodies', () => {
+  const sent = ['Content-Type', 'application/x-www-form-urlencoded', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2'];
   const detail = toDetail(
     3,
     record({
       method: 'POST',
       requestBytes: 9,
       requestBody: Buffer.from('name=test'),
-      requestHeaders: ['Content-Type', 'application/x-www-form-urlencoded', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2'],
+      requestHeaders: sent,
+      localRequestHeaders: sent,
       remote: '203.0.113.9',
       replayOf: 1,
     }),
   );
   assert.equal(detail.requestHeaders, [
-    ['Content-Type', 'application/x-www-form-urlencoded'],
-    ['Set-Cookie', 'a=1'],
-    ['Set-Cookie', 'b=2'],
+    { name: 'Content-Type', visitor: 'application/x-www-form-urlencoded', local: 'application/x-www-form-urlencoded' },
+    { name: 'Set-Cookie', visitor: 'a=1', local: 'a=1' },
+    { name: 'Set-Cookie', visitor: 'b=2', local: 'b=2' },
   ]);
   assert.equal(detail.requestBody, { kind: 'text', text: 'name=test', note: '9 B' });
   assert.equal(detail.responseBody, { kind: 'text', text: 'hello', note: '5 B' });
   assert.ok(detail.facts.some(([k, v]) => k === 'Client' && v === '203.0.113.9'));
   assert.ok(detail.facts.some(([k, v]) => k === 'Replay of' && v === 'request #1'));
-  assert.equal(headerPairs(['a', '1', 'dangling']), [['a', '1']]);
+  assert.equal(headerViews(['a', '1', 'dangling'], ['a', '1']), [{ name: 'a', visitor: '1', local: '1' }]);
+});
+
+test('detail: a header the agent changed, dropped or moved shows both values, matched by name and order', () => {
+  const detail = toDetail(
+    4,
+    record({
+      requestHeaders: [
+        'Host',
+        'myapp.example.dev',
+        'Origin',
+        'https://myapp.example.dev',
+        'X-Forwarded-Host',
+        'myapp.example.dev',
+        'Accept',
+        'a',
+        'Accept',
+        'b',
+      ],
+      localRequestHeaders: ['Origin', 'http://localhost:5173', 'Accept', 'a', 'Accept', 'b', 'host', 'localhost:5173'],
+      responseHeaders: ['Location', 'http://localhost:5173/landed', 'X-Extra', '1'],
+      visitorResponseHeaders: ['Location', 'https://myapp.example.dev/landed'],
+    }),
+  );
+  assert.equal(detail.requestHeaders, [
+    { name: 'Host', visitor: 'myapp.example.dev', local: 'localhost:5173' },
+    { name: 'Origin', visitor: 'https://myapp.example.dev', local: 'http://localhost:5173' },
+    { name: 'X-Forwarded-Host', visitor: 'myapp.example.dev', local: null },
+    { name: 'Accept', visitor: 'a', local: 'a' },
+    { name: 'Accept', visitor: 'b', local: 'b' },
+  ]);
+  assert.equal(detail.responseHeaders, [
+    { name: 'Location', visitor: 'https://myapp.example.dev/landed', local: 'http://localhost:5173/landed' },
+    { name: 'X-Extra', visitor: null, local: '1' },
+  ]);
 });
 
 test('formatting helpers', () => {

@@ -5,7 +5,7 @@
  *
  * Request data is only ever put into the page with textContent: never innerHTML.
  */
-import type { BodyPreview, LogDetail, LogRow, StatusFilter } from '../format.js';
+import type { BodyPreview, HeaderView, LogDetail, LogRow, StatusFilter } from '../format.js';
 import type { FromPage, ToPage } from '../messages.js';
 
 declare function acquireVsCodeApi(): { postMessage(message: FromPage): void };
@@ -100,13 +100,28 @@ function requestLogClient(): void {
     selected = seq;
   }
 
-  function headersTable(target: HTMLElement, headers: [string, string][]): void {
+  /** The visitor's value of each header, and beneath it the local server's where that differs. */
+  function headersTable(target: HTMLElement, headers: HeaderView[]): void {
     target.replaceChildren();
     if (headers.length === 0) target.appendChild(el('p', 'none', 'muted'));
     const table = el('table', undefined, 'headers');
-    for (const [name, value] of headers) {
+    for (const { name, visitor, local } of headers) {
       const tr = el('tr');
-      tr.append(el('th', name), el('td', value));
+      const td = el('td', visitor ?? local ?? '');
+      if (visitor !== local) {
+        td.appendChild(
+          el(
+            'div',
+            local === null
+              ? 'not passed to the local server'
+              : visitor === null
+                ? 'only the local server saw it'
+                : `local server: ${local}`,
+            'muted',
+          ),
+        );
+      }
+      tr.append(el('th', name), td);
       table.appendChild(tr);
     }
     if (headers.length) target.appendChild(table);
