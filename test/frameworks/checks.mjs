@@ -7,6 +7,8 @@ import path from 'node:path';
 import { waitFor } from './rig.mjs';
 
 const STEP_MS = 30_000;
+/** A dev server compiles a route on its first visit, slowly on a busy machine. */
+const NAVIGATION_MS = 60_000;
 const POLL_MS = 200;
 
 export const CHECKS = [
@@ -19,7 +21,7 @@ export const CHECKS = [
 
 /** Opens `path` on the share and fails on anything but a 2xx answer. */
 async function open(page, url, path) {
-  const response = await page.goto(new URL(path, url).href, { waitUntil: 'load', timeout: STEP_MS });
+  const response = await page.goto(new URL(path, url).href, { waitUntil: 'load', timeout: NAVIGATION_MS });
   if (!response) throw new Error(`no response for ${path}`);
   if (!response.ok()) throw new Error(`${path} answered ${response.status()}: ${await bodyStart(response)}`);
   return response;
@@ -118,7 +120,7 @@ async function checkRedirect({ page, url }) {
   page.on('response', (r) => {
     if (r.status() >= 300 && r.status() < 400) hops.push(r.headers().location);
   });
-  const response = await page.goto(new URL('/go', url).href, { waitUntil: 'load', timeout: STEP_MS }).catch((error) => {
+  const response = await page.goto(new URL('/go', url).href, { waitUntil: 'load', timeout: NAVIGATION_MS }).catch((error) => {
     throw new Error(`${error.message.split('\n')[0]}${hops.length ? ` after Location: ${hops.join(' → ')}` : ''}`);
   });
   const landed = new URL('/landed', url).href;
@@ -130,7 +132,7 @@ async function checkRedirect({ page, url }) {
 async function checkSession({ page, url }) {
   await open(page, url, '/session');
   const first = Number(await text(page, '#count'));
-  await page.reload({ waitUntil: 'load', timeout: STEP_MS });
+  await page.reload({ waitUntil: 'load', timeout: NAVIGATION_MS });
   const second = Number(await text(page, '#count'));
   if (second !== first + 1) throw new Error(`the count went from ${first} to ${second} on reload: the session was not kept`);
 }

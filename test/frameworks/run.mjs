@@ -175,26 +175,30 @@ async function runCheck(check, { browser, url, row, app }) {
   }
 }
 
-/** The matrix as Markdown: a table of ✓/✗/—, then the reason behind every ✗ and —. */
+/** The matrix as Markdown: a table of ✓/✗/—, then the reasons behind the ✗ and — of each row, checks with one reason together. */
 function matrix(results, { seconds, nodeVersion, chromium }) {
-  const lines = [`| | ${CHECKS.map((c) => c.title).join(' | ')} |`, `|---|${CHECKS.map(() => ':---:').join('|')}|`];
+  const lines = [`| dev server | ${CHECKS.map((c) => c.title).join(' | ')} |`, `|---|${CHECKS.map(() => ':---:').join('|')}|`];
   const notes = [];
   for (const { row, cells } of results) {
+    const reasons = new Map();
     const marks = CHECKS.map((c) => {
       const cell = cells[c.id];
       if (cell.status === 'pass') return '✓';
-      notes.push(`- ${row.label}, ${c.title}: ${cell.status === 'n/a' ? 'not applicable: ' : ''}${cell.reason}`);
+      const reason = `${cell.status === 'n/a' ? 'not applicable: ' : ''}${cell.reason}`;
+      reasons.set(reason, [...(reasons.get(reason) ?? []), c.title]);
       return cell.status === 'n/a' ? '—' : '✗';
     });
-    lines.push(`| ${row.label} (${rowVersion(row)})${row.setting ? ` with \`${row.setting}\`` : ''} | ${marks.join(' | ')} |`);
+    for (const [reason, titles] of reasons) notes.push(`- ${row.label}, ${titles.join(', ')}: ${reason}`);
+    lines.push(`| ${row.label}, ${rowVersion(row)}${row.setting ? `, with \`${row.setting}\`` : ''} | ${marks.join(' | ')} |`);
   }
   const when = new Date().toISOString().slice(0, 10);
+  const how = values.direct ? 'each at its own http://localhost:port (--direct)' : 'through a relay over HTTPS';
   return [
     ...lines,
     '',
     ...notes,
     ...(notes.length ? [''] : []),
-    `Run ${when} in ${seconds} s: dev servers on Node ${nodeVersion}, Chromium ${chromium}, ${values.direct ? 'each at its own http://localhost:port (--direct)' : 'through a relay over HTTPS'}.`,
+    `Run ${when} in ${seconds} s: dev servers on Node ${nodeVersion}, Chromium ${chromium}, ${how}.`,
   ].join('\n');
 }
 
