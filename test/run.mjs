@@ -22,6 +22,9 @@ const stages = [
   { name: 'integration', limit: 600, cmd: uvu('test/integration') },
   { name: 'tls', limit: 600, cmd: [process.execPath, 'test/pebble.mjs', ...uvu('test/tls')] },
   { name: 'vscode', limit: 900, cmd: [process.execPath, 'test/vscode/run.mjs'] },
+  // Two rows of the framework matrix, real dev servers in Chromium through a relay over HTTPS (the
+  // whole matrix is npm run test:frameworks).
+  { name: 'frameworks', limit: 600, cmd: [process.execPath, 'test/frameworks/run.mjs', '--only', 'vite,sveltekit'] },
   { name: 'package', limit: 180, cmd: [process.execPath, 'test/vscode/package.mjs'] },
 ];
 
