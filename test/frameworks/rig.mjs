@@ -244,21 +244,7 @@ export async function startRelay(certificate, dir) {
     ],
     { cwd: dir, env: process.env, log: path.join(dir, 'relay.log') },
   );
-  const listening = await Promise.race([
-    waitFor(
-      async () =>
-        relay
-          .output()
-          .split('\n')
-          .map(parseJson)
-          .find((e) => e?.event === 'relay.listening'),
-      20_000,
-      'the relay to listen',
-    ),
-    relay.exited.then((code) => {
-      throw new Error(`the relay exited (${code}):\n${relay.tail()}`);
-    }),
-  ]);
+  const listening = await jsonEvent(relay, 'relay.listening', 'the relay to listen');
   return { ...relay, url: listening.url, httpsPort: listening.httpsPort };
 }
 
@@ -266,7 +252,7 @@ export async function startRelay(certificate, dir) {
  * `porthole share <port>` from the built CLI, as a person types it, against the relay; resolves once
  * it prints its public URL. Names under .test resolve to loopback through the tests' resolver shim.
  */
-export async function share(relay, certificate, port, subdomain, dir, extraArgs = []) {
+export async function share(relay, certificate, port, subdomain, dir) {
   const agent = startProcess(
     `porthole share ${port}`,
     process.execPath,
@@ -281,26 +267,27 @@ export async function share(relay, certificate, port, subdomain, dir, extraArgs 
       '--subdomain',
       subdomain,
       '--json',
-      ...extraArgs,
     ],
     { cwd: dir, env: { ...process.env, NODE_EXTRA_CA_CERTS: certificate.cert }, log: path.join(dir, `share-${subdomain}.log`) },
   );
-  const ready = await Promise.race([
-    waitFor(
-      async () =>
-        agent
-          .output()
-          .split('\n')
-          .map(parseJson)
-          .find((e) => e?.event === 'ready'),
-      20_000,
-      'porthole share to print its URL',
-    ),
-    agent.exited.then((code) => {
-      throw new Error(`porthole share exited (${code}):\n${agent.tail()}`);
+  const ready = await jsonEvent(agent, 'ready', 'porthole share to print its URL');
+  return { ...agent, url: ready.url };
+}
+
+/** The first JSON line `proc` prints with this `event`; fails at once if it exits first, with what it said. */
+function jsonEvent(proc, event, what) {
+  const found = () =>
+    proc
+      .output()
+      .split('\n')
+      .map(parseJson)
+      .find((e) => e?.event === event);
+  return Promise.race([
+    waitFor(async () => found(), 20_000, what),
+    proc.exited.then((code) => {
+      throw new Error(`${proc.label} exited (${code}):\n${proc.tail()}`);
     }),
   ]);
-  return { ...agent, url: ready.url };
 }
 
 function parseJson(line) {

@@ -128,7 +128,7 @@ async function runRow(row, { tools, relay, certificate, browser }) {
     ]).catch((error) => {
       throw new Error(`${error.message}\n${server.tail()}`);
     });
-    const agent = values.direct ? undefined : await share(relay, certificate, port, row.name, app.dir, row.shareArgs);
+    const agent = values.direct ? undefined : await share(relay, certificate, port, row.name, app.dir);
     if (agent) stops.push(() => agent.stop());
     const url = agent?.url ?? `http://localhost:${port}`;
     lap(`${row.label} (${rowVersion(row)}) on :${port}, ${agent ? `shared at ${url}` : 'not shared (--direct)'}`);
