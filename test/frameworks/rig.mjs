@@ -133,7 +133,7 @@ export async function installTools() {
 }
 
 /** The environment dev servers run in: the tools' Node first on PATH, no telemetry, no colours. */
-export function devEnv(tools, extra = {}) {
+export function devEnv(tools) {
   return {
     ...process.env,
     PATH: `${tools.nodeBin}:${process.env.PATH}`,
@@ -145,7 +145,6 @@ export function devEnv(tools, extra = {}) {
     NUXT_TELEMETRY_DISABLED: '1',
     ASTRO_TELEMETRY_DISABLED: '1',
     NG_CLI_ANALYTICS: 'false',
-    ...extra,
   };
 }
 
@@ -274,20 +273,28 @@ export async function share(relay, certificate, port, subdomain, dir) {
   return { ...agent, url: ready.url };
 }
 
-/** The first JSON line `proc` prints with this `event`; fails at once if it exits first, with what it said. */
-function jsonEvent(proc, event, what) {
+/**
+ * The first JSON line `proc` prints with this `event`. Fails at once if it exits first, with what it
+ * said; a process that never says it is stopped before the failure goes on, so none outlives the run.
+ */
+async function jsonEvent(proc, event, what) {
   const found = () =>
     proc
       .output()
       .split('\n')
       .map(parseJson)
       .find((e) => e?.event === event);
-  return Promise.race([
-    waitFor(async () => found(), 20_000, what),
-    proc.exited.then((code) => {
-      throw new Error(`${proc.label} exited (${code}):\n${proc.tail()}`);
-    }),
-  ]);
+  try {
+    return await Promise.race([
+      waitFor(async () => found(), 20_000, what),
+      proc.exited.then((code) => {
+        throw new Error(`${proc.label} exited (${code}):\n${proc.tail()}`);
+      }),
+    ]);
+  } catch (error) {
+    await proc.stop();
+    throw error;
+  }
 }
 
 function parseJson(line) {

@@ -4,11 +4,13 @@
 // (checks.mjs). Prints the matrix; a run of every row also writes it into the README between the
 // `frameworks-matrix` markers. Exits non-zero when any check fails.
 //
-//   node test/frameworks/run.mjs [--only vite,sveltekit] [--keep] [--direct]
+//   node test/frameworks/run.mjs [--only vite,sveltekit] [--keep] [--direct] [--limit SECONDS]
 //
 // --keep leaves each app's run folder (with its dev server's and agent's logs) for a look afterwards.
 // --direct runs the checks at the dev server's own http://localhost:port, with no share: the baseline
 // that tells a framework's own behaviour from what the tunnel changes.
+// --limit (default an hour) stops everything it started and fails once the run takes longer: set it
+// below any limit from outside, which would kill this process before it could stop its dev servers.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -33,12 +35,14 @@ import { ROWS, rowVersion } from './rows.mjs';
 
 const CHECK_TIMEOUT_MS = 120_000;
 const DEV_SERVER_START_MS = 180_000;
-const TOTAL_TIMEOUT_MS = 60 * 60_000;
 const README = path.join(ROOT, 'README.md');
 const MARK_BEGIN = '<!-- frameworks-matrix:begin (written by npm run test:frameworks) -->';
 const MARK_END = '<!-- frameworks-matrix:end -->';
 
-const { values } = parseArgs({ options: { only: { type: 'string' }, keep: { type: 'boolean' }, direct: { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: { only: { type: 'string' }, keep: { type: 'boolean' }, direct: { type: 'boolean' }, limit: { type: 'string', default: '3600' } },
+});
+const limitMs = Number(values.limit) * 1000;
 const only = values.only
   ?.split(',')
   .map((s) => s.trim())
@@ -50,18 +54,19 @@ if (unknown.length > 0) {
 }
 const rows = only ? ROWS.filter((r) => only.includes(r.name)) : ROWS;
 
+/** What to undo, newest last: the run's relay and browser, and the row in progress's processes. */
 const cleanup = [];
-async function cleanUp() {
-  while (cleanup.length > 0)
+async function cleanUp(downTo = 0) {
+  while (cleanup.length > downTo)
     await cleanup
       .pop()()
       .catch((error) => console.error(`cleanup: ${error.message}`));
 }
 const watchdog = setTimeout(async () => {
-  console.error(`The matrix took longer than ${TOTAL_TIMEOUT_MS / 60_000} minutes; stopping.`);
+  console.error(`The matrix took longer than ${values.limit} s (--limit); stopping what it started.`);
   await cleanUp();
   process.exit(1);
-}, TOTAL_TIMEOUT_MS);
+}, limitMs);
 for (const signal of ['SIGINT', 'SIGTERM'])
   process.on(signal, async () => {
     await cleanUp();
@@ -103,7 +108,7 @@ async function runRow(row, { tools, relay, certificate, browser }) {
   const fail = (reason) => {
     for (const c of CHECKS) cells[c.id] ??= { status: 'fail', reason };
   };
-  const stops = [];
+  const undoFrom = cleanup.length;
   let app;
   try {
     app = await prepareApp(row, tools);
@@ -111,10 +116,10 @@ async function runRow(row, { tools, relay, certificate, browser }) {
     const [command, ...args] = row.devServer(String(port));
     const server = startProcess(row.label, command.includes('/') ? path.join(app.dir, command) : command, args, {
       cwd: app.dir,
-      env: devEnv(tools, row.env),
+      env: devEnv(tools),
       log: path.join(app.dir, 'dev-server.log'),
     });
-    stops.push(() => server.stop());
+    cleanup.push(() => server.stop());
     await Promise.race([
       waitFor(
         async () => (await fetch(`http://localhost:${port}/`, { signal: AbortSignal.timeout(60_000) })).status < 500,
@@ -129,7 +134,7 @@ async function runRow(row, { tools, relay, certificate, browser }) {
       throw new Error(`${error.message}\n${server.tail()}`);
     });
     const agent = values.direct ? undefined : await share(relay, certificate, port, row.name, app.dir);
-    if (agent) stops.push(() => agent.stop());
+    if (agent) cleanup.push(() => agent.stop());
     const url = agent?.url ?? `http://localhost:${port}`;
     lap(`${row.label} (${rowVersion(row)}) on :${port}, ${agent ? `shared at ${url}` : 'not shared (--direct)'}`);
     for (const check of CHECKS) {
@@ -147,7 +152,7 @@ async function runRow(row, { tools, relay, certificate, browser }) {
     console.log(`✗ ${row.label}: ${error.message}`);
     fail(error.message.split('\n')[0]);
   } finally {
-    for (const stop of stops.reverse()) await stop().catch((error) => console.error(`stopping ${row.name}: ${error.message}`));
+    await cleanUp(undoFrom);
     if (app && !values.keep) app.remove();
     else if (app) console.log(`kept ${app.dir}`);
   }
