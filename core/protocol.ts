@@ -186,6 +186,8 @@ export const CloseCode = {
   normal: 1000,
   goingAway: 1001,
   protocolError: 1002,
+  /** The relay cannot take the agent right now (a cluster node without Redis); it reconnects with backoff. */
+  tryAgain: 1013,
   refused: 4000,
   heartbeatTimeout: 4001,
   replaced: 4002,

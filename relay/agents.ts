@@ -18,7 +18,7 @@ import {
   type Refusal,
   type Welcome,
 } from '../core/protocol.js';
-import type { Registration, Registry } from './registry.js';
+import type { Claim, Deferral, NameClaims, Registration, Registry } from './registry.js';
 import { Tunnel } from '../core/tunnel.js';
 import { safeEqual } from './secrets.js';
 import { accessRules, summarize } from './access.js';
@@ -29,6 +29,8 @@ const HELLO_TIMEOUT_MS = 10_000;
 
 export interface AgentGateOptions {
   registry: Registry;
+  /** Who decides claims: the registry itself, or the cluster in front of it. */
+  claims: NameClaims;
   metrics: Metrics;
   log: Log;
   heartbeatMs: number;
@@ -51,18 +53,22 @@ export class AgentGate {
 
   /** Takes over a fresh agent WebSocket. */
   accept(ws: WebSocket, req: IncomingMessage): void {
-    const { registry, metrics, log } = this.options;
+    const { registry, metrics, log, tunnelUrl, heartbeatMs, maxFramePayload, registered } = this.options;
     const remote = req.socket.remoteAddress;
     let registration: Registration | undefined;
+    let greeted = false;
+    /** Set once the connection ended, for a claim the cluster decides after that. */
+    let ended: { clean: boolean } | undefined;
     const tunnel = new Tunnel(
       ws,
       {
         control: (frame) => onControl(frame),
         closed: (code, reason) => {
           clearTimeout(helloTimer);
-          if (!registration) return;
           // A revoked token's name is not kept for an agent that can no longer come back.
           const clean = code === CloseCode.normal || code === CloseCode.refused;
+          ended = { clean };
+          if (!registration) return;
           registry.disconnected(registration, tunnel, clean);
           log('agent.disconnected', { tunnel: registration.subdomain, code, reason: reason || undefined, clean, remote });
         },
@@ -83,9 +89,10 @@ export class AgentGate {
     };
 
     const onControl = (frame: Frame): void => {
-      if (frame.type !== FrameType.Hello || registration) {
-        throw new ProtocolError(registration ? `unexpected frame type ${frame.type} on stream 0` : 'the first frame must be HELLO');
+      if (frame.type !== FrameType.Hello || greeted) {
+        throw new ProtocolError(greeted ? `unexpected frame type ${frame.type} on stream 0` : 'the first frame must be HELLO');
       }
+      greeted = true;
       clearTimeout(helloTimer);
       const hello = checkHello(decodeJson<Hello>(frame, 'HELLO'));
       if (hello.protocol !== PROTOCOL_VERSION) {
@@ -106,39 +113,52 @@ export class AgentGate {
             : 'This relay needs a token. Pass one with --token (or PORTHOLE_TOKEN), or run Porthole: Set Relay Token in VS Code.',
         });
       }
-      const access = accessRules(hello);
-      if (access && 'error' in access) return refuse({ code: 'access', message: access.error });
-      // Agents send their resume secret on every HELLO, so only a name this relay still held makes a reconnect.
-      const held = hello.subdomain === undefined ? undefined : registry.lookup(hello.subdomain.toLowerCase());
-      const claim = registry.claim(hello, hello.token ?? 'anonymous', tunnel, access);
-      if (!claim.ok) return refuse(claim.refusal);
-      registration = claim.registration;
-      const resumed = registration === held;
-      claim.replaced?.close(CloseCode.replaced, 'replaced by a newer connection of the same agent');
-      metrics.agentConnections++;
-      this.options.registered(req);
-      if (resumed) metrics.agentReconnects++;
-      const url = this.options.tunnelUrl(registration.subdomain);
-      const welcome: Welcome = {
-        url,
-        subdomain: registration.subdomain,
-        resume: registration.resume,
-        heartbeat: this.options.heartbeatMs / 1000,
-        maxFrame: this.options.maxFramePayload,
-        access: summarize(access),
-      };
-      if (hello.access?.linkKey) welcome.link = privateLink(url, hello.access.linkKey);
-      tunnel.sendControl(FrameType.Welcome, welcome);
-      // The summary names the rules, never a key, password or the allow-list itself.
-      const rules = Object.entries(welcome.access ?? {}).filter(([, on]) => on);
-      log('agent.connected', {
-        tunnel: registration.subdomain,
-        agent: hello.agent,
-        resumed,
-        remote,
-        auth: Boolean(hello.basicAuth),
-        access: rules.map(([rule, value]) => (typeof value === 'number' ? `${rule}:${value}` : rule)).join(',') || 'public',
-      });
+      const checked = accessRules(hello);
+      if (checked && 'error' in checked) return refuse({ code: 'access', message: checked.error });
+      const access = checked;
+      const claim = this.options.claims.claim(hello, hello.token ?? 'anonymous', tunnel, access);
+      if (claim instanceof Promise) {
+        claim.then(welcome, (error: Error) => {
+          log('agent.claim-failed', { subdomain: hello.subdomain, error: error.message, remote });
+          tunnel.close(CloseCode.tryAgain, 'the relay could not decide on the name; try again');
+        });
+      } else welcome(claim);
+
+      function welcome(claim: Claim | Deferral): void {
+        if (!claim.ok) {
+          if ('refusal' in claim) return refuse(claim.refusal);
+          log('agent.deferred', { subdomain: hello.subdomain, why: claim.retry, remote });
+          return tunnel.close(CloseCode.tryAgain, claim.retry);
+        }
+        registration = claim.registration;
+        claim.replaced?.close(CloseCode.replaced, 'replaced by a newer connection of the same agent');
+        // The agent went away while the cluster decided: the name waits for it as after any drop.
+        if (ended) return registry.disconnected(registration, tunnel, ended.clean);
+        metrics.agentConnections++;
+        registered(req);
+        if (claim.resumed) metrics.agentReconnects++;
+        const url = tunnelUrl(registration.subdomain);
+        const answer: Welcome = {
+          url,
+          subdomain: registration.subdomain,
+          resume: registration.resume,
+          heartbeat: heartbeatMs / 1000,
+          maxFrame: maxFramePayload,
+          access: summarize(access),
+        };
+        if (hello.access?.linkKey) answer.link = privateLink(url, hello.access.linkKey);
+        tunnel.sendControl(FrameType.Welcome, answer);
+        // The summary names the rules, never a key, password or the allow-list itself.
+        const rules = Object.entries(answer.access ?? {}).filter(([, on]) => on);
+        log('agent.connected', {
+          tunnel: registration.subdomain,
+          agent: hello.agent,
+          resumed: claim.resumed,
+          remote,
+          auth: Boolean(hello.basicAuth),
+          access: rules.map(([rule, value]) => (typeof value === 'number' ? `${rule}:${value}` : rule)).join(',') || 'public',
+        });
+      }
     };
   }
 

@@ -1,5 +1,6 @@
 /** The relay's own pages at the apex: the status page, `/_porthole/health` and `/_porthole/metrics`. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClusterHooks } from './clustering.js';
 import type { Metrics } from './metrics.js';
 import { sendPage, statusPage } from './pages.js';
 import type { Registry } from './registry.js';
@@ -13,14 +14,20 @@ export interface ApexOptions {
   /** Bearer token for the metrics; without one they are off. */
   adminToken?: string;
   certificateExpiries(): { name: string; notAfter: Date }[];
+  /** With --redis: this node's place in its cluster. */
+  cluster?: Pick<ClusterHooks, 'health' | 'metrics'>;
 }
 
 export function serveApex(req: IncomingMessage, res: ServerResponse, options: ApexOptions): void {
   const { registry, metrics, adminToken } = options;
   const path = (req.url ?? '/').split('?')[0];
   if (path === '/_porthole/health') {
-    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-    res.end(JSON.stringify({ ok: true, version: VERSION, tunnels: registry.size }));
+    const answer = (extra: object) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ ok: true, version: VERSION, tunnels: registry.size, ...extra }));
+    };
+    if (!options.cluster) return answer({});
+    options.cluster.health().then(answer, () => answer({}));
   } else if (path === '/_porthole/metrics') {
     if (!adminToken || !bearerMatches(req.headers.authorization, Buffer.from(adminToken))) {
       sendPage(
@@ -34,7 +41,8 @@ export function serveApex(req: IncomingMessage, res: ServerResponse, options: Ap
       return;
     }
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-    res.end(metrics.render(registry, options.certificateExpiries()));
+    const lines = metrics.render(registry, options.certificateExpiries());
+    res.end(options.cluster ? `${lines}${options.cluster.metrics().join('\n')}\n` : lines);
   } else if (path === '/' || path === '/index.html') {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(statusPage(options.domain, registry.size, VERSION));

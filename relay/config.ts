@@ -46,6 +46,16 @@ export interface RelayConfig {
   keepAliveTimeoutMs: number;
   logFormat: 'text' | 'json';
   tls?: TlsConfig;
+  /** --redis: this relay is a node of the cluster that shares this Redis. */
+  cluster?: ClusterConfig;
+}
+
+export interface ClusterConfig {
+  redisUrl: string;
+  /** Authenticates node-to-node requests; the same on every node. */
+  secret: string;
+  /** How the other nodes reach this one; default http://<host>:<http port>. */
+  advertise?: string;
 }
 
 export type TlsConfig = {
@@ -86,6 +96,11 @@ TLS (Let's Encrypt, or your own certificate):
   --acme-skip-self-check   test only: skip the client's own pre-validation fetch
   --tls-cert FILE, --tls-key FILE   bring your own certificate (a wildcard for *.domain)
   --https-port N           HTTPS port                                     (PORTHOLE_HTTPS_PORT, default 443)
+
+Cluster (several relays on one Redis; every node with the same domain, tokens and TLS settings):
+  --redis URL              redis://[:password@]HOST:PORT[/DB], rediss:// for TLS  (PORTHOLE_REDIS)
+  --cluster-secret S       authenticates node-to-node traffic; required with --redis (PORTHOLE_CLUSTER_SECRET)
+  --advertise URL          how the other nodes reach this one (PORTHOLE_ADVERTISE, default http://<host>:<http-port>)
   --help`;
 
 const OPTIONS = {
@@ -115,6 +130,9 @@ const OPTIONS = {
   'acme-skip-self-check': { type: 'boolean' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
+  redis: { type: 'string' },
+  'cluster-secret': { type: 'string' },
+  advertise: { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -218,6 +236,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     config.tls = { kind: 'files', httpsPort: number('https-port', 443), certFile, keyFile };
   }
 
+  config.cluster = clusterConfig(text('redis'), text('cluster-secret'), text('advertise'), config.host);
+
   if (config.tokens.length === 0 && !isLoopback(config.host)) {
     throw new ConfigError(
       `Refusing to listen on ${config.host} without an agent token: anyone could open tunnels on your domain.\n` +
@@ -225,6 +245,40 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     );
   }
   return config;
+}
+
+const MIN_CLUSTER_SECRET = 16;
+
+function clusterConfig(redisUrl?: string, secret?: string, advertise?: string, host = ''): ClusterConfig | undefined {
+  if (redisUrl === undefined) {
+    if (secret !== undefined || advertise !== undefined)
+      throw new ConfigError('--cluster-secret and --advertise only mean something with --redis.');
+    return undefined;
+  }
+  if (!/^rediss?:\/\/[^/]/.test(redisUrl))
+    throw new ConfigError(`--redis must be a Redis URL like redis://10.0.0.5:6379 or rediss://:password@host:6380/0, not "${redisUrl}".`);
+  if (!secret || secret.length < MIN_CLUSTER_SECRET) {
+    throw new ConfigError(
+      `--redis needs --cluster-secret (at least ${MIN_CLUSTER_SECRET} characters, the same on every node): it authenticates the requests nodes pass to each other. Make one with: openssl rand -hex 24`,
+    );
+  }
+  if (advertise !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(advertise);
+    } catch {
+      throw new ConfigError(`--advertise must be a URL like http://10.0.0.5:8080, not "${advertise}".`);
+    }
+    if (url.protocol !== 'http:' || url.pathname !== '/')
+      throw new ConfigError(`--advertise must be http://HOST:PORT with no path, not "${advertise}".`);
+    return { redisUrl, secret, advertise: url.origin };
+  }
+  if (host === '0.0.0.0' || host === '::') {
+    throw new ConfigError(
+      `With --host ${host}, give --advertise http://<this node's private address>:<http port>: the other nodes need an address to reach this one.`,
+    );
+  }
+  return { redisUrl, secret };
 }
 
 export function readTokensFile(file: string): string[] {

@@ -7,6 +7,7 @@ import { ConfigError, USAGE, isLoopback, parseConfig, readTokensFile, type Relay
 import { createLog, type Log } from './log.js';
 import type { Registry } from './registry.js';
 import { startRelay } from './server.js';
+import { startCluster, type ClusterNode } from './cluster/node.js';
 
 /** Certificates from files or from ACME; ACME issues only for names whose tunnel is live right now. */
 async function certificatesFor(
@@ -35,7 +36,22 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const log = createLog(config.logFormat);
+  const plainLog = createLog(config.logFormat);
+  let log: Log = plainLog;
+  let cluster: ClusterNode | undefined;
+  if (config.cluster) {
+    // Every line says which node wrote it.
+    const node = config.cluster.advertise ?? `http://${config.host}:${config.httpPort}`;
+    log = (event, fields) => plainLog(event, { node, ...fields });
+    cluster = await startCluster({
+      redisUrl: config.cluster.redisUrl,
+      clusterSecret: config.cluster.secret,
+      advertise: config.cluster.advertise,
+      gracePeriodMs: config.gracePeriodMs,
+      maxTunnelsPerToken: config.maxTunnelsPerToken,
+      log,
+    });
+  }
   if (config.tls && isLoopback(config.host)) {
     // A public certificate on a loopback-only relay is almost always a forgotten --host; ACME would then fail with a DNS hint.
     log('relay.loopback-only', {
@@ -45,7 +61,7 @@ async function main(): Promise<void> {
   }
   let registry: Registry | undefined;
   const certificates = await certificatesFor(config, (subdomain) => Boolean(registry?.lookup(subdomain)?.tunnel), log);
-  const relay = await startRelay(config, certificates, log);
+  const relay = await startRelay(config, certificates, log, cluster);
   registry = relay.registry;
   if (config.logFormat === 'text') {
     console.log(`Porthole relay ready at ${relay.url}`);

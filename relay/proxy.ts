@@ -45,6 +45,8 @@ export interface ForwardContext {
   tunnel: Tunnel;
   subdomain: string;
   proto: 'http' | 'https';
+  /** The visitor's address when another cluster node passed the request on; the socket's otherwise. */
+  client?: string;
   /** What the access rules change on the way: the link key out of the path, the relay's cookie and password out of the headers. */
   forward: Forwarding;
   /** Called once when the public side is finished, however it ends. */
@@ -69,7 +71,7 @@ export function requestHead(req: IncomingMessage, ctx: ForwardContext, upgrade: 
     headers.push(raw[i], raw[i + 1]);
   }
   if (upgrade) headers.push('Connection', 'Upgrade', 'Upgrade', req.headers.upgrade ?? 'websocket');
-  const remote = req.socket.remoteAddress ?? '';
+  const remote = ctx.client ?? req.socket.remoteAddress ?? '';
   headers.push('X-Forwarded-For', remote, 'X-Forwarded-Proto', ctx.proto, 'X-Forwarded-Host', req.headers.host ?? '');
   const head: RequestHead = { method: req.method ?? 'GET', path: forward.target ?? req.url ?? '/', headers, remote };
   if (upgrade) head.upgrade = true;

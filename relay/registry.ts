@@ -70,6 +70,8 @@ const NOUNS = [
 export interface Limits {
   gracePeriodMs: number;
   maxTunnelsPerToken: number;
+  /** Called when a name is freed: its agent closed cleanly or its grace period ended (not on drop() or clear()). */
+  onRelease?(registration: Registration): void;
 }
 
 export interface Registration {
@@ -85,9 +87,22 @@ export interface Registration {
   reconnectingUntil?: number;
 }
 
-export type Claim = { ok: true; registration: Registration; replaced?: Tunnel } | { ok: false; refusal: Refusal };
+/** A claim's outcome: the name, or a refusal to send the agent. */
+export type Claim = { ok: true; registration: Registration; resumed: boolean; replaced?: Tunnel } | { ok: false; refusal: Refusal };
+/** A cluster that cannot decide now (no Redis): the agent is told to reconnect later, and why. */
+export type Deferral = { ok: false; retry: string };
 
-export class Registry {
+/** Who may hold a name: the relay's own Registry, or a cluster's Redis leases in front of it (relay/cluster/). */
+export interface NameClaims {
+  /**
+   * Gives `hello.subdomain` (or a fresh random name) to the connection `tunnel`, owned by `owner`
+   * (the token it authenticated with). Refuses names that are invalid, reserved, or held by
+   * another agent, and owners past their tunnel limit. `access` comes from the same HELLO (accessRules).
+   */
+  claim(hello: Hello, owner: string, tunnel: Tunnel, access?: AccessRules): Claim | Promise<Claim | Deferral>;
+}
+
+export class Registry implements NameClaims {
   private readonly names = new Map<string, Registration>();
 
   constructor(private readonly limits: Limits) {}
@@ -104,11 +119,6 @@ export class Registry {
     return this.names.values();
   }
 
-  /**
-   * Gives `hello.subdomain` (or a fresh random name) to the connection `tunnel`, owned by `owner`
-   * (the token it authenticated with). Refuses names that are invalid, reserved, or held by
-   * another agent, and owners past their tunnel limit. `access` comes from the same HELLO (accessRules).
-   */
   claim(hello: Hello, owner: string, tunnel: Tunnel, access?: AccessRules): Claim {
     const wanted = hello.subdomain?.toLowerCase();
     if (wanted !== undefined) {
@@ -118,52 +128,70 @@ export class Registry {
     const existing = wanted === undefined ? undefined : this.names.get(wanted);
     if (existing) {
       if (!hello.resume || !secretsMatch(hello.resume, existing.resume)) {
-        const until = existing.tunnel
-          ? 'it is in use'
-          : `it is reserved for its previous agent for ${Math.ceil(((existing.reconnectingUntil ?? 0) - Date.now()) / 1000)} more seconds`;
-        return refuse('taken', `The subdomain "${wanted}" is already taken: ${until}. Choose another name with --subdomain.`);
+        const reservedMs = existing.tunnel ? undefined : (existing.reconnectingUntil ?? 0) - Date.now();
+        return refuse('taken', takenMessage(existing.subdomain, reservedMs));
       }
+      return { ok: true, resumed: true, ...this.hold(existing.subdomain, owner, existing.resume, tunnel, access) };
+    }
+    const owned = this.ownedBy(owner);
+    if (owned >= this.limits.maxTunnelsPerToken) return refuse('limit', limitMessage(owned));
+    const subdomain = wanted ?? randomName((name) => this.names.has(name));
+    return { ok: true, resumed: false, ...this.hold(subdomain, owner, resumeSecret(hello), tunnel, access) };
+  }
+
+  /**
+   * Gives `subdomain` to `tunnel` here, whoever held it: a claim already decided (by this registry,
+   * or by the cluster). A registration waiting for its agent gets it back; a live one is replaced.
+   */
+  hold(
+    subdomain: string,
+    owner: string,
+    resume: string,
+    tunnel: Tunnel,
+    access?: AccessRules,
+  ): { registration: Registration; replaced?: Tunnel } {
+    const existing = this.names.get(subdomain);
+    if (existing) {
       const replaced = existing.tunnel;
       clearTimeout(existing.graceTimer);
       existing.graceTimer = undefined;
       existing.reconnectingUntil = undefined;
+      existing.resume = resume;
       existing.tunnel = tunnel;
       existing.access = access;
-      return { ok: true, registration: existing, replaced };
+      return { registration: existing, replaced };
     }
-    const owned = [...this.names.values()].filter((r) => r.owner === owner).length;
-    if (owned >= this.limits.maxTunnelsPerToken) {
-      return refuse(
-        'limit',
-        `This token already has ${owned} tunnels, the most this relay allows (--max-tunnels-per-token). Stop one first.`,
-      );
-    }
-    const registration: Registration = {
-      subdomain: wanted ?? this.randomName(),
-      owner,
-      // After a relay restart the relay remembers nothing: the agent's own secret becomes the name's.
-      resume: hello.resume && hello.resume.length >= 16 ? hello.resume : randomBytes(18).toString('base64url'),
-      tunnel,
-      access,
-      activeStreams: 0,
-    };
-    this.names.set(registration.subdomain, registration);
-    return { ok: true, registration };
+    const registration: Registration = { subdomain, owner, resume, tunnel, access, activeStreams: 0 };
+    this.names.set(subdomain, registration);
+    return { registration };
+  }
+
+  /** Tunnels this owner holds here. */
+  ownedBy(owner: string): number {
+    let owned = 0;
+    for (const registration of this.names.values()) if (registration.owner === owner) owned++;
+    return owned;
   }
 
   /** The registration's connection ended: free the name now (clean) or after the grace period. */
   disconnected(registration: Registration, tunnel: Tunnel, clean: boolean): void {
     if (registration.tunnel !== tunnel) return;
     registration.tunnel = undefined;
-    if (clean || this.limits.gracePeriodMs <= 0) {
-      this.names.delete(registration.subdomain);
-      return;
-    }
+    if (clean || this.limits.gracePeriodMs <= 0) return this.release(registration);
     registration.reconnectingUntil = Date.now() + this.limits.gracePeriodMs;
     registration.graceTimer = setTimeout(() => {
-      if (!registration.tunnel) this.names.delete(registration.subdomain);
+      if (!registration.tunnel) this.release(registration);
     }, this.limits.gracePeriodMs);
     registration.graceTimer.unref();
+  }
+
+  /** Forgets a name that now belongs elsewhere (another cluster node); its connection, if any, is the caller's to close. */
+  drop(subdomain: string): Registration | undefined {
+    const registration = this.names.get(subdomain);
+    if (!registration) return undefined;
+    clearTimeout(registration.graceTimer);
+    this.names.delete(subdomain);
+    return registration;
   }
 
   clear(): void {
@@ -171,13 +199,38 @@ export class Registry {
     this.names.clear();
   }
 
-  private randomName(): string {
-    for (;;) {
-      const pick = (list: string[]) => list[randomBytes(1)[0] % list.length];
-      const name = `${pick(ADJECTIVES)}-${pick(NOUNS)}-${10 + (randomBytes(1)[0] % 90)}`;
-      if (!this.names.has(name)) return name;
-    }
+  private release(registration: Registration): void {
+    if (this.names.get(registration.subdomain) !== registration) return;
+    this.names.delete(registration.subdomain);
+    this.limits.onRelease?.(registration);
   }
+}
+
+/** A readable random name (brave-otter-42) that `taken` says is free. */
+export function randomName(taken: (name: string) => boolean): string {
+  for (;;) {
+    const pick = (list: string[]) => list[randomBytes(1)[0] % list.length];
+    const name = `${pick(ADJECTIVES)}-${pick(NOUNS)}-${10 + (randomBytes(1)[0] % 90)}`;
+    if (!taken(name)) return name;
+  }
+}
+
+/** The agent's own secret when it sent a good one (after a relay restart the relay remembers nothing), or a new one. */
+export function resumeSecret(hello: Hello): string {
+  return hello.resume && hello.resume.length >= 16 ? hello.resume : randomBytes(18).toString('base64url');
+}
+
+/** What an agent hears when its name is held by another: in use, or kept for its agent `reservedMs` longer. */
+export function takenMessage(name: string, reservedMs?: number): string {
+  const why =
+    reservedMs === undefined
+      ? 'it is in use'
+      : `it is reserved for its previous agent for ${Math.max(1, Math.ceil(reservedMs / 1000))} more seconds`;
+  return `The subdomain "${name}" is already taken: ${why}. Choose another name with --subdomain.`;
+}
+
+export function limitMessage(owned: number): string {
+  return `This token already has ${owned} tunnels, the most this relay allows (--max-tunnels-per-token). Stop one first.`;
 }
 
 /** Why `name` cannot be a subdomain, or undefined when it can. */
@@ -189,10 +242,10 @@ export function nameProblem(name: string): string | undefined {
   return undefined;
 }
 
-function secretsMatch(a: string, b: string): boolean {
+export function secretsMatch(a: string, b: string): boolean {
   return safeEqual(Buffer.from(a), Buffer.from(b));
 }
 
-function refuse(code: Refusal['code'], message: string): Claim {
+export function refuse(code: Refusal['code'], message: string): Claim {
   return { ok: false, refusal: { code, message } };
 }

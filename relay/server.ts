@@ -22,6 +22,7 @@ import { CONNECT_PATH, CloseCode, FrameType, MAX_MESSAGE_BYTES } from '../core/p
 import { forwardRequest, forwardUpgrade, type ForwardContext } from './proxy.js';
 import { Registry, type Registration } from './registry.js';
 import type { Tunnel } from '../core/tunnel.js';
+import type { ClusterHooks } from './clustering.js';
 
 /** How long a shutdown waits for public requests in flight. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -45,9 +46,16 @@ export async function startRelay(
   options: Partial<RelayConfig> = {},
   certificates?: CertificateSource,
   log: Log = createLog(options.logFormat ?? 'text'),
+  /** With --redis: this relay is one node of a cluster (relay/cluster/). */
+  cluster?: ClusterHooks,
 ): Promise<Relay> {
   const config: RelayConfig = { ...defaultConfig(), ...options };
-  const registry = new Registry({ gracePeriodMs: config.gracePeriodMs, maxTunnelsPerToken: config.maxTunnelsPerToken });
+  const registry = new Registry({
+    gracePeriodMs: config.gracePeriodMs,
+    maxTunnelsPerToken: config.maxTunnelsPerToken,
+    onRelease: cluster && ((registration) => cluster.released(registration)),
+  });
+  const claims = cluster?.attach(registry) ?? registry;
   const limits = new ConnectionLimits({
     maxConnections: config.maxConnections,
     maxPerAddress: config.maxConnectionsPerAddress,
@@ -63,6 +71,7 @@ export async function startRelay(
 
   const agents = new AgentGate(config.tokens, {
     registry,
+    claims,
     metrics,
     log,
     heartbeatMs: config.heartbeatMs,
@@ -77,19 +86,18 @@ export async function startRelay(
     metrics,
     adminToken: config.adminToken,
     certificateExpiries: () => certificates?.expiries() ?? [],
+    cluster,
   };
 
   /** The tunnel a public request may go through, or the page that says why not. */
-  function admitted(route: Route, req: IncomingMessage, proto: 'http' | 'https', upgrade: boolean): Admission {
-    if (!connections.mayReachTunnel(req.socket)) {
-      const page = { status: 503, title: RELAY_FULL_TITLE, message: RELAY_FULL_MESSAGE, headers: { connection: 'close' } };
-      return { ok: false, page };
-    }
+  /** `client`: the visitor's address, when another cluster node passed the request on. */
+  function admitted(route: Route, req: IncomingMessage, proto: 'http' | 'https', upgrade: boolean, client?: string): Admission {
+    if (!connections.mayReachTunnel(req.socket)) return { ok: false, page: RELAY_FULL };
     if (route.kind !== 'tunnel') return { ok: false, page: unknownHost(req.headers.host ?? '') };
     return admit(registry, config.maxStreamsPerTunnel, route.name, {
       method: req.method ?? 'GET',
       target: req.url ?? '/',
-      remote: req.socket.remoteAddress ?? '',
+      remote: client ?? req.socket.remoteAddress ?? '',
       proto,
       host: req.headers.host ?? '',
       upgrade,
@@ -98,13 +106,20 @@ export async function startRelay(
     });
   }
 
-  function context(registration: Registration, forward: Forwarding, proto: 'http' | 'https', upgrade: boolean): ForwardContext {
+  function context(
+    registration: Registration,
+    forward: Forwarding,
+    proto: 'http' | 'https',
+    upgrade: boolean,
+    client?: string,
+  ): ForwardContext {
     registration.activeStreams++;
     if (!upgrade) requestsInFlight++;
     return {
       tunnel: registration.tunnel as Tunnel,
       subdomain: registration.subdomain,
       proto,
+      client,
       forward,
       onDone: (status, bytesIn, bytesOut) => {
         registration.activeStreams--;
@@ -116,22 +131,45 @@ export async function startRelay(
 
   function onRequest(proto: 'http' | 'https') {
     return (req: IncomingMessage, res: ServerResponse, expectsContinue = false) => {
+      const hop = cluster?.hop(req);
+      if (hop === 'forbidden') return sendPage(res, 403, FORBIDDEN_HOP[0], FORBIDDEN_HOP[1]);
       const route = routeHost(req.headers.host, config.domain);
       if (route.kind === 'apex') return serveApex(req, res, apex);
-      const admission = admitted(route, req, proto, false);
-      if (!admission.ok) {
-        const { status, title, message, headers } = admission.page;
-        return sendPage(res, status, title, message, undefined, headers);
+      if (cluster && route.kind === 'tunnel' && !registry.lookup(route.name)) {
+        if (!connections.mayReachTunnel(req.socket))
+          return sendPage(res, RELAY_FULL.status, RELAY_FULL.title, RELAY_FULL.message, undefined, RELAY_FULL.headers);
+        const visitor = hop ?? { client: req.socket.remoteAddress ?? '', proto };
+        const here = () => requestHere(route, req, res, visitor.proto, expectsContinue, hop?.client);
+        return cluster.request(route.name, req, res, visitor, hop !== undefined, here);
       }
-      // Answer `Expect: 100-continue` only once we know the tunnel will take the body.
-      if (expectsContinue) res.writeContinue();
-      forwardRequest(req, res, context(admission.registration, admission.forward, proto, false));
+      requestHere(route, req, res, hop?.proto ?? proto, expectsContinue, hop?.client);
     };
+  }
+
+  /** A public request for a tunnel connected here (or for no tunnel at all). */
+  function requestHere(
+    route: Route,
+    req: IncomingMessage,
+    res: ServerResponse,
+    proto: 'http' | 'https',
+    expectsContinue: boolean,
+    client?: string,
+  ) {
+    const admission = admitted(route, req, proto, false, client);
+    if (!admission.ok) {
+      const { status, title, message, headers } = admission.page;
+      return sendPage(res, status, title, message, undefined, headers);
+    }
+    // Answer `Expect: 100-continue` only once we know the tunnel will take the body.
+    if (expectsContinue) res.writeContinue();
+    forwardRequest(req, res, context(admission.registration, admission.forward, proto, false, client));
   }
 
   function onUpgrade(proto: 'http' | 'https') {
     return (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => socket.destroy());
+      const hop = cluster?.hop(req);
+      if (hop === 'forbidden') return void socket.end(rawPage(403, 'Forbidden', FORBIDDEN_HOP[0], FORBIDDEN_HOP[1]));
       const route = routeHost(req.headers.host, config.domain);
       if (route.kind === 'apex') {
         if ((req.url ?? '').split('?')[0] !== CONNECT_PATH) {
@@ -141,13 +179,24 @@ export async function startRelay(
         wss.handleUpgrade(req, socket, head, (ws) => agents.accept(ws, req));
         return;
       }
-      const admission = admitted(route, req, proto, true);
-      if (!admission.ok) {
-        const { status, title, message, headers } = admission.page;
-        return void socket.end(rawPage(status, title, title, message, headers));
+      if (cluster && route.kind === 'tunnel' && !registry.lookup(route.name)) {
+        if (!connections.mayReachTunnel(req.socket))
+          return void socket.end(rawPage(503, 'Service Unavailable', RELAY_FULL.title, RELAY_FULL.message, RELAY_FULL.headers));
+        const visitor = hop ?? { client: req.socket.remoteAddress ?? '', proto };
+        const here = () => upgradeHere(route, req, socket, head, visitor.proto, hop?.client);
+        return cluster.upgrade(route.name, req, socket, head, visitor, hop !== undefined, here);
       }
-      forwardUpgrade(req, socket, head, context(admission.registration, admission.forward, proto, true));
+      upgradeHere(route, req, socket, head, hop?.proto ?? proto, hop?.client);
     };
+  }
+
+  function upgradeHere(route: Route, req: IncomingMessage, socket: Duplex, head: Buffer, proto: 'http' | 'https', client?: string) {
+    const admission = admitted(route, req, proto, true, client);
+    if (!admission.ok) {
+      const { status, title, message, headers } = admission.page;
+      return void socket.end(rawPage(status, title, title, message, headers));
+    }
+    forwardUpgrade(req, socket, head, context(admission.registration, admission.forward, proto, true, client));
   }
 
   const serverOptions: http.ServerOptions = {
@@ -173,11 +222,14 @@ export async function startRelay(
     httpsServer.on('checkContinue', (req, res) => onRequest('https')(req, res, true));
     httpsServer.on('upgrade', onUpgrade('https'));
     httpServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      // Other cluster nodes pass requests on over plain HTTP, to --advertise.
+      if (cluster?.hop(req) !== undefined) return onRequest('http')(req, res);
       if (certificates.handleHttpChallenge(req, res)) return;
       const host = (req.headers.host ?? config.domain).replace(/:\d+$/, '');
       res.writeHead(308, { location: `https://${host}${portSuffix('https', tls.httpsPort)}${req.url ?? '/'}`, 'content-length': 0 });
       res.end();
     });
+    if (cluster) httpServer.on('upgrade', onUpgrade('http'));
   } else {
     httpServer.on('request', onRequest('http'));
     httpServer.on('checkContinue', (req, res) => onRequest('http')(req, res, true));
@@ -197,6 +249,7 @@ export async function startRelay(
     publicPort = httpsPort = await listen(httpsServer, config.host, config.tls.httpsPort);
   }
   const url = `${tlsOn ? 'https' : 'http'}://${config.domain}${portSuffix(tlsOn ? 'https' : 'http', publicPort)}`;
+  await cluster?.join(`http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${httpPort}`);
   log('relay.listening', {
     url,
     host: config.host,
@@ -217,21 +270,29 @@ export async function startRelay(
     setTokens: (next) => agents.setTokens(next),
     async close(graceMs = SHUTDOWN_GRACE_MS) {
       for (const server of servers) server.close();
+      await cluster?.leaving();
       for (const registration of registry.registrations())
         registration.tunnel?.sendControl(FrameType.GoAway, { reason: 'the relay is restarting' });
       // Until each response has been handed to its socket: the agent's last frame can come well before that.
       // Upgraded connections (WebSockets) never finish by themselves, so they are not waited for.
       const deadline = Date.now() + graceMs;
-      while (Date.now() < deadline && requestsInFlight > 0) await new Promise((r) => setTimeout(r, 50));
+      while (Date.now() < deadline && requestsInFlight + (cluster?.inFlight ?? 0) > 0) await new Promise((r) => setTimeout(r, 50));
       const tunnels = [...registry.registrations()].flatMap((r) => (r.tunnel ? [r.tunnel] : []));
       for (const tunnel of tunnels) tunnel.close(CloseCode.goingAway, 'relay shutting down');
       for (const server of servers) server.closeAllConnections();
       registry.clear();
       certificates?.stop();
+      await cluster?.stop();
       await Promise.all(servers.map((server) => new Promise((r) => server.close(() => r(undefined)))));
     },
   };
 }
+
+const RELAY_FULL = { status: 503, title: RELAY_FULL_TITLE, message: RELAY_FULL_MESSAGE, headers: { connection: 'close' } };
+const FORBIDDEN_HOP = [
+  'Not a cluster node',
+  'This request claims to come from another node of the relay cluster but does not carry the cluster secret.',
+] as const;
 
 function onClientError(error: NodeJS.ErrnoException, socket: Duplex, timedOut: (phase: ConnectionTimeout) => void): void {
   // Node's head timeout (--head-timeout), or its whole-request timeout.

@@ -1,0 +1,114 @@
+/**
+ * The cluster's live nodes: each node beats every second into Redis with its advertise URL, its tunnel
+ * count and whether it is leaving (SIGTERM); a node silent for three seconds is dropped from the list by
+ * the next beat of any node. Times come from Redis's clock, so nodes on different machines agree.
+ */
+import type { Log } from '../log.js';
+import { script, type RedisLink, type Reply } from './redis.js';
+
+export const BEAT_MS = 1_000;
+const SILENT_MS = 3 * BEAT_MS;
+const NODES = 'porthole:nodes';
+const SEEN = 'porthole:nodes:seen';
+/** Nodes announce joining and leaving here, so the others look again at once. */
+export const NODES_CHANNEL = 'porthole:nodes:changed';
+
+export interface NodeEntry {
+  id: string;
+  url: string;
+  tunnels: number;
+  leaving: boolean;
+}
+
+/** Records this node's beat, forgets nodes silent too long, and returns every live node's entry. */
+const BEAT = script(`
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+if ARGV[1] ~= '' then
+  redis.call('ZADD', KEYS[2], now, ARGV[1])
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+end
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[3]))) do
+  redis.call('ZREM', KEYS[2], id)
+  redis.call('HDEL', KEYS[1], id)
+end
+return redis.call('HGETALL', KEYS[1])
+`);
+
+const LEAVE = script(`
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('PUBLISH', ARGV[2], ARGV[1])
+return 1
+`);
+
+export class NodeDirectory {
+  private nodes = new Map<string, NodeEntry>();
+  private timer?: NodeJS.Timeout;
+  private leaving = false;
+  private url = '';
+
+  constructor(
+    readonly id: string,
+    private readonly redis: RedisLink,
+    private readonly tunnels: () => number,
+    private readonly log: Log,
+    /** Told about nodes that left the list (their connections can go). */
+    private readonly departed: (entry: NodeEntry) => void,
+  ) {}
+
+  /** Starts beating as the node reachable at `url`. */
+  async join(url: string): Promise<void> {
+    this.url = url;
+    await this.beat();
+    await this.redis.publish(NODES_CHANNEL, this.id);
+    await this.redis.subscribe(NODES_CHANNEL, () => void this.beat().catch(() => undefined));
+    this.timer = setInterval(() => void this.beat().catch(() => undefined), BEAT_MS);
+    this.timer.unref();
+  }
+
+  /** Tells the others this node is going: they hold requests for its tunnels until the agents reconnect elsewhere. */
+  async leave(): Promise<void> {
+    this.leaving = true;
+    await this.beat().catch(() => undefined);
+    await this.redis.publish(NODES_CHANNEL, this.id).catch(() => undefined);
+  }
+
+  /** Takes this node off the list. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    if (this.redis.up) await this.redis.run(LEAVE, [NODES, SEEN], [this.id, NODES_CHANNEL]).catch(() => undefined);
+  }
+
+  /** A node's entry while it is live (beating, leaving or not). */
+  entry(id: string): NodeEntry | undefined {
+    return this.nodes.get(id);
+  }
+
+  get live(): NodeEntry[] {
+    return [...this.nodes.values()];
+  }
+
+  /** A fresh look at the list (for health checks); the last one known when Redis does not answer. */
+  async refresh(): Promise<NodeEntry[]> {
+    if (this.redis.up) await this.beat().catch(() => undefined);
+    return this.live;
+  }
+
+  async beat(): Promise<void> {
+    const mine = this.url ? `${this.url}\t${this.tunnels()}\t${this.leaving ? 1 : 0}` : '';
+    const reply = (await this.redis.run(BEAT, [NODES, SEEN], [this.url ? this.id : '', mine, SILENT_MS])) as Reply[];
+    const next = new Map<string, NodeEntry>();
+    for (let i = 0; i + 1 < reply.length; i += 2) {
+      const [url, tunnels, leaving] = String(reply[i + 1]).split('\t');
+      next.set(String(reply[i]), { id: String(reply[i]), url, tunnels: Number(tunnels) || 0, leaving: leaving === '1' });
+    }
+    for (const [id, entry] of this.nodes) {
+      if (next.has(id)) continue;
+      this.log('cluster.node-left', { id, url: entry.url });
+      this.departed(entry);
+    }
+    for (const [id, entry] of next) if (!this.nodes.has(id) && id !== this.id) this.log('cluster.node-joined', { id, url: entry.url });
+    this.nodes = next;
+  }
+}
