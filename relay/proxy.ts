@@ -31,6 +31,10 @@ const SET_BY_RELAY = new Set([
   'forwarded',
   'x-real-ip',
   'expect',
+  // The internal hop between cluster nodes (relay/cluster/hop.ts): never passed to a local server.
+  'x-porthole-hop',
+  'x-porthole-client',
+  'x-porthole-proto',
 ]);
 
 const STATUS_FOR_RESET: Record<Reset['code'], [number, string]> = {

@@ -240,9 +240,9 @@ export interface Child {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Runs a built entry point (dist/relay.js, dist/cli.js) as a real process. */
-export function run(args: string[], env: NodeJS.ProcessEnv = {}): Child {
-  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs a built entry point (dist/relay.js, dist/cli.js) as a real process, or another program with `command`. */
+export function run(args: string[], env: NodeJS.ProcessEnv = {}, command = process.execPath): Child {
+  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const handle: Child = {
     process: child,
     out: '',

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // `npm test`: brings in whatever the tests need when it is missing (npm packages, Debian's pebble,
-// the VS Code test rig), builds, type-checks, and runs every suite. Idempotent: a second run only tests.
+// redis-server and haproxy, the VS Code test rig), builds, type-checks, and runs every suite. Idempotent: a second run only tests.
 // Plain Node with no dependencies, so it works in a fresh clone before `npm install`.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureDebianPackages } from './debian.cjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const only = process.argv.slice(2);
@@ -20,6 +21,8 @@ const stages = [
   { name: 'lint', limit: 60, cmd: [bin('biome'), 'ci', '--colors=off'] },
   { name: 'unit', limit: 300, cmd: uvu('test/unit') },
   { name: 'integration', limit: 600, cmd: uvu('test/integration') },
+  // Three relays as real processes on one Redis, with HAProxy in front for the failover tests.
+  { name: 'cluster', limit: 300, cmd: uvu('test/cluster') },
   { name: 'tls', limit: 600, cmd: [process.execPath, 'test/pebble.mjs', ...uvu('test/tls')] },
   { name: 'vscode', limit: 900, cmd: [process.execPath, 'test/vscode/run.mjs'] },
   // Two rows of the framework matrix, real dev servers in Chromium through a relay over HTTPS (the
@@ -36,23 +39,6 @@ function installDependencies() {
   const result = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
   if (result.status !== 0) {
     console.error('npm ci failed: see the output above (the npm registry must be reachable).');
-    process.exit(1);
-  }
-}
-
-/** Debian programs the suites use directly; pebble and chromium are installed by their own harnesses. */
-function installDebianPackages(packages) {
-  const missing = packages.filter((p) => spawnSync('sh', ['-c', `command -v ${p}`]).status !== 0);
-  if (missing.length === 0) return;
-  console.log(`== installing ${missing.join(', ')} (apt-get)`);
-  const asRoot = process.getuid?.() === 0;
-  const apt = (args) =>
-    spawnSync(asRoot ? 'apt-get' : 'sudo', asRoot ? args : ['-n', 'apt-get', ...args], {
-      stdio: 'inherit',
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
-  if (apt(['update', '-qq']).status !== 0 || apt(['install', '-y', '-qq', ...missing]).status !== 0) {
-    console.error(`Could not install ${missing.join(', ')} with apt-get; install them and run npm test again.`);
     process.exit(1);
   }
 }
@@ -101,7 +87,13 @@ function runStage(stage) {
 }
 
 installDependencies();
-installDebianPackages(['lsof', 'openssl']);
+try {
+  // pebble and chromium are installed by their own harnesses.
+  ensureDebianPackages(['lsof', 'openssl', 'redis-server', 'haproxy']);
+} catch (error) {
+  console.error(error.message);
+  process.exit(1);
+}
 const results = [];
 for (const stage of stages) {
   if (only.length > 0 && !only.includes(stage.name)) continue;

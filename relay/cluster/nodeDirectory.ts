@@ -46,6 +46,7 @@ export class NodeDirectory {
   private nodes = new Map<string, NodeEntry>();
   private timer?: NodeJS.Timeout;
   private leaving = false;
+  private stopped = false;
   private url = '';
 
   constructor(
@@ -76,6 +77,7 @@ export class NodeDirectory {
 
   /** Takes this node off the list. */
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     if (this.redis.up) await this.redis.run(LEAVE, [NODES, SEEN], [this.id, NODES_CHANNEL]).catch(() => undefined);
   }
@@ -96,6 +98,7 @@ export class NodeDirectory {
   }
 
   async beat(): Promise<void> {
+    if (this.stopped) return;
     const mine = this.url ? `${this.url}\t${this.tunnels()}\t${this.leaving ? 1 : 0}` : '';
     const reply = (await this.redis.run(BEAT, [NODES, SEEN], [this.url ? this.id : '', mine, SILENT_MS])) as Reply[];
     const next = new Map<string, NodeEntry>();

@@ -1,0 +1,116 @@
+/**
+ * A lost node loses no URL: agents and visitors reach three nodes through HAProxy (TCP mode). The node
+ * holding a tunnel is killed outright (SIGKILL): its agent reconnects through the balancer to a
+ * surviving node and keeps its URL, and visitors never get a 404 or another tunnel's answer meanwhile.
+ * A node stopped cleanly (SIGTERM) hands its agents over with no failed request.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { type Child, type Origin, request, share, sleep, startOrigin, waitFor } from '../helpers';
+import { type Balancer, type Node, type RedisServer, startHaproxy, startNodes, startRedis, via } from './support';
+
+const ctx = {} as { redis: RedisServer; nodes: Node[]; balancer: Balancer; origin: Origin; agents: Child[] };
+const test = suite('failover through HAProxy', ctx);
+
+test.before(async () => {
+  ctx.redis = await startRedis();
+  ctx.nodes = await startNodes(ctx.redis, 3);
+  ctx.balancer = await startHaproxy(ctx.nodes.map((n) => n.port));
+  ctx.origin = await startOrigin();
+  ctx.agents = [];
+});
+
+test.after(async () => {
+  for (const agent of ctx.agents ?? []) await agent.stop();
+  await ctx.balancer?.stop();
+  for (const node of ctx.nodes ?? []) await node.stop();
+  await ctx.redis?.stop();
+  await ctx.origin?.close();
+});
+
+/** `porthole share` through the balancer; resolves once exactly one node holds its tunnel. */
+async function shareThroughBalancer(name: string): Promise<{ agent: Child; holder: Node }> {
+  const live = ctx.nodes.filter((n) => n.process.exitCode === null && n.process.signalCode === null);
+  const before = await Promise.all(live.map((n) => request(n.port, `localhost:${n.port}`, { path: '/_porthole/health' })));
+  const counts = before.map((r) => JSON.parse(r.body.toString()).tunnels as number);
+  const agent = await share([String(ctx.origin.port), '--relay', `http://localhost:${ctx.balancer.port}`, '--subdomain', name, '--quiet']);
+  ctx.agents.push(agent);
+  const holder = await waitFor(
+    async () => {
+      const now = await Promise.all(live.map((n) => request(n.port, `localhost:${n.port}`, { path: '/_porthole/health' })));
+      const grew = live.filter((_, i) => JSON.parse(now[i].body.toString()).tunnels > counts[i]);
+      return grew.length === 1 ? grew[0] : undefined;
+    },
+    10_000,
+    `the node holding ${name}`,
+  );
+  return { agent, holder };
+}
+
+/** The answer `name` must give for request `i`: its own, never another tunnel's. */
+const ask = (port: number, name: string, i: number) =>
+  via(port, name, { path: `/headers?i=${i}`, timeout: 8000 }).then(
+    (reply) => {
+      const host = reply.status === 200 ? JSON.parse(reply.body.toString())['x-forwarded-host'] : undefined;
+      if (reply.status === 200 && host !== `${name}.localhost:${port}`) throw new Error(`request ${i} for ${name} answered by ${host}`);
+      return reply.status;
+    },
+    () => 0,
+  );
+
+test('SIGKILL of the node holding a tunnel: the same URL is served by a surviving node within 10 s, never a 404', async () => {
+  const { holder } = await shareThroughBalancer('phoenix');
+  await shareThroughBalancer('bystander');
+  const survivors = ctx.nodes.filter((n) => n !== holder);
+  for (const node of survivors) assert.is(await ask(node.port, 'phoenix', 0), 200);
+  holder.process.kill('SIGKILL');
+  await holder.exited;
+  const started = Date.now();
+  const statuses: number[] = [];
+  let i = 0;
+  while (Date.now() - started < 10_000) {
+    const node = survivors[i % survivors.length];
+    const status = await ask(node.port, 'phoenix', i++);
+    statuses.push(status);
+    if (status === 200 && statuses.slice(-2).every((s) => s === 200)) break;
+    await sleep(100);
+  }
+  assert.is(statuses.at(-1), 200, `answers after the kill: ${statuses.join(' ')}`);
+  assert.not.ok(statuses.includes(404), `a visitor saw a 404: ${statuses.join(' ')}`);
+  for (const node of survivors) assert.is(await ask(node.port, 'phoenix', i++), 200);
+  assert.ok(Date.now() - started < 10_000);
+  ctx.nodes = survivors;
+});
+
+test('SIGTERM: the node tells its agents to reconnect first, and they move with no failed request', async () => {
+  const { holder } = await shareThroughBalancer('calm');
+  const survivor = ctx.nodes.find((n) => n !== holder) as Node;
+  const statuses: number[] = [];
+  let running = true;
+  // Two visitors asking all the time through the node that stays, one with a slow request in flight.
+  const visitor = async (offset: number) => {
+    for (let i = offset; running; i += 2) statuses.push(await ask(survivor.port, 'calm', i));
+  };
+  const slow = via(survivor.port, 'calm', { path: '/slow?n=1500', timeout: 10_000 });
+  const visitors = [visitor(0), visitor(1)];
+  await sleep(300);
+  await holder.stop('SIGTERM');
+  const stoppedAt = Date.now();
+  await waitFor(
+    () => survivor.log().some((e) => e.event === 'agent.connected' && e.tunnel === 'calm'),
+    10_000,
+    'the agent to reconnect to the node that stays',
+  );
+  const movedMs = Date.now() - stoppedAt;
+  await sleep(500);
+  running = false;
+  await Promise.all(visitors);
+  assert.is((await slow).status, 200);
+  const failed = statuses.filter((s) => s !== 200);
+  assert.equal(failed, [], `${failed.length} of ${statuses.length} requests failed`);
+  assert.ok(statuses.length > 20, `only ${statuses.length} requests during the move`);
+  assert.ok(holder.log().some((e) => e.event === 'relay.stopping'));
+  assert.ok(movedMs < 10_000, `moved after ${movedMs} ms`);
+});
+
+test.run();

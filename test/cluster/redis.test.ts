@@ -1,0 +1,87 @@
+/**
+ * Redis trouble is survivable: with Redis stopped every node keeps serving the tunnels connected to it,
+ * answers for other nodes' tunnels with a clear 503 page, and grants no new name; when Redis comes back
+ * empty, the nodes re-claim what they hold within seconds and cross-node requests answer again, and a
+ * returning name cannot go to another agent first.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { type Child, type Origin, run, root, share, sleep, startOrigin, waitFor } from '../helpers';
+import { type Node, type RedisServer, health, hello, startNodes, startRedis, via } from './support';
+import path from 'node:path';
+
+const ctx = {} as { redis: RedisServer; nodes: Node[]; origin: Origin; agents: Child[] };
+const test = suite('Redis trouble', ctx);
+
+test.before(async () => {
+  ctx.redis = await startRedis();
+  ctx.nodes = await startNodes(ctx.redis, 3);
+  ctx.origin = await startOrigin();
+  ctx.agents = [];
+  for (const [i, name] of ['alpha', 'beta'].entries()) {
+    ctx.agents.push(
+      await share([String(ctx.origin.port), '--relay', `http://localhost:${ctx.nodes[i].port}`, '--subdomain', name, '--quiet']),
+    );
+  }
+});
+
+test.after(async () => {
+  for (const agent of ctx.agents ?? []) await agent.stop();
+  for (const node of ctx.nodes ?? []) await node.stop();
+  await ctx.redis?.stop();
+  await ctx.origin?.close();
+});
+
+const status = (node: Node, name: string) =>
+  via(node.port, name, { path: '/hello', timeout: 5000 }).then(
+    (r) => r.status,
+    () => 0,
+  );
+
+test('Redis stopped: local tunnels keep answering, others get a clear 503, no new names', async () => {
+  const [a, b, c] = ctx.nodes;
+  await ctx.redis.stop();
+  await waitFor(async () => (await via(b.port, 'alpha', { path: '/hello' })).status === 503, 5000, 'the node to notice');
+  for (let i = 0; i < 10; i++) {
+    assert.is(await status(a, 'alpha'), 200);
+    assert.is(await status(b, 'beta'), 200);
+  }
+  const page = await via(c.port, 'alpha', { path: '/hello' });
+  assert.is(page.status, 503);
+  assert.match(page.body.toString(), /cannot reach the cluster.{1,8}s shared state \(Redis\)/);
+  assert.ok((await health(c.port)).ok);
+  const newcomer = await hello(c.port, 'newcomer', 'newcomers-own-secret-1');
+  assert.is(newcomer.type, 'closed');
+  assert.is(newcomer.body.code, 1013);
+  assert.match(String(newcomer.body.reason), /cannot reach Redis/);
+});
+
+test('Redis restarted empty: cross-node requests answer again within 10 s, and a returning name is not given away', async () => {
+  const [a, b, c] = ctx.nodes;
+  ctx.redis = await startRedis(ctx.redis.port);
+  const started = Date.now();
+  // A newcomer asks for alpha at once: alpha's node re-claims it first.
+  const thief = run([
+    path.join(root, 'dist/cli.js'),
+    'share',
+    String(ctx.origin.port),
+    '--relay',
+    `http://localhost:${c.port}`,
+    '--subdomain',
+    'alpha',
+    '--json',
+  ]);
+  await waitFor(
+    async () => (await status(b, 'alpha')) === 200 && (await status(c, 'alpha')) === 200 && (await status(a, 'beta')) === 200,
+    10_000,
+    'alpha and beta through every node',
+  );
+  assert.ok(Date.now() - started < 10_000);
+  const exit = await Promise.race([thief.exited, sleep(15_000).then(() => 'running')]);
+  await thief.stop();
+  assert.ok(exit !== 'running' && exit !== 0, `the newcomer got alpha (${exit})`);
+  assert.match(thief.out, /already taken/);
+  assert.is((await health(a.port)).cluster?.nodes, 3);
+});
+
+test.run();

@@ -1,0 +1,1 @@
+export function ensureDebianPackages(packages: string[], commands?: string[]): void;
