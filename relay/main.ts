@@ -12,8 +12,9 @@ import { startCluster, type ClusterNode } from './cluster/node.js';
 /** Certificates from files or from ACME; ACME issues only for names whose tunnel is live right now. */
 async function certificatesFor(
   config: RelayConfig,
-  isLiveName: (subdomain: string) => boolean,
+  isLiveName: (subdomain: string) => boolean | Promise<boolean>,
   log: Log,
+  cluster?: ClusterNode,
 ): Promise<CertificateSource | undefined> {
   const tls = config.tls;
   if (!tls) return undefined;
@@ -27,6 +28,7 @@ async function certificatesFor(
     isLiveName,
     dns01: tls.dnsHook ? await loadDns01Hook(tls.dnsHook) : undefined,
     log,
+    ...cluster?.certificateStorage(tls.directory),
   });
 }
 
@@ -60,7 +62,10 @@ async function main(): Promise<void> {
     });
   }
   let registry: Registry | undefined;
-  const certificates = await certificatesFor(config, (subdomain) => Boolean(registry?.lookup(subdomain)?.tunnel), log);
+  const isLiveName = cluster
+    ? (subdomain: string) => (cluster as ClusterNode).isLive(subdomain)
+    : (subdomain: string) => Boolean(registry?.lookup(subdomain)?.tunnel);
+  const certificates = await certificatesFor(config, isLiveName, log, cluster);
   const relay = await startRelay(config, certificates, log, cluster);
   registry = relay.registry;
   if (config.logFormat === 'text') {

@@ -11,6 +11,8 @@ import type { ClusterHooks, Visitor } from '../clustering.js';
 import type { Log } from '../log.js';
 import { rawPage, sendPage } from '../pages.js';
 import type { NameClaims, Registration, Registry } from '../registry.js';
+import type { CertificateStorage, HttpChallenges } from '../tls/storage.js';
+import { RedisCertificateStore, RedisChallenges } from './certificates.js';
 import { Forwarder, type HopOutcome } from './forwarder.js';
 import { MISS_HEADER, hopToken, inboundHop } from './hop.js';
 import { NodeDirectory } from './nodeDirectory.js';
@@ -107,6 +109,18 @@ export class ClusterNode implements ClusterHooks {
     this.names?.start();
     await this.directory.join(this.url);
     this.options.log('cluster.joined', { id: this.id, advertise: this.url, nodes: this.directory.live.length });
+  }
+
+  /** ACME account, certificates and HTTP-01 tokens shared by every node. */
+  certificateStorage(directoryUrl: string): { store: CertificateStorage; challenges: HttpChallenges } {
+    return { store: new RedisCertificateStore(this.redis, directoryUrl, this.id), challenges: new RedisChallenges(this.redis) };
+  }
+
+  /** Whether a tunnel of this name is connected to any node now (certificates are ordered only for those). */
+  async isLive(name: string): Promise<boolean> {
+    if (this.registry?.lookup(name)?.tunnel) return true;
+    const { node } = await this.routes.owner(name);
+    return node !== undefined && node !== this.id && this.directory.entry(node) !== undefined;
   }
 
   async leaving(): Promise<void> {

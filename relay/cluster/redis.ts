@@ -22,8 +22,8 @@ export interface RedisLink {
   run(script: Script, keys: string[], args: (string | number)[]): Promise<Reply>;
   get(key: string): Promise<string | null>;
   set(key: string, value: string, ttlMs?: number): Promise<void>;
-  /** SET NX PX: true when this call created the key. */
-  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /** SET NX (PX): true when this call created the key. */
+  setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean>;
   del(key: string): Promise<void>;
   publish(channel: string, message: string): Promise<void>;
   /** Resident memory of the Redis server, for the scale figures. */
@@ -124,7 +124,8 @@ export async function connectRedis(url: string, name: string, log: Log, readyMs 
       else await command.set(key, value, 'PX', ttlMs);
     },
     async setIfAbsent(key, value, ttlMs) {
-      return (await command.set(key, value, 'PX', ttlMs, 'NX')) === 'OK';
+      const reply = ttlMs === undefined ? await command.set(key, value, 'NX') : await command.set(key, value, 'PX', ttlMs, 'NX');
+      return reply === 'OK';
     },
     async del(key) {
       await command.del(key);

@@ -7,6 +7,7 @@
 import * as acme from 'acme-client';
 import type { CertificateLog } from './source.js';
 import type { Dns01Hook } from './dns01.js';
+import type { HttpChallenges } from './storage.js';
 import { txtRecordName } from './dns01.js';
 
 type ChallengeType = 'http-01' | 'dns-01';
@@ -20,13 +21,13 @@ export interface AcmeIssuerOptions {
   backoffMinMs: number;
   backoffMaxMs: number;
   dns01?: Dns01Hook;
+  /** Where HTTP-01 tokens wait for the CA's check: in memory, or in Redis for a cluster. */
+  challenges: HttpChallenges;
   log: CertificateLog;
 }
 
 export class AcmeIssuer {
   private readonly client: acme.Client;
-  /** HTTP-01 token → key authorization, while an order is in flight. */
-  private readonly tokens = new Map<string, string>();
   private account?: Promise<unknown>;
 
   constructor(private readonly opts: AcmeIssuerOptions) {
@@ -36,10 +37,6 @@ export class AcmeIssuer {
       backoffMin: opts.backoffMinMs,
       backoffMax: opts.backoffMaxMs,
     });
-  }
-
-  keyAuthorization(token: string): string | undefined {
-    return this.tokens.get(token);
   }
 
   /** Orders a certificate for `names` (the first is the subject); resolves to the PEM chain and its key. */
@@ -94,10 +91,9 @@ export class AcmeIssuer {
     let completed = false;
     try {
       if (type === 'http-01') {
-        this.tokens.set(challenge.token, keyAuthorization);
-        cleanups.push(async () => {
-          this.tokens.delete(challenge.token);
-        });
+        const { challenges } = this.opts;
+        cleanups.push(() => challenges.remove(challenge.token));
+        await challenges.put(challenge.token, keyAuthorization);
       } else {
         const hook = this.opts.dns01 as Dns01Hook;
         const name = txtRecordName(authz.identifier.value);

@@ -12,6 +12,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import tls from 'node:tls';
+import type { CertificateStorage } from './storage.js';
 
 /** A certificate ready to serve. */
 export interface CertificateRecord {
@@ -62,7 +63,7 @@ async function readIfPresent(file: string): Promise<string | undefined> {
   }
 }
 
-export class CertificateStore {
+export class CertificateStore implements CertificateStorage {
   readonly dir: string;
 
   constructor(dataDir: string, directoryUrl: string) {
@@ -108,6 +109,11 @@ export class CertificateStore {
     await writeAtomically(this.file(name, 'key'), keyPem, 0o600);
     await writeAtomically(this.file(name, 'cert'), certPem, 0o644);
     return record;
+  }
+
+  /** One process orders alone. */
+  exclusive<T>(_name: string, task: () => Promise<T>): Promise<T> {
+    return task();
   }
 
   private file(name: string, kind: 'cert' | 'key'): string {

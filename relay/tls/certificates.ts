@@ -23,6 +23,7 @@ import type tls from 'node:tls';
 import * as acme from 'acme-client';
 import { AcmeIssuer } from './acmeIssuer.js';
 import { CertificateStore, type CertificateRecord } from './certificateStore.js';
+import { MemoryChallenges, type CertificateStorage, type HttpChallenges } from './storage.js';
 import type { Dns01Hook } from './dns01.js';
 import type { CertificateLog, CertificateSource, SniCallback } from './source.js';
 import { DNS_LABEL } from '../../core/names.js';
@@ -38,8 +39,12 @@ export interface CertificateOptions {
   dataDir: string;
   /** Test-only (--acme-skip-self-check): acme-client's pre-check fetches http://<name>:80/ through system DNS. */
   skipSelfCheck?: boolean;
-  /** Whether a tunnel with this name (the label before the domain) is connected now. */
-  isLiveName(subdomain: string): boolean;
+  /** Whether a tunnel with this name (the label before the domain) is connected now (to any node of a cluster). */
+  isLiveName(subdomain: string): boolean | Promise<boolean>;
+  /** Default: files in `dataDir`. A cluster shares one store in Redis. */
+  store?: CertificateStorage;
+  /** Default: this process's memory. A cluster shares them, so any node answers the CA's check. */
+  challenges?: HttpChallenges;
   renewBeforeMs?: number;
   /** One wildcard certificate through DNS-01 instead of one certificate per name through HTTP-01. */
   dns01?: Dns01Hook;
@@ -60,7 +65,8 @@ export class CertificateManager implements CertificateSource {
   /** `example.dev`, or `*.example.dev` with DNS-01. */
   private readonly primary: string;
   private readonly directoryUrl: string;
-  private readonly store: CertificateStore;
+  private readonly store: CertificateStorage;
+  private readonly challenges: HttpChallenges;
   private issuer?: AcmeIssuer;
   private readonly certs = new Map<string, CertificateRecord>();
   private readonly pending = new Map<string, Promise<CertificateRecord>>();
@@ -78,7 +84,8 @@ export class CertificateManager implements CertificateSource {
     }
     this.primary = opts.dns01 ? `*.${this.domain}` : this.domain;
     this.directoryUrl = opts.directoryUrl ?? acme.directory.letsencrypt.production;
-    this.store = new CertificateStore(opts.dataDir, this.directoryUrl);
+    this.store = opts.store ?? new CertificateStore(opts.dataDir, this.directoryUrl);
+    this.challenges = opts.challenges ?? new MemoryChallenges();
   }
 
   async start(): Promise<void> {
@@ -89,6 +96,7 @@ export class CertificateManager implements CertificateSource {
       email: this.opts.email,
       accountKey,
       dns01: this.opts.dns01,
+      challenges: this.challenges,
       log: this.opts.log,
       skipSelfCheck: this.opts.skipSelfCheck ?? false,
       backoffMinMs: this.opts.backoffMinMs ?? 1000,
@@ -130,9 +138,14 @@ export class CertificateManager implements CertificateSource {
     const prefix = '/.well-known/acme-challenge/';
     if (!req.url?.startsWith(prefix)) return false;
     const token = req.url.slice(prefix.length).split('?')[0];
-    const keyAuthorization = this.issuer?.keyAuthorization(token);
-    res.writeHead(keyAuthorization ? 200 : 404, { 'content-type': 'text/plain' });
-    res.end(keyAuthorization ?? 'No ACME challenge is pending with this token.\n');
+    const answer = (keyAuthorization: string | undefined) => {
+      res.writeHead(keyAuthorization ? 200 : 404, { 'content-type': 'text/plain' });
+      res.end(keyAuthorization ?? 'No ACME challenge is pending with this token.\n');
+    };
+    this.challenges.get(token).then(answer, (err: Error) => {
+      this.opts.log('acme.challenge-lookup-failed', { token, error: err.message });
+      answer(undefined);
+    });
     return true;
   }
 
@@ -157,7 +170,7 @@ export class CertificateManager implements CertificateSource {
     const sub = this.subdomainOf(name);
     if (name === this.domain || (sub && this.opts.dns01)) return undefined;
     if (!sub) return undefined;
-    if (!this.isLive(sub)) {
+    if (!(await this.isLive(sub))) {
       this.opts.log('tls.no-tunnel', { servername: name });
       return undefined;
     }
@@ -177,9 +190,9 @@ export class CertificateManager implements CertificateSource {
     return DNS_LABEL.test(label) ? label : undefined;
   }
 
-  private isLive(sub: string): boolean {
+  private async isLive(sub: string): Promise<boolean> {
     try {
-      return this.opts.isLiveName(sub);
+      return await this.opts.isLiveName(sub);
     } catch (err) {
       this.opts.log('tls.live-check-failed', { subdomain: sub, error: (err as Error).message });
       return false;
@@ -217,7 +230,25 @@ export class CertificateManager implements CertificateSource {
     return this.once(name, () => this.order(name, reason));
   }
 
-  private async order(name: string, reason: string): Promise<CertificateRecord> {
+  /** Orders under the store's lock; a certificate another node stored meanwhile, not yet due, is used instead. */
+  private order(name: string, reason: string): Promise<CertificateRecord> {
+    return this.store.exclusive(name, async () => {
+      const stored = await this.store.load(name).catch(() => undefined);
+      if (
+        stored &&
+        stored.notAfter.getTime() > Date.now() &&
+        Date.now() < this.renewAt(stored) &&
+        stored.serial !== this.certs.get(name)?.serial
+      ) {
+        this.remember(stored);
+        this.opts.log('tls.loaded', { name, serial: stored.serial, notAfter: stored.notAfter.toISOString(), from: 'another order' });
+        return stored;
+      }
+      return this.placeOrder(name, reason);
+    });
+  }
+
+  private async placeOrder(name: string, reason: string): Promise<CertificateRecord> {
     const names = name.startsWith('*.') ? [this.domain, name] : [name];
     const issuer = this.issuer;
     if (!issuer) throw new Error('CertificateManager.start() must finish before certificates can be ordered');
@@ -278,15 +309,15 @@ export class CertificateManager implements CertificateSource {
     for (const record of this.certs.values()) {
       if (!this.pending.has(record.name)) next = Math.min(next, this.renewAt(record));
     }
-    this.timer = setTimeout(() => this.renewDue(), Math.max(MIN_CHECK_DELAY_MS, next - Date.now()));
+    this.timer = setTimeout(() => void this.renewDue(), Math.max(MIN_CHECK_DELAY_MS, next - Date.now()));
     this.timer.unref();
   }
 
-  private renewDue(): void {
+  private async renewDue(): Promise<void> {
     for (const record of [...this.certs.values()]) {
       if (Date.now() < this.renewAt(record) || this.pending.has(record.name)) continue;
       const sub = record.name === this.primary ? undefined : this.subdomainOf(record.name);
-      if (sub !== undefined && !this.isLive(sub)) {
+      if (sub !== undefined && !(await this.isLive(sub))) {
         // Its tunnel is gone: no order spent on it. The files stay; a returning tunnel gets a new one on demand.
         this.certs.delete(record.name);
         this.opts.log('tls.renew-skipped', { name: record.name, why: 'no live tunnel' });

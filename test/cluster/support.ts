@@ -21,8 +21,8 @@ process.on('exit', () => {
 });
 
 /** Runs `command` and stops it by PID when the test file exits, whatever happened. */
-function own(args: string[], command?: string): Child {
-  const child = run(args, {}, command);
+function own(args: string[], command?: string, env: NodeJS.ProcessEnv = {}): Child {
+  const child = run(args, env, command);
   started.add(child);
   void child.exited.then(() => started.delete(child));
   return child;
@@ -80,11 +80,14 @@ export interface Node extends Child {
   log(): { event: string; [field: string]: unknown }[];
 }
 
-/** `node relay --redis …` on `port` (a free one by default); resolves once its health answers. */
-export async function startNode(redis: RedisServer, options: { port?: number; args?: string[] } = {}): Promise<Node> {
+/** `node relay --redis …` on `port` (a free one by default); resolves once it is listening, in the cluster. */
+export async function startNode(
+  redis: RedisServer,
+  options: { port?: number; args?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<Node> {
   const port = options.port ?? (await freePort());
   const args = ['relay', '--http-port', String(port), '--redis', redis.url, '--cluster-secret', SECRET, '--log-format', 'json'];
-  const child = own([...args, '--grace', '30', ...(options.args ?? [])]);
+  const child = own([...args, '--grace', '30', ...(options.args ?? [])], undefined, options.env);
   const node: Node = Object.assign(child, {
     port,
     log: () =>
@@ -99,9 +102,9 @@ export async function startNode(redis: RedisServer, options: { port?: number; ar
   await waitFor(
     async () => {
       if (child.process.exitCode !== null) throw new Error(`the node exited ${child.process.exitCode}: ${child.err.slice(-1500)}`);
-      return (await health(port)).cluster !== undefined;
+      return node.log().some((e) => e.event === 'relay.listening');
     },
-    15_000,
+    30_000,
     `node on ${port} to be healthy`,
   );
   return node;
