@@ -177,7 +177,7 @@ export class ClusterNode implements ClusterHooks {
       answer,
       (url) => new Promise<HopOutcome>((resolve) => this.forwarder.request(url, req, res, visitor, resolve)),
       body,
-    );
+    ).catch((error: Error) => this.failed(name, error, () => res.destroy()));
   }
 
   upgrade(name: string, req: IncomingMessage, socket: Duplex, head: Buffer, visitor: Visitor, fromHop: boolean, here: () => void): void {
@@ -189,8 +189,14 @@ export class ClusterNode implements ClusterHooks {
       here,
       answer,
       (url) => new Promise<HopOutcome>((resolve) => this.forwarder.upgrade(url, req, socket, head, visitor, resolve)),
-      head.length > 0,
-    );
+      false, // nothing of an upgrade is sent before it switches, so it can be tried again
+    ).catch((error: Error) => this.failed(name, error, () => socket.destroy()));
+  }
+
+  /** A request this node could not route, for a reason no page covers: logged, and its connection closed. */
+  private failed(name: string, error: Error, close: () => void): void {
+    this.options.log('cluster.route-failed', { tunnel: name, error: error.message });
+    close();
   }
 
   /**
@@ -220,7 +226,7 @@ export class ClusterNode implements ClusterHooks {
         if (node === undefined) return here(); // no such tunnel anywhere: the usual 404
         const entry = node === this.id ? undefined : this.directory.entry(node);
         if (entry && !entry.leaving) {
-          const outcome = await forward(entry.url);
+          const outcome = await forward(entry.url).catch((error: Error): HopOutcome => ({ kind: 'unreachable', error }));
           if (outcome.kind === 'answered') {
             this.forwarded++;
             return;

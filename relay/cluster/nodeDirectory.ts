@@ -104,6 +104,8 @@ export class NodeDirectory {
     const next = new Map<string, NodeEntry>();
     for (let i = 0; i + 1 < reply.length; i += 2) {
       const [url, tunnels, leaving] = String(reply[i + 1]).split('\t');
+      // Whatever else is in Redis is no node of ours.
+      if (!isNodeUrl(url)) continue;
       next.set(String(reply[i]), { id: String(reply[i]), url, tunnels: Number(tunnels) || 0, leaving: leaving === '1' });
     }
     for (const [id, entry] of this.nodes) {
@@ -113,5 +115,13 @@ export class NodeDirectory {
     }
     for (const [id, entry] of next) if (!this.nodes.has(id) && id !== this.id) this.log('cluster.node-joined', { id, url: entry.url });
     this.nodes = next;
+  }
+}
+
+function isNodeUrl(url: string): boolean {
+  try {
+    return new URL(url).protocol === 'http:';
+  } catch {
+    return false;
   }
 }

@@ -28,13 +28,14 @@ function own(args: string[], command?: string, env: NodeJS.ProcessEnv = {}): Chi
   return child;
 }
 
-/** Sends one inline command to Redis and resolves with its raw reply. */
-export function redisCommand(port: number, command: string): Promise<string> {
+/** Sends one command to Redis (any bytes in its arguments) and resolves with its raw reply. */
+export function redisCommand(port: number, ...args: string[]): Promise<string> {
+  const command = `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let reply = '';
     socket.setTimeout(2000, () => socket.destroy(new Error('redis did not answer')));
-    socket.on('connect', () => socket.write(`${command}\r\n`));
+    socket.on('connect', () => socket.write(command));
     socket.on('data', (d) => {
       reply += d;
       if (reply.endsWith('\r\n')) {

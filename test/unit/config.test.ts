@@ -84,3 +84,31 @@ test('connection limits: defaults, flags and PORTHOLE_* variables, and their bou
 });
 
 test.run();
+
+test('--redis makes a cluster node: it needs --cluster-secret, and an address the others can reach', () => {
+  const secret = 'a-cluster-secret-of-32-characters';
+  const node = parseConfig(['--redis', 'redis://10.0.0.5:6379/2', '--cluster-secret', secret], {});
+  assert.equal(node?.cluster, { redisUrl: 'redis://10.0.0.5:6379/2', secret });
+  const fromEnv = parseConfig(['--token', 't', '--host', '0.0.0.0'], {
+    PORTHOLE_REDIS: 'rediss://:pw@redis.internal:6380',
+    PORTHOLE_CLUSTER_SECRET: secret,
+    PORTHOLE_ADVERTISE: 'http://10.0.0.7:8080',
+  });
+  assert.equal(fromEnv?.cluster, { redisUrl: 'rediss://:pw@redis.internal:6380', secret, advertise: 'http://10.0.0.7:8080' });
+  assert.is(parseConfig([], {})?.cluster, undefined);
+  const refused: [string[], RegExp][] = [
+    [['--redis', 'redis://h:1'], /needs --cluster-secret .*openssl rand -hex 24/],
+    [['--redis', 'redis://h:1', '--cluster-secret', 'short'], /at least 16 characters/],
+    [['--redis', 'localhost:6379', '--cluster-secret', secret], /must be a Redis URL/],
+    [['--cluster-secret', secret], /only mean something with --redis/],
+    [['--redis', 'redis://h:1', '--cluster-secret', secret, '--host', '0.0.0.0', '--token', 't'], /give --advertise/],
+    [['--redis', 'redis://h:1', '--cluster-secret', secret, '--advertise', 'https://x/y'], /--advertise must be http:\/\/HOST:PORT/],
+  ];
+  for (const [argv, message] of refused) {
+    assert.throws(
+      () => parseConfig(argv, {}),
+      (e: Error) => e instanceof ConfigError && message.test(e.message),
+      argv.join(' '),
+    );
+  }
+});
