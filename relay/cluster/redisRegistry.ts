@@ -82,6 +82,7 @@ local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local lease = tonumber(ARGV[2])
 local lost = {}
+local tokens = {}
 for i, key in ipairs(KEYS) do
   local name, digest, tokenKey = ARGV[3 + i * 3 - 2], ARGV[3 + i * 3 - 1], ARGV[3 + i * 3]
   local mine = ARGV[1] .. ' ' .. digest
@@ -89,12 +90,13 @@ for i, key in ipairs(KEYS) do
   if held == false or held == mine then
     redis.call('SET', key, mine, 'PX', lease)
     redis.call('ZADD', tokenKey, now + lease, name)
-    redis.call('PEXPIRE', tokenKey, lease)
+    tokens[tokenKey] = true
     if held == false then redis.call('PUBLISH', ARGV[3], name .. ' ' .. ARGV[1]) end
   else
     lost[#lost + 1] = name
   end
 end
+for tokenKey in pairs(tokens) do redis.call('PEXPIRE', tokenKey, lease) end
 return lost
 `);
 

@@ -1,7 +1,7 @@
 // `npm run bench`: the tunnel against going direct to the origin, side by side in one run, on loopback.
 // Prints the environment and one markdown table (also written to test/bench/last-results.md).
 //
-//   node test/bench/run.mjs [--dist DIR] [--seconds N] [--rounds N] [--tunnels N] [--only small,bulk,ws,memory] [--out FILE]
+//   node test/bench/run.mjs [--dist DIR] [--seconds N] [--rounds N] [--tunnels N] [--only small,bulk,ws,memory,cluster] [--out FILE]
 //
 // Everything runs as separate processes on free loopback ports: the origin (a plain Node http
 // server), the relay (dist/relay.js), the agent (dist/cli.js share … --quiet) and, as load
@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { download, upload, websocketRoundTrips } from './clients.mjs';
+import { nodeArgs, startRedis } from './cluster.mjs';
 import {
   ensureWrk,
   freePort,
@@ -39,7 +40,7 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string', default: '2' },
     tunnels: { type: 'string', default: '1000' },
     out: { type: 'string', default: path.join(here, 'last-results.md') },
-    only: { type: 'string', default: 'small,bulk,ws,memory' },
+    only: { type: 'string', default: 'small,bulk,ws,memory,cluster' },
   },
 });
 const dist = path.resolve(flags.dist);
@@ -129,6 +130,26 @@ async function withTunnel(measure) {
   }
 }
 
+/**
+ * The cost of the cluster's extra hop: one origin, two relays on one Redis, the agent on the first.
+ * `measure` gets the owner node and the other one, each with the tunnel's Host as seen through it.
+ */
+async function withCluster(measure) {
+  const redis = await startRedis();
+  const origin = await startOrigin();
+  const owner = await startRelay('relay-owner', nodeArgs(redis));
+  const other = await startRelay('relay-other', nodeArgs(redis));
+  const agent = await startAgent('agent', origin, owner, 'bench', true);
+  const through = (relay) => ({ ...relay, host: `bench.localhost:${relay.port}` });
+  try {
+    const answer = await get(`${other.base}/small`, through(other).host);
+    if (answer.status !== 200) throw new Error(`the other node answered ${answer.status} "${answer.body}"`);
+    return await measure({ owner: through(owner), other: through(other), agent, direct: { ...origin, host: `127.0.0.1:${origin.port}` } });
+  } finally {
+    for (const proc of [agent, other, owner, origin, redis]) await stop(proc);
+  }
+}
+
 /** Small GETs with wrk: a warm-up, then `rounds` runs alternating direct and each path, averaged. */
 async function smallRequests(direct, tunnels) {
   const results = { direct: [] };
@@ -183,10 +204,10 @@ async function bulk(transfer, direct, tunnel) {
  * V8's young generation and the allocator's arenas once, as any traffic would; those agents then
  * close cleanly and a second round on the warmed relay shows what a live tunnel itself keeps.
  */
-async function idleTunnelMemory() {
+async function idleTunnelMemory(relayArgs = []) {
   const relay = await startRelay(
     'relay-memory',
-    ['--max-tunnels-per-token', String(idleTunnels + 100)],
+    ['--max-tunnels-per-token', String(idleTunnels + 100), ...relayArgs],
     ['--expose-gc', '-r', path.join(here, 'memory-probe.cjs')],
     true,
   );
@@ -346,6 +367,28 @@ function table(r) {
       [`  RSS on a fresh relay (the first ${int(idleTunnels)}, with one-time heap growth)`, '', kb(fresh.rss), '', '', ''],
     );
   }
+  if (r.cluster) {
+    const { small, download, upload, memory } = r.cluster;
+    const { owner, other } = small;
+    const cpuOf = (t) => Object.values(t.cpuPerRequest).reduce((sum, n) => sum + n, 0) - t.cpuPerRequest.origin;
+    rows.push(
+      ['**Cluster** (2 nodes, one Redis): left, through the node holding the tunnel; right, through the other node', '', '', '', '', ''],
+      ['  Small GET, requests/s', int(owner.rps), int(other.rps), ratio(other.rps, owner.rps), '', ''],
+      ['  p50 latency', ms(owner.p50), ms(other.p50), `+${ms(other.p50 - owner.p50)}`, '', ''],
+      ['  relays + agent CPU per request', us(cpuOf(owner)), us(cpuOf(other)), ratio(cpuOf(other), cpuOf(owner)), '', ''],
+      ['  100 MiB download', mibs(download.direct), mibs(download.tunnel), ratio(download.tunnel, download.direct), '', ''],
+      ['  100 MiB upload', mibs(upload.direct), mibs(upload.tunnel), ratio(upload.tunnel, upload.direct), '', ''],
+      [
+        `  Relay memory per idle tunnel with Redis on, RSS (${int(idleTunnels)} more on a warmed node)`,
+        '',
+        kb(memory.warmed.rss),
+        '',
+        '≤ 20 kB',
+        check(memory.warmed.rss <= 20_000),
+      ],
+      ['    JS heap used (after GC)', '', kb(memory.warmed.heap), '', '', ''],
+    );
+  }
   const lines = ['| | direct | tunnel | tunnel vs direct | target | |', '|---|--:|--:|--:|--:|---|'];
   for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
   return lines.join('\n');
@@ -390,6 +433,20 @@ async function main() {
   if (sections.has('memory')) {
     say(`relay memory with ${idleTunnels} idle tunnels`);
     results.memory = await idleTunnelMemory();
+  }
+  if (sections.has('cluster')) {
+    say('a cluster of two nodes: through the node holding the tunnel, and through the other one');
+    results.cluster = await withCluster(async ({ owner, other, agent, direct }) => {
+      const small = await smallRequests(direct, [
+        { label: 'owner', base: owner.base, host: owner.host, pids: { owner: owner.pid, agent: agent.pid } },
+        { label: 'other', base: other.base, host: other.host, pids: { owner: owner.pid, other: other.pid, agent: agent.pid } },
+      ]);
+      return { small, download: await bulk(download, owner, other), upload: await bulk(upload, owner, other) };
+    });
+    say(`relay memory with ${idleTunnels} idle tunnels, Redis on`);
+    const redis = await startRedis();
+    results.cluster.memory = await idleTunnelMemory(nodeArgs(redis));
+    await stop(redis);
   }
 
   const markdown = `${environment.map((line) => `${line}  `).join('\n')}\n\n${table(results)}\n`;
