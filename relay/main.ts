@@ -7,7 +7,7 @@ import { ConfigError, USAGE, isLoopback, parseConfig, readTokensFile, type Relay
 import { createLog, type Log } from './log.js';
 import type { Registry } from './registry.js';
 import { startRelay } from './server.js';
-import { startCluster, type ClusterNode } from './cluster/node.js';
+import type { ClusterNode } from './cluster/node.js';
 
 /** Certificates from files or from ACME; ACME issues only for names whose tunnel is live right now. */
 async function certificatesFor(
@@ -45,6 +45,8 @@ async function main(): Promise<void> {
     // Every line says which node wrote it.
     const node = config.cluster.advertise ?? `http://${config.host}:${config.httpPort}`;
     log = (event, fields) => plainLog(event, { node, ...fields });
+    // Loaded only here: a relay without --redis never evaluates the cluster's code or its libraries.
+    const { startCluster } = await import('./cluster/node.js');
     cluster = await startCluster({
       redisUrl: config.cluster.redisUrl,
       clusterSecret: config.cluster.secret,
