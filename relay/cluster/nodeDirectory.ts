@@ -54,7 +54,7 @@ export class NodeDirectory {
     private readonly redis: RedisLink,
     private readonly tunnels: () => number,
     private readonly log: Log,
-    /** Told about nodes that left the list (their connections can go). */
+    /** Told about nodes that left the list and whose URL no live node has (their connections can go). */
     private readonly departed: (entry: NodeEntry) => void,
   ) {}
 
@@ -108,13 +108,15 @@ export class NodeDirectory {
       if (!isNodeUrl(url)) continue;
       next.set(String(reply[i]), { id: String(reply[i]), url, tunnels: Number(tunnels) || 0, leaving: leaving === '1' });
     }
-    for (const [id, entry] of this.nodes) {
+    const before = this.nodes;
+    this.nodes = next;
+    for (const [id, entry] of next) if (!before.has(id) && id !== this.id) this.log('cluster.node-joined', { id, url: entry.url });
+    for (const [id, entry] of before) {
       if (next.has(id)) continue;
       this.log('cluster.node-left', { id, url: entry.url });
-      this.departed(entry);
+      // A node restarted at the same address is a new node at the old URL: its connections stay.
+      if (!this.live.some((other) => other.url === entry.url)) this.departed(entry);
     }
-    for (const [id, entry] of next) if (!this.nodes.has(id) && id !== this.id) this.log('cluster.node-joined', { id, url: entry.url });
-    this.nodes = next;
   }
 }
 

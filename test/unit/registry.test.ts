@@ -69,4 +69,40 @@ test('tunnels per token are limited', () => {
   registry.clear();
 });
 
+test('onRelease hears a name freed by a clean close or the end of its grace period, not one dropped or cleared', async () => {
+  const released: string[] = [];
+  const registry = new Registry({ gracePeriodMs: 50, maxTunnelsPerToken: 5, onRelease: (r) => released.push(r.subdomain) });
+  const hello = (subdomain: string) => ({ protocol: 1, agent: 't', subdomain });
+  const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(tunnel);
+  const claims = [registry.claim(hello('clean'), 'o', a), registry.claim(hello('grace'), 'o', b), registry.claim(hello('moved'), 'o', c)];
+  const [clean, grace] = claims.map((claim) => {
+    if (!claim.ok) throw new Error(claim.refusal.message);
+    return claim.registration;
+  });
+  registry.disconnected(clean, a, true);
+  registry.disconnected(grace, b, false);
+  assert.is(registry.drop('moved')?.tunnel, c, 'drop hands back the registration, connection and all');
+  registry.claim(hello('cleared'), 'o', d);
+  registry.clear();
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(released, ['clean']);
+});
+
+test('hold gives a decided name to a connection: a waiting registration gets its agent back, a live one is replaced', () => {
+  const registry = new Registry({ gracePeriodMs: 60_000, maxTunnelsPerToken: 5 });
+  const [first, second] = [tunnel('first'), tunnel('second')];
+  const held = registry.hold('myapp', 'owner', 'resume-secret-0123456789', first);
+  assert.is(held.replaced, undefined);
+  registry.disconnected(held.registration, first, false);
+  assert.ok(held.registration.reconnectingUntil);
+  const access = { digestKey: 'k', password: 'digest' };
+  const back = registry.hold('myapp', 'owner', 'resume-secret-0123456789', second, access);
+  assert.is(back.registration, held.registration);
+  assert.is(back.registration.tunnel, second);
+  assert.is(back.registration.reconnectingUntil, undefined);
+  assert.is(back.registration.access, access);
+  assert.is(registry.hold('myapp', 'owner', 'resume-secret-0123456789', first).replaced, second);
+  registry.clear();
+});
+
 test.run();
