@@ -72,6 +72,8 @@ export class Forwarder {
         finish({ kind: 'answered', status });
       },
     };
+    // The hop takes the body whatever the owner says, so the visitor need not wait for it (only bodies are never retried).
+    if (hasBody && req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue();
     this.pool(nodeUrl).dispatch(
       {
         method: (req.method ?? 'GET') as Dispatcher.HttpMethod,

@@ -73,6 +73,32 @@ test('20 MiB down and up through a node that does not hold the tunnel, SHA-256 e
   assert.equal(JSON.parse(up.body.toString()), { bytes: size, sha256: sha256(body) });
 });
 
+test('Expect: 100-continue through another node: the visitor is told to send its body', async () => {
+  const [other] = ctx.others;
+  const body = Buffer.from('a body sent only after 100 Continue');
+  const answer = await new Promise<string>((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1',
+      port: other.port,
+      method: 'POST',
+      path: '/echo',
+      headers: { host: `alpha.localhost:${other.port}`, expect: '100-continue', 'content-length': body.length },
+      timeout: 5000,
+    });
+    req.on('continue', () => req.end(body));
+    req.on('timeout', () => req.destroy(new Error('no 100 Continue within 5 s')));
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (d: string) => {
+        text += d;
+      });
+      res.on('end', () => resolve(text));
+    });
+    req.on('error', reject);
+  });
+  assert.is(answer, body.toString());
+});
+
 test('a WebSocket echo through another node', async () => {
   const [, other] = ctx.others;
   const ws = new WebSocket(`ws://127.0.0.1:${other.port}/ws`, { headers: { host: `alpha.localhost:${other.port}` } });

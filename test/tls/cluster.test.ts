@@ -110,3 +110,42 @@ test("a tunnel's certificate ordered by one node is served by the others; the CA
 });
 
 test.run();
+
+const renewal = suite('renewal in a cluster', {} as { redis: RedisServer; nodes: Node[] });
+
+renewal.before(async (context) => {
+  context.redis = await startRedis();
+  context.nodes = [];
+  for (const port of [acmeEnv.http01Port(), undefined, undefined]) {
+    const args = [
+      '--domain',
+      'renew-cluster.test',
+      '--https-port',
+      String(await freePort()),
+      '--acme-directory',
+      acmeEnv.shortDirectoryUrl(),
+    ];
+    args.push('--acme-email', 'ops@renew-cluster.test', '--data-dir', tempDir('cluster-renew'), '--acme-skip-self-check');
+    context.nodes.push(await startNode(context.redis, { port, args, env: SHIM }));
+  }
+});
+
+renewal.after(async (context) => {
+  for (const node of context.nodes ?? []) await node.stop();
+  await context.redis?.stop();
+});
+
+renewal('short-lived certificates are renewed once per cluster, by whichever node is due first', async (context) => {
+  const issued = () => context.nodes.flatMap((node) => node.log().filter((e) => e.event === 'acme.issued'));
+  // Validity is a few seconds: wait for three renewals.
+  await waitFor(() => issued().length >= 4, 30_000, 'three renewals');
+  const done = issued();
+  const orders = context.nodes.flatMap((node) => node.log().filter((e) => e.event === 'acme.order'));
+  assert.is(new Set(done.map((e) => e.serial)).size, done.length, 'every certificate issued is a new one');
+  // One order per certificate (one more may be under way right now), where three nodes each due would place three.
+  assert.ok(orders.length <= done.length + 1, `${orders.length} orders for ${done.length} certificates`);
+  // The others took each renewed certificate from Redis instead of ordering their own.
+  assert.ok(context.nodes.some((node) => node.log().some((e) => e.event === 'tls.loaded' && e.from === 'another order')));
+});
+
+renewal.run();
