@@ -26,6 +26,8 @@ export interface ConnectionLimitsOptions {
   maxPerAddress: number;
   /** How many leading bits of an IPv6 address name one client. */
   ipv6Prefix: number;
+  /** Addresses held to no per-address bound: the other nodes of a cluster, which pass many visitors on. */
+  exempt?(remoteAddress: string): boolean;
 }
 
 /** One accepted connection's place in the count. */
@@ -64,7 +66,7 @@ export class ConnectionLimits {
   admit(remoteAddress: string): ConnectionAdmission {
     const address = clientAddress(remoteAddress, this.options.ipv6Prefix);
     const count = this.byAddress.get(address);
-    if (count && this.options.maxPerAddress > 0 && count.open >= this.options.maxPerAddress)
+    if (count && this.options.maxPerAddress > 0 && count.open >= this.options.maxPerAddress && !this.options.exempt?.(remoteAddress))
       return { ok: false, reason: 'address', address };
     const reserved = !this.visitorsHaveRoom();
     if (this.open >= this.options.maxConnections || (reserved && count && count.reserved >= RESERVE_PER_ADDRESS))

@@ -60,6 +60,7 @@ export async function startRelay(
     maxConnections: config.maxConnections,
     maxPerAddress: config.maxConnectionsPerAddress,
     ipv6Prefix: config.ipv6Prefix,
+    exempt: cluster && ((address) => cluster.isPeer(address)),
   });
   const metrics = new Metrics(limits);
   const connections = new ConnectionGuard(limits, metrics, log);

@@ -7,7 +7,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
-import type { Visitor } from '../clustering.js';
+import type { PublicClient } from '../clustering.js';
 import { MISS_HEADER, answerHeaders, outboundHeaders } from './hop.js';
 
 /** Connections kept to each node; long-lived answers (SSE, long polls) each hold one. */
@@ -24,7 +24,7 @@ export class Forwarder {
   constructor(private readonly token: string) {}
 
   /** Streams `req` to the node at `nodeUrl` and its answer into `res`; `done` hears how it ended, once. */
-  request(nodeUrl: string, req: IncomingMessage, res: ServerResponse, visitor: Visitor, done: (outcome: HopOutcome) => void): void {
+  request(nodeUrl: string, req: IncomingMessage, res: ServerResponse, visitor: PublicClient, done: (outcome: HopOutcome) => void): void {
     const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
     let abort: ((reason: Error) => void) | undefined;
     let gone: Error | undefined;
@@ -91,7 +91,7 @@ export class Forwarder {
     req: IncomingMessage,
     socket: Duplex,
     head: Buffer,
-    visitor: Visitor,
+    visitor: PublicClient,
     done: (outcome: HopOutcome) => void,
   ): void {
     const target = new URL(nodeUrl);

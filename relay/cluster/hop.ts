@@ -7,7 +7,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Visitor } from '../clustering.js';
+import type { PublicClient } from '../clustering.js';
 import { safeEqual } from '../secrets.js';
 
 /** Marks a hop; its value is the cluster's hop token. */
@@ -28,7 +28,7 @@ export function hopToken(clusterSecret: string): string {
  * What a request says about the hop: undefined for a visitor's own request, the visitor of a hop
  * that carries `token`, or 'forbidden' for one that claims to be a hop without it.
  */
-export function inboundHop(req: IncomingMessage, token: Buffer): Visitor | 'forbidden' | undefined {
+export function inboundHop(req: IncomingMessage, token: Buffer): PublicClient | 'forbidden' | undefined {
   const presented = req.headers[HOP_HEADER];
   if (presented === undefined) return undefined;
   if (typeof presented !== 'string' || !safeEqual(Buffer.from(presented), token)) return 'forbidden';
@@ -45,7 +45,7 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te'
  * The visitor's request headers for the hop: unchanged (the owner node applies the usual proxy rules),
  * less connection-scoped ones and any X-Porthole-* the visitor sent, plus the hop's own.
  */
-export function outboundHeaders(req: IncomingMessage, visitor: Visitor, token: string, upgrade: boolean): string[] {
+export function outboundHeaders(req: IncomingMessage, visitor: PublicClient, token: string, upgrade: boolean): string[] {
   const raw = req.rawHeaders;
   const headers: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { ClusterHooks, Visitor } from '../clustering.js';
+import type { ClusterHooks, PublicClient } from '../clustering.js';
 import type { Log } from '../log.js';
 import { rawPage, sendPage } from '../pages.js';
 import type { NameClaims, Registration, Registry } from '../registry.js';
@@ -91,11 +91,15 @@ export class ClusterNode implements ClusterHooks {
     return names;
   }
 
+  isPeer(address: string): boolean {
+    return this.directory.isPeer(address);
+  }
+
   released(registration: Registration): void {
     this.names?.release(registration);
   }
 
-  hop(req: IncomingMessage): Visitor | 'forbidden' | undefined {
+  hop(req: IncomingMessage): PublicClient | 'forbidden' | undefined {
     return inboundHop(req, this.tokenBytes);
   }
 
@@ -166,7 +170,7 @@ export class ClusterNode implements ClusterHooks {
     ];
   }
 
-  request(name: string, req: IncomingMessage, res: ServerResponse, visitor: Visitor, fromHop: boolean, here: () => void): void {
+  request(name: string, req: IncomingMessage, res: ServerResponse, visitor: PublicClient, fromHop: boolean, here: () => void): void {
     const answer = (page: Page) => sendPage(res, page.status, page.title, page.message, undefined, page.headers);
     if (fromHop) return answer(this.miss(name));
     const body = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
@@ -180,7 +184,15 @@ export class ClusterNode implements ClusterHooks {
     ).catch((error: Error) => this.failed(name, error, () => res.destroy()));
   }
 
-  upgrade(name: string, req: IncomingMessage, socket: Duplex, head: Buffer, visitor: Visitor, fromHop: boolean, here: () => void): void {
+  upgrade(
+    name: string,
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    visitor: PublicClient,
+    fromHop: boolean,
+    here: () => void,
+  ): void {
     const answer = (page: Page) => void socket.end(rawPage(page.status, page.title, page.title, page.message));
     if (fromHop) return answer(this.miss(name));
     this.route(

@@ -44,6 +44,8 @@ return 1
 
 export class NodeDirectory {
   private nodes = new Map<string, NodeEntry>();
+  /** The other nodes' hosts, as in their advertise URLs (an address, or a name as given). */
+  private peers = new Set<string>();
   private timer?: NodeJS.Timeout;
   private leaving = false;
   private stopped = false;
@@ -87,6 +89,11 @@ export class NodeDirectory {
     return this.nodes.get(id);
   }
 
+  /** Whether `address` (a socket's remote address) is a live node's, by its advertise URL. */
+  isPeer(address: string): boolean {
+    return this.peers.has(address.startsWith('::ffff:') ? address.slice(7) : address);
+  }
+
   get live(): NodeEntry[] {
     return [...this.nodes.values()];
   }
@@ -110,6 +117,7 @@ export class NodeDirectory {
     }
     const before = this.nodes;
     this.nodes = next;
+    this.peers = new Set([...next.values()].filter((n) => n.id !== this.id).map((n) => new URL(n.url).hostname.replace(/^\[|\]$/g, '')));
     for (const [id, entry] of next) if (!before.has(id) && id !== this.id) this.log('cluster.node-joined', { id, url: entry.url });
     for (const [id, entry] of before) {
       if (next.has(id)) continue;

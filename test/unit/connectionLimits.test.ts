@@ -62,6 +62,16 @@ test('IPv6 addresses of one /64 share its limit; another /64 has its own', () =>
   assert.ok(limits.admit('2001:db8:1:3::a').ok);
 });
 
+test('an exempt address (another node of a cluster) has no per-address limit; it still counts toward the total', () => {
+  const limits = new ConnectionLimits({ maxConnections: 100, maxPerAddress: 2, ipv6Prefix: 64, exempt: (a) => a === '10.0.0.12' });
+  for (let i = 0; i < 5; i++) slotOf(limits.admit('10.0.0.12'));
+  assert.is(limits.open, 5);
+  slotOf(limits.admit('203.0.113.7'));
+  slotOf(limits.admit('203.0.113.7'));
+  const third = limits.admit('203.0.113.7');
+  assert.ok(!third.ok && third.reason === 'address');
+});
+
 test('--max-connections-per-ip 0: no limit per address', () => {
   const limits = new ConnectionLimits({ maxConnections: 1000, maxPerAddress: 0, ipv6Prefix: 64 });
   for (let i = 0; i < 500; i++) assert.ok(limits.admit('10.0.0.1').ok);
