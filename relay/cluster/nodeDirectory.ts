@@ -1,13 +1,14 @@
 /**
  * The cluster's live nodes: each node beats every second into Redis with its advertise URL, its tunnel
- * count and whether it is leaving (SIGTERM); a node silent for three seconds is dropped from the list by
+ * count and whether it is leaving (SIGTERM); a node silent for five seconds is dropped from the list by
  * the next beat of any node. Times come from Redis's clock, so nodes on different machines agree.
  */
 import type { Log } from '../log.js';
 import { script, type RedisLink, type Reply } from './redis.js';
 
 export const BEAT_MS = 1_000;
-const SILENT_MS = 3 * BEAT_MS;
+/** Generous: a node busy for a moment must not drop out (a dead one is found sooner, by a refused connection). */
+const SILENT_MS = 5 * BEAT_MS;
 const NODES = 'porthole:nodes';
 const SEEN = 'porthole:nodes:seen';
 /** Nodes announce joining and leaving here, so the others look again at once. */

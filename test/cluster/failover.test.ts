@@ -33,7 +33,16 @@ async function shareThroughBalancer(name: string): Promise<{ agent: Child; holde
   const live = ctx.nodes.filter((n) => n.process.exitCode === null && n.process.signalCode === null);
   const before = await Promise.all(live.map((n) => request(n.port, `localhost:${n.port}`, { path: '/_porthole/health' })));
   const counts = before.map((r) => JSON.parse(r.body.toString()).tunnels as number);
-  const agent = await share([String(ctx.origin.port), '--relay', `http://localhost:${ctx.balancer.port}`, '--subdomain', name, '--quiet']);
+  const agent = await share([
+    String(ctx.origin.port),
+    '--relay',
+    `http://localhost:${ctx.balancer.port}`,
+    '--subdomain',
+    name,
+    '--quiet',
+    '--host-header',
+    'preserve',
+  ]);
   ctx.agents.push(agent);
   const holder = await waitFor(
     async () => {
@@ -47,12 +56,13 @@ async function shareThroughBalancer(name: string): Promise<{ agent: Child; holde
   return { agent, holder };
 }
 
-/** The answer `name` must give for request `i`: its own, never another tunnel's. */
+/** The answer `name` must give for request `i`: its own, never another tunnel's (agents preserve the public Host). */
 const ask = (port: number, name: string, i: number) =>
   via(port, name, { path: `/headers?i=${i}`, timeout: 8000 }).then(
     (reply) => {
       const host = reply.status === 200 ? JSON.parse(reply.body.toString())['x-forwarded-host'] : undefined;
-      if (reply.status === 200 && host !== `${name}.localhost:${port}`) throw new Error(`request ${i} for ${name} answered by ${host}`);
+      if (reply.status === 200 && host !== `${name}.localhost:${port}`)
+        throw new Error(`request ${i} for ${name} answered by ${host}: ${reply.body.toString().slice(0, 300)}`);
       return reply.status;
     },
     () => 0,

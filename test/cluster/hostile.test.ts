@@ -18,7 +18,16 @@ test.before(async () => {
   ctx.redis = await startRedis();
   ctx.nodes = await startNodes(ctx.redis, 2);
   ctx.origin = await startOrigin();
-  ctx.agent = await share([String(ctx.origin.port), '--relay', `http://localhost:${ctx.nodes[0].port}`, '--subdomain', 'alpha', '--quiet']);
+  ctx.agent = await share([
+    String(ctx.origin.port),
+    '--relay',
+    `http://localhost:${ctx.nodes[0].port}`,
+    '--subdomain',
+    'alpha',
+    '--quiet',
+    '--host-header',
+    'preserve',
+  ]);
 });
 
 test.after(async () => {

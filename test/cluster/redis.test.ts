@@ -81,7 +81,9 @@ test('Redis restarted empty: cross-node requests answer again within 10 s, and a
   await thief.stop();
   assert.ok(exit !== 'running' && exit !== 0, `the newcomer got alpha (${exit})`);
   assert.match(thief.out, /already taken/);
-  assert.is((await health(a.port)).cluster?.nodes, 3);
+  await waitFor(async () => (await health(a.port)).cluster?.nodes === 3, 5000, 'every node back in the list').catch((error: Error) => {
+    throw new Error(`${error.message}; logs: ${ctx.nodes.map((n) => n.err.split('\n').slice(-8).join('\n')).join('\n---\n')}`);
+  });
 });
 
 test.run();

@@ -21,10 +21,29 @@ test.before(async () => {
   ctx.nodes = await startNodes(ctx.redis, 3, ['--admin-token', ADMIN]);
   ctx.origin = await startOrigin();
   const [a, b] = ctx.nodes;
-  ctx.alpha = await share([String(ctx.origin.port), '--relay', `http://localhost:${a.port}`, '--subdomain', 'alpha', '--quiet']);
+  // The agents pass the public Host and X-Forwarded-Host on (--host-header preserve): the tests read them at the origin.
+  ctx.alpha = await share([
+    String(ctx.origin.port),
+    '--relay',
+    `http://localhost:${a.port}`,
+    '--subdomain',
+    'alpha',
+    '--quiet',
+    '--host-header',
+    'preserve',
+  ]);
   ctx.owner = await holderOf(ctx.nodes);
   ctx.others = ctx.nodes.filter((n) => n !== ctx.owner);
-  ctx.beta = await share([String(ctx.origin.port), '--relay', `http://localhost:${b.port}`, '--subdomain', 'beta', '--quiet']);
+  ctx.beta = await share([
+    String(ctx.origin.port),
+    '--relay',
+    `http://localhost:${b.port}`,
+    '--subdomain',
+    'beta',
+    '--quiet',
+    '--host-header',
+    'preserve',
+  ]);
 });
 
 test.after(async () => {
