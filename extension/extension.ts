@@ -6,6 +6,7 @@
  */
 import * as vscode from 'vscode';
 import { DEFAULT_HTTP_PORT } from '../relay/config.js';
+import { DEFAULT_CAPTURE_BYTES, MAX_CAPTURE_BYTES } from './agent/agent.js';
 import { COMMANDS } from './commandIds.js';
 import { Commands, tokenKey } from './commands.js';
 import { PortWatcher } from './ports/portWatcher.js';
@@ -44,7 +45,7 @@ export function activate(context: vscode.ExtensionContext): PortholeApi {
     watcher,
     ...commands.register(),
     vscode.workspace.onDidChangeConfiguration((event) => {
-      if (event.affectsConfiguration('porthole.requestLog.maxEntries')) shares.resizeLogs(readSettings().maxEntries);
+      if (event.affectsConfiguration('porthole.requestLog')) shares.configureLogs(readSettings());
       if (event.affectsConfiguration('porthole.autoDetect') || event.affectsConfiguration('porthole.notifyOnNewPort')) watcher.configure();
     }),
   );
@@ -67,11 +68,13 @@ function readSettings(): ShareSettings {
   const config = vscode.workspace.getConfiguration('porthole');
   const maxEntries = config.get<number>('requestLog.maxEntries', DEFAULT_MAX_ENTRIES);
   const port = config.get<number>('embeddedRelayPort', DEFAULT_HTTP_PORT);
+  const capture = config.get<number>('requestLog.captureBytes', DEFAULT_CAPTURE_BYTES);
   return {
     relayUrl: config.get<string>('relayUrl', '').trim(),
     subdomain: config.get<string>('subdomain', '').trim(),
     hostHeader: config.get<string>('hostHeader') === 'preserve' ? 'preserve' : 'rewrite',
     maxEntries: Number.isInteger(maxEntries) && maxEntries >= 10 ? maxEntries : DEFAULT_MAX_ENTRIES,
+    captureBytes: Number.isInteger(capture) && capture >= 0 && capture <= MAX_CAPTURE_BYTES ? capture : DEFAULT_CAPTURE_BYTES,
     localRelayPort: Number.isInteger(port) && port >= 0 && port <= 65535 ? port : DEFAULT_HTTP_PORT,
   };
 }

@@ -8,6 +8,7 @@ import { Agent, AgentError, type AccessChoice, type AgentState } from './agent/a
 import { describeAccess, type ShareAccess } from './accessPresets.js';
 import type { RequestRecord } from './agent/requestRecord.js';
 import { RequestLog, type LogEntry } from './requestLog/requestLog.js';
+import { replayRequest, type ReplayEdits } from './requestLog/replayEdits.js';
 import { initialStatus, nextStatus, type ShareStatus } from './statusModel.js';
 import type { Target } from './agent/target.js';
 import { startEmbeddedRelay } from '../relay/embedded.js';
@@ -20,6 +21,8 @@ export interface ShareSettings {
   subdomain: string;
   hostHeader: 'rewrite' | 'preserve';
   maxEntries: number;
+  /** Bytes of each body the request log keeps. */
+  captureBytes: number;
   /** Port the embedded relay tries first (0: any free port). */
   localRelayPort: number;
 }
@@ -113,13 +116,24 @@ export class Share extends EventEmitter<ShareEvents> {
     return this.state.status !== 'failed' && this.state.status !== 'stopped';
   }
 
-  /** Sends a logged request to the local server again; resolves with the new log entry. */
-  async replay(seq: number): Promise<LogEntry<RequestRecord>> {
+  /**
+   * Sends a logged request to the local server again, as it was or with edits; resolves with the
+   * new log entry, which names the original as the request it replays.
+   */
+  async replay(seq: number, edits?: ReplayEdits): Promise<LogEntry<RequestRecord>> {
     const entry = this.log.get(seq);
     if (!entry) throw new Error(`Request #${seq} is no longer in the log (it keeps the last ${this.log.capacity}).`);
     if (!this.active) throw new Error(`Sharing ${this.target.url} has stopped; share it again to replay requests.`);
-    const result = await this.agent.replay(entry.record);
+    const request = replayRequest(entry.record, edits);
+    if (typeof request === 'string') throw new Error(request);
+    const result = await this.agent.replay(request, entry.record.id);
     return this.log.findLast((record) => record === result) ?? this.log.add(result);
+  }
+
+  /** The entry a replayed entry replays, while it is still in the log. */
+  originalOf(record: RequestRecord): LogEntry<RequestRecord> | undefined {
+    const id = record.replayOf;
+    return id === undefined ? undefined : this.log.findLast((r) => r.id === id);
   }
 
   clearLog(): void {
@@ -189,6 +203,7 @@ export class ShareManager extends EventEmitter<ManagerEvents> {
       // Dev servers on this machine serve https with self-signed certificates, and that traffic never
       // leaves the machine; a server elsewhere must have a certificate that verifies.
       insecureTarget: request.target.key.startsWith('https://localhost:'),
+      captureBytes: settings.captureBytes,
     });
     const share = new Share(this.nextId++, request, agent, relay, settings.maxEntries, subdomain);
     agent.on('log', (level, message) => this.env.log[level](`${request.target.label}: ${message}`));
@@ -218,8 +233,12 @@ export class ShareManager extends EventEmitter<ManagerEvents> {
     await this.closeEmbeddedRelay();
   }
 
-  resizeLogs(maxEntries: number): void {
-    for (const share of this.list) share.log.resize(maxEntries);
+  /** Applies changed request-log settings to the shares already running. */
+  configureLogs(settings: Pick<ShareSettings, 'maxEntries' | 'captureBytes'>): void {
+    for (const share of this.list) {
+      share.log.resize(settings.maxEntries);
+      share.agent.captureBytes = settings.captureBytes;
+    }
   }
 
   private subdomainFor(preferred: string, target: Target): string | undefined {

@@ -9,6 +9,9 @@ import { WebSocketServer } from 'ws';
 import { startRelay, type Relay } from '../relay/server';
 import type { RelayConfig } from '../relay/config';
 import { Agent, type AgentOptions } from '../extension/agent/agent';
+import type { RequestRecord } from '../extension/agent/requestRecord';
+import Ajv, { type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
 
 import { waitFor } from './wait.cjs';
 
@@ -287,4 +290,55 @@ export async function share(args: string[], env: NodeJS.ProcessEnv = {}): Promis
     'the ready event',
   );
   return Object.assign(child, { url });
+}
+
+/**
+ * A finished request record as the agent reports one; override what a test is about. The local
+ * server's side of the headers is the visitor's unless given (no mapping, as in preserve mode).
+ */
+export function requestRecord(overrides: Partial<RequestRecord> = {}): RequestRecord {
+  const requestHeaders = overrides.requestHeaders ?? ['Host', 'localhost:5173', 'Accept', '*/*'];
+  const responseHeaders = overrides.responseHeaders ?? ['Content-Type', 'text/plain'];
+  return {
+    id: 1,
+    method: 'GET',
+    path: '/',
+    startedAt: Date.UTC(2025, 0, 2, 3, 4, 5, 6),
+    durationMs: 12.4,
+    status: 200,
+    upgrade: false,
+    requestHeaders,
+    localRequestHeaders: requestHeaders,
+    responseHeaders,
+    visitorResponseHeaders: responseHeaders,
+    requestBytes: 0,
+    responseBytes: 5,
+    requestBody: Buffer.alloc(0),
+    responseBody: Buffer.from('hello'),
+    requestBodyTruncated: false,
+    responseBodyTruncated: false,
+    ...overrides,
+  };
+}
+
+/**
+ * Checks a HAR document against the HAR 1.2 JSON schema (har-schema, validated by ajv); returns
+ * the problems, or an empty list when it is valid.
+ */
+export function harProblems(har: unknown): string[] {
+  harValidator ??= compileHarSchema();
+  return harValidator(har) ? [] : (harValidator.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`);
+}
+
+let harValidator: ValidateFunction | undefined;
+
+function compileHarSchema(): ValidateFunction {
+  // har-schema is written in draft-06 and uses a non-standard "optional" keyword: not strict.
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  addFormats(ajv); // date-time, uri, ipv4, ipv6: checked, not ignored
+  ajv.addMetaSchema(require('ajv/dist/refs/json-schema-draft-06.json'));
+  for (const schema of Object.values(require('har-schema') as Record<string, object>)) ajv.addSchema(schema);
+  const validate = ajv.getSchema('har.json#');
+  if (!validate) throw new Error('har-schema has no har.json schema');
+  return validate;
 }

@@ -89,7 +89,7 @@ function runStage(stage) {
 installDependencies();
 try {
   // pebble and chromium are installed by their own harnesses.
-  ensureDebianPackages(['lsof', 'openssl', 'redis-server', 'haproxy']);
+  ensureDebianPackages(['lsof', 'openssl', 'curl', 'redis-server', 'haproxy']);
 } catch (error) {
   console.error(error.message);
   process.exit(1);

@@ -24,7 +24,7 @@ import { Tunnel } from '../../core/tunnel.js';
 import { newLinkKey, parsePolicy } from '../../core/access.js';
 import { VERSION } from '../../core/version.js';
 import { LocalTarget } from './localTarget.js';
-import type { RequestRecord } from './requestRecord.js';
+import type { ReplayRequest, RequestRecord } from './requestRecord.js';
 import { parseTarget } from './target.js';
 
 const FIRST_RETRY_MS = 1_000;
@@ -32,6 +32,10 @@ const MAX_RETRY_MS = 30_000;
 /** Before the first success, give up after this many failed attempts (the relay is likely wrong). */
 const INITIAL_ATTEMPTS = 5;
 const WELCOME_TIMEOUT_MS = 10_000;
+/** Bytes of each request and response body a request log keeps, unless told otherwise. */
+export const DEFAULT_CAPTURE_BYTES = 256 * 1024;
+/** The most a request log may keep of one body. */
+export const MAX_CAPTURE_BYTES = 10 * 1024 * 1024;
 
 export interface AgentOptions {
   /** `5173`, `localhost:5173`, `http://127.0.0.1:5173` or `https://localhost:8443`. */
@@ -48,7 +52,7 @@ export interface AgentOptions {
   /** Who else may open the share: a private link, an IP allow-list, open paths (checked by the relay). */
   access?: AccessChoice;
   heartbeatMs?: number;
-  /** Bytes of each body kept for request logs. */
+  /** Bytes of each body kept for request logs (default DEFAULT_CAPTURE_BYTES); 0 keeps none. */
   captureBytes?: number;
 }
 
@@ -113,11 +117,11 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.target = new URL(target.origin);
     this.relayUrl = relayEndpoint(options.relay);
     this.subdomain = options.subdomain?.toLowerCase();
-    this.local = new LocalTarget(this.target, {
-      hostHeader: options.hostHeader ?? 'rewrite',
-      insecure: options.insecureTarget ?? false,
-      captureBytes: options.captureBytes ?? 8192,
-    });
+    this.local = new LocalTarget(
+      this.target,
+      { hostHeader: options.hostHeader ?? 'rewrite', insecure: options.insecureTarget ?? false },
+      checkCaptureBytes(options.captureBytes ?? DEFAULT_CAPTURE_BYTES),
+    );
   }
 
   get state(): AgentState {
@@ -166,9 +170,21 @@ export class Agent extends EventEmitter<AgentEvents> {
     await this.closeLocal();
   }
 
-  /** Sends a logged request to the local server again; the result is also emitted as 'request'. */
-  async replay(record: RequestRecord): Promise<RequestRecord> {
-    const result = await this.local.replay(record, this.nextRequestId++);
+  /** Bytes of each body kept for request logs, from the next request on. */
+  set captureBytes(bytes: number) {
+    this.local.captureBytes = checkCaptureBytes(bytes);
+  }
+
+  get captureBytes(): number {
+    return this.local.captureBytes;
+  }
+
+  /**
+   * Sends a request to the local server (a logged one as it was, or edited) as a replay of the
+   * request `replayOf` (its record id); the result is also emitted as 'request'.
+   */
+  async replay(request: ReplayRequest, replayOf: number): Promise<RequestRecord> {
+    const result = await this.local.replay(request, this.nextRequestId++, replayOf);
     this.emit('request', result);
     return result;
   }
@@ -318,6 +334,13 @@ function accessPolicy(choice: AccessChoice | undefined): AccessPolicy | undefine
 
 function olderRelay(relay: string): string {
   return `The relay at ${relay} is older than this agent and cannot enforce a private link, an IP allow-list or open paths, so nothing was shared. Update the relay, or share without those rules.`;
+}
+
+function checkCaptureBytes(bytes: number): number {
+  if (!Number.isInteger(bytes) || bytes < 0 || bytes > MAX_CAPTURE_BYTES) {
+    throw new RangeError(`The capture size must be a whole number of bytes from 0 to ${MAX_CAPTURE_BYTES}, not ${bytes}.`);
+  }
+  return bytes;
 }
 
 /** The WebSocket URL for a relay given as http(s):// or ws(s)://, with or without a path. */

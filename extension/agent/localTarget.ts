@@ -11,7 +11,7 @@ import { pipeReadable, pipeWritable } from '../../core/pipe.js';
 import type { TunnelStream } from '../../core/stream.js';
 import { OriginMap } from './originMap.js';
 import { Recorder } from './recorder.js';
-import type { RequestRecord } from './requestRecord.js';
+import type { ReplayRequest, RequestRecord } from './requestRecord.js';
 
 /**
  * Connections kept open to the local server: as many as the relay lets a tunnel have in flight
@@ -24,7 +24,6 @@ const HEADERS_TIMEOUT_MS = 5 * 60_000;
 export interface LocalTargetOptions {
   hostHeader: 'rewrite' | 'preserve';
   insecure: boolean;
-  captureBytes: number;
 }
 
 export class LocalTarget {
@@ -32,10 +31,15 @@ export class LocalTarget {
   /** Host-rewrite mode's map between the share's public origin and this target, once the relay has named it. */
   private origins?: OriginMap;
 
+  /** Bytes of each body kept for request logs; a change applies to requests that start after it. */
+  captureBytes: number;
+
   constructor(
     readonly url: URL,
     private readonly options: LocalTargetOptions,
+    captureBytes: number,
   ) {
+    this.captureBytes = captureBytes;
     this.pool = new Pool(url.origin, {
       connections: LOCAL_CONNECTIONS,
       headersTimeout: HEADERS_TIMEOUT_MS,
@@ -51,7 +55,7 @@ export class LocalTarget {
 
   /** Forwards one stream; `record` is called when it completes or fails (omit it to skip capture). */
   forward(stream: TunnelStream, head: RequestHead, id: number, record?: (r: RequestRecord) => void): void {
-    const log = record ? new Recorder(head, id, this.options.captureBytes, record) : undefined;
+    const log = record ? new Recorder(head, id, this.captureBytes, record) : undefined;
     if (head.upgrade) return this.forwardUpgrade(stream, head, log);
 
     let body: Readable | null = null;
@@ -123,28 +127,29 @@ export class LocalTarget {
     this.pool.dispatch({ method: head.method, path: head.path, headers, body }, handler);
   }
 
-  /** Sends a recorded request to the local server again, with the body as captured. */
-  async replay(original: RequestRecord, id: number): Promise<RequestRecord> {
-    if (original.requestBodyTruncated) {
-      throw new Error(
-        `This request's body (${original.requestBytes} bytes) was larger than the ${this.options.captureBytes} bytes kept, so it cannot be replayed exactly.`,
-      );
+  /** Sends a request to the local server (a logged one, maybe edited) and records it as a replay of `replayOf`. */
+  async replay(request: ReplayRequest, id: number, replayOf: number): Promise<RequestRecord> {
+    // The body is whole here: undici frames it, so a stale Content-Length or Transfer-Encoding must go.
+    const headers: string[] = [];
+    for (let i = 0; i + 1 < request.headers.length; i += 2) {
+      const name = request.headers[i].toLowerCase();
+      if (name !== 'content-length' && name !== 'transfer-encoding') headers.push(request.headers[i], request.headers[i + 1]);
     }
-    const head: RequestHead = { method: original.method, path: original.path, headers: original.requestHeaders, remote: 'replay' };
+    const head: RequestHead = { method: request.method, path: request.path, headers, remote: 'replay' };
     let done!: (r: RequestRecord) => void;
     const finished = new Promise<RequestRecord>((resolve) => {
       done = resolve;
     });
-    const recorder = new Recorder(head, id, this.options.captureBytes, done);
-    recorder.requestChunk(original.requestBody);
-    const headers = this.localHeaders(original.requestHeaders);
-    recorder.localRequest(headers);
+    const recorder = new Recorder(head, id, this.captureBytes, done);
+    recorder.requestChunk(request.body);
+    const local = this.localHeaders(headers);
+    recorder.localRequest(local);
     try {
       const response = await this.pool.request({
-        method: original.method as Dispatcher.HttpMethod,
-        path: original.path,
-        headers,
-        body: original.requestBody.length > 0 ? original.requestBody : null,
+        method: request.method as Dispatcher.HttpMethod,
+        path: request.path,
+        headers: local,
+        body: request.body.length > 0 ? request.body : null,
       });
       recorder.response(response.statusCode, flatten(response.headers));
       for await (const chunk of response.body) recorder.responseChunk(chunk as Buffer);
@@ -153,7 +158,7 @@ export class LocalTarget {
       recorder.finish(this.explain(error as Error));
     }
     const result = await finished;
-    result.replayOf = original.id;
+    result.replayOf = replayOf;
     return result;
   }
 

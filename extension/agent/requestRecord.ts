@@ -26,3 +26,12 @@ export interface RequestRecord {
   requestBodyTruncated: boolean;
   responseBodyTruncated: boolean;
 }
+
+/** A request to send to the local server again: a logged one as it was, or as edited in the request log. */
+export interface ReplayRequest {
+  method: string;
+  path: string;
+  /** Raw headers, name and value alternating; Content-Length is computed from the body. */
+  headers: string[];
+  body: Buffer;
+}

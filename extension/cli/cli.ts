@@ -8,6 +8,11 @@ import { Agent, AgentError, type AgentState } from '../agent/agent.js';
 import type { RequestRecord } from '../agent/requestRecord.js';
 import { VERSION } from '../../core/version.js';
 import { parsePolicy } from '../../core/access.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DEFAULT_CAPTURE_BYTES } from '../agent/agent.js';
+import { toHar, type HarSource } from '../requestLog/har.js';
+import { DEFAULT_MAX_ENTRIES, RequestLog } from '../requestLog/requestLog.js';
 
 const USAGE = `Usage: porthole share <port|url> [options]
 
@@ -25,6 +30,7 @@ http://*.localhost:${DEFAULT_HTTP_PORT}, so you can try everything on one machin
   --insecure              accept a self-signed certificate from an https:// target
   --json                  print JSON lines: {"event":"ready","url":…}, {"event":"request",…}
   --quiet                 print the URL only, no request lines
+  --har FILE              on stopping, write the requests (the last ${DEFAULT_MAX_ENTRIES}, bodies up to ${formatBytes(DEFAULT_CAPTURE_BYTES)} each) as HAR 1.2
   --help, --version`;
 
 /** `text` may be a function, so a line nobody will read (in --json mode) is never formatted. */
@@ -83,6 +89,7 @@ async function share(argv: string[]): Promise<number> {
       insecure: { type: 'boolean' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean' },
+      har: { type: 'string' },
     },
   });
   if (positionals.length !== 1) throw new UsageError('Give exactly one port or URL to share, e.g. porthole share 5173.');
@@ -99,6 +106,7 @@ async function share(argv: string[]): Promise<number> {
   const rules = parsePolicy({ allowIps: access.allowIps, openPaths: access.openPaths });
   if ('error' in rules) throw new Error(rules.error);
   const say = output(Boolean(values.json));
+  const har = values.har === undefined ? undefined : harRecorder(values.har);
 
   const relayUrl = values.relay ?? process.env.PORTHOLE_RELAY;
   const relay = relayUrl ? undefined : await embeddedRelay(say);
@@ -111,8 +119,16 @@ async function share(argv: string[]): Promise<number> {
     insecureTarget: values.insecure,
     basicAuth: values.auth,
     access,
-    captureBytes: 0, // request lines show no bodies: keep none
+    captureBytes: har ? DEFAULT_CAPTURE_BYTES : 0, // request lines show no bodies: keep none unless a HAR wants them
   });
+  if (har) {
+    // The URL stays the same across reconnects; a request can complete while the tunnel is down.
+    let publicUrl = '';
+    agent.on('state', (state) => {
+      if (state.status === 'live') publicUrl = state.url;
+    });
+    agent.on('request', (record) => har.add({ record, baseUrl: publicUrl }));
+  }
   if (!values.quiet) {
     agent.on('request', (r) =>
       say(
@@ -154,9 +170,10 @@ async function share(argv: string[]): Promise<number> {
     stopping = true;
     await agent.stop();
     await relay?.close(0);
+    const wrote = har?.write(say);
     say('stopped', {}, 'Stopped sharing.');
     say.flush();
-    process.exit(0);
+    process.exit(wrote === false ? 1 : 0);
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
@@ -180,7 +197,43 @@ async function share(argv: string[]): Promise<number> {
     }),
   );
   await relay?.close(0);
+  har?.write(say);
   return 1;
+}
+
+/**
+ * Keeps what --har will write: the last DEFAULT_MAX_ENTRIES requests, each with the URL it came in
+ * at, so memory stays bounded however long the share runs.
+ */
+function harRecorder(file: string) {
+  const target = path.resolve(file);
+  try {
+    fs.accessSync(path.dirname(target), fs.constants.W_OK);
+  } catch {
+    throw new UsageError(`--har ${file}: cannot write in ${path.dirname(target)} (does the folder exist?).`);
+  }
+  const log = new RequestLog<HarSource>(DEFAULT_MAX_ENTRIES);
+  return {
+    add(source: HarSource) {
+      log.add(source);
+    },
+    /** Writes the file; false (and a message on stderr) when it cannot. */
+    write(say: Output): boolean {
+      const sources = log.entries().map((entry) => entry.record);
+      try {
+        fs.writeFileSync(target, `${JSON.stringify(toHar(sources), null, 2)}\n`);
+      } catch (error) {
+        process.stderr.write(`porthole: could not write the HAR file ${target}: ${(error as Error).message}\n`);
+        return false;
+      }
+      say(
+        'har',
+        { file: target, entries: sources.length },
+        `Wrote ${sources.length} request${sources.length === 1 ? '' : 's'} to ${target} (HAR 1.2).`,
+      );
+      return true;
+    },
+  };
 }
 
 class UsageError extends Error {}

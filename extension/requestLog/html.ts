@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { escapeHtml } from '../../core/text.js';
-import { STATUS_FILTERS } from './format.js';
+import { METHOD_FILTERS, STATUS_FILTERS, TYPE_FILTERS } from './filter.js';
+import { STYLES } from './styles.js';
 
 export function makeNonce(): string {
   return randomBytes(18)
@@ -13,29 +14,76 @@ export function makeNonce(): string {
     .replace(/[^A-Za-z0-9]/g, '');
 }
 
+/** Images (a captured PNG, JPEG…) only as data: URLs the page makes itself; never a script but the nonce-tagged one. */
 export function contentSecurityPolicy(cspSource: string, nonce: string): string {
   return [
     "default-src 'none'",
     `style-src ${cspSource} 'nonce-${nonce}'`,
     `script-src 'nonce-${nonce}'`,
     `font-src ${cspSource}`,
-    `img-src ${cspSource} data:`,
+    'img-src data:',
   ].join('; ');
 }
 
-const STATUS_LABELS: Record<(typeof STATUS_FILTERS)[number], string> = {
-  all: 'All statuses',
+const FILTER_LABELS: Record<string, string> = {
+  all: 'All',
   '2xx': '2xx success',
   '3xx': '3xx redirect',
   '4xx': '4xx client error',
   '5xx': '5xx server error',
   failed: 'Failed (no response)',
+  other: 'Other methods',
+  json: 'JSON',
+  form: 'Form data',
+  html: 'HTML',
+  xml: 'XML, SVG',
+  text: 'Other text',
+  image: 'Images',
+  binary: 'Binary',
+  none: 'No body',
 };
+
+function select(id: string, label: string, all: string, values: readonly string[]): string {
+  const options = values.map((v) => `<option value="${v}">${escapeHtml(v === 'all' ? all : (FILTER_LABELS[v] ?? v))}</option>`);
+  return `<select id="${id}" aria-label="${escapeHtml(label)}" title="${escapeHtml(label)}">${options.join('')}</select>`;
+}
+
+/** One side of the exchange (request or response): its first line, headers, and body with its views. */
+function side(name: 'request' | 'response', title: string): string {
+  return `<section class="side" id="${name}-side" aria-labelledby="${name}-title">
+  <h3 id="${name}-title">${title}</h3>
+  <p class="line" id="${name}-line"></p>
+  <h4>Headers</h4><div id="${name}-headers"></div>
+  <div class="body-head"><h4>Body</h4>
+    <div class="views" role="group" aria-label="${title} body view">
+      <button type="button" data-side="${name}" data-view="pretty" aria-pressed="true" title="Highlighted (JSON indented, form fields a line each)">Pretty</button>
+      <button type="button" data-side="${name}" data-view="raw" aria-pressed="false" title="The text as sent">Raw</button>
+      <button type="button" data-side="${name}" data-view="hex" aria-pressed="false" title="The bytes">Hex</button>
+      <button type="button" data-side="${name}" data-view="image" aria-pressed="false" title="The image">Image</button>
+    </div>
+  </div>
+  <p class="muted" id="${name}-body-summary"></p>
+  <p class="cut" id="${name}-body-cut" role="note" hidden></p>
+  <div class="body" id="${name}-body" tabindex="0" role="region" aria-label="${title} body"></div>
+</section>`;
+}
+
+const EDITOR = `<form id="editor" class="editor" aria-label="Edit and replay" hidden>
+  <h3>Edit and Replay</h3>
+  <div class="edit-line">
+    <label>Method <input id="edit-method" size="8" spellcheck="false" autocomplete="off"></label>
+    <label class="grow">Path <input id="edit-path" spellcheck="false" autocomplete="off"></label>
+  </div>
+  <label>Headers, one <code>Name: value</code> a line (Content-Length is set from the body)
+    <textarea id="edit-headers" rows="8" spellcheck="false"></textarea></label>
+  <label>Body <textarea id="edit-body" rows="8" spellcheck="false"></textarea></label>
+  <p class="muted" id="edit-body-note" hidden></p>
+  <div class="edit-actions"><button type="submit" id="edit-send">Send</button><button type="button" id="edit-cancel" class="secondary">Cancel</button></div>
+</form>`;
 
 /** `scriptUri`: the page script (dist/webview/requestLog.js) as the webview may load it (`asWebviewUri`). */
 export function renderShell(options: { cspSource: string; nonce: string; title: string; scriptUri: string }): string {
   const nonce = escapeHtml(options.nonce);
-  const statusOptions = STATUS_FILTERS.map((s) => `<option value="${s}">${escapeHtml(STATUS_LABELS[s])}</option>`).join('');
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -47,77 +95,40 @@ export function renderShell(options: { cspSource: string; nonce: string; title: 
 </head>
 <body>
 <header class="toolbar">
-  <input id="filter" type="search" placeholder="Filter by method, path or status" aria-label="Filter requests by text">
-  <select id="status-filter" aria-label="Filter requests by status">${statusOptions}</select>
-  <button id="clear" type="button" title="Remove every request from the log">Clear</button>
+  <input id="filter" type="search" placeholder="Search method, path, status, headers, bodies ( / )" aria-label="Search requests: method, path, status, headers and bodies" aria-keyshortcuts="/">
+  ${select('status-filter', 'Filter by status', 'All statuses', STATUS_FILTERS)}
+  ${select('method-filter', 'Filter by method', 'All methods', METHOD_FILTERS)}
+  ${select('type-filter', 'Filter by content type (request or response body)', 'All content types', TYPE_FILTERS)}
+  <button id="clear" type="button" class="secondary" title="Remove every request from the log">Clear</button>
+  <button id="export-har" type="button" class="secondary" title="Save the requests listed now as a HAR 1.2 file">Export HAR…</button>
   <span id="share-status" role="status" aria-live="polite"></span>
 </header>
 <p id="notice" class="notice" role="alert" hidden></p>
 <main class="split">
-  <div class="list" role="grid" aria-label="Requests, newest first">
+  <div class="list" role="grid" aria-label="Requests, newest first. Arrow keys move; R replays, E edits, C copies as cURL, D compares.">
     <div class="head" role="row"><span role="columnheader">Time</span><span role="columnheader">Method</span><span role="columnheader">Path</span><span role="columnheader">Status</span><span role="columnheader" class="num">Duration</span><span role="columnheader" class="num">Size</span></div>
     <div id="rows" role="rowgroup"></div>
     <p id="empty" class="muted">No requests yet. Open the public URL and requests appear here as they complete.</p>
   </div>
   <section id="detail" class="detail" aria-label="Request details" hidden>
-    <div class="detail-head"><h2 id="summary"></h2><button id="replay" type="button" title="Send the same request to the local server again">Replay</button></div>
+    <div class="detail-head"><h2 id="summary"></h2>
+      <div class="actions" role="toolbar" aria-label="Actions on this request">
+        <button id="replay" type="button" title="Send the same request to the local server again (R)" aria-keyshortcuts="R">Replay</button>
+        <button id="edit" type="button" title="Change method, path, headers or body, then send (E)" aria-keyshortcuts="E">Edit and Replay…</button>
+        <button id="compare" type="button" class="secondary" title="Compare this replay with the request it replays (D)" aria-keyshortcuts="D" hidden>Compare with Original</button>
+        <button id="copy-curl" type="button" class="secondary" title="Copy a curl command that sends this request to the public URL (C)" aria-keyshortcuts="C">Copy as cURL</button>
+      </div>
+    </div>
     <dl id="facts"></dl>
-    <h3>Request headers</h3><div id="request-headers"></div>
-    <h3>Request body</h3><div id="request-body"></div>
-    <h3>Response headers</h3><div id="response-headers"></div>
-    <h3>Response body</h3><div id="response-body"></div>
+    ${EDITOR}
+    <section id="comparison" class="comparison" aria-label="Comparison with the original request" tabindex="-1" hidden></section>
+    <div class="sides">
+${side('request', 'Request')}
+${side('response', 'Response')}
+    </div>
   </section>
 </main>
 <script nonce="${nonce}" src="${escapeHtml(options.scriptUri)}"></script>
 </body>
 </html>`;
 }
-
-const STYLES = `
-html, body { height: 100%; }
-body { margin: 0; padding: 0; display: flex; flex-direction: column; color: var(--vscode-foreground);
-  background: var(--vscode-editor-background); font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); }
-.toolbar { display: flex; gap: 6px; align-items: center; padding: 6px 8px; border-bottom: 1px solid var(--vscode-panel-border); }
-input, select { color: var(--vscode-input-foreground); background: var(--vscode-input-background);
-  border: 1px solid var(--vscode-input-border, transparent); padding: 3px 6px; font: inherit; }
-input { flex: 0 1 320px; }
-button { color: var(--vscode-button-foreground); background: var(--vscode-button-background); border: none;
-  padding: 4px 10px; font: inherit; cursor: pointer; }
-button:hover:not(:disabled) { background: var(--vscode-button-hoverBackground); }
-button:disabled { opacity: 0.5; cursor: default; }
-:focus-visible { outline: 1px solid var(--vscode-focusBorder); outline-offset: -1px; }
-#share-status { margin-left: auto; color: var(--vscode-descriptionForeground); overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.notice { margin: 6px 8px; padding: 4px 8px; color: var(--vscode-errorForeground);
-  border: 1px solid var(--vscode-inputValidation-errorBorder, var(--vscode-errorForeground)); }
-.split { flex: 1; min-height: 0; display: flex; flex-direction: column; }
-.list { flex: 1 1 40%; min-height: 6em; overflow: auto; }
-.head, .row { display: grid; grid-template-columns: 9.5em 6em minmax(0, 1fr) 5em 6.5em 6.5em; }
-.head { position: sticky; top: 0; z-index: 1; background: var(--vscode-editor-background); font-weight: 600; color: var(--vscode-descriptionForeground); }
-.head > span, .row > span { padding: 2px 8px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
-/* Rows out of view skip layout and paint: a 1,000-row log stays cheap to update. */
-.row { content-visibility: auto; contain-intrinsic-size: auto 1.5em; cursor: pointer; }
-.num { text-align: right; }
-.row .time, .row .num { font-variant-numeric: tabular-nums; color: var(--vscode-descriptionForeground); }
-.row .path { font-family: var(--vscode-editor-font-family); }
-.row:hover { background: var(--vscode-list-hoverBackground); }
-.row[aria-selected="true"] { background: var(--vscode-list-activeSelectionBackground); color: var(--vscode-list-activeSelectionForeground); }
-.row.success .status { color: var(--vscode-charts-green); }
-.row.redirect .status, .row.info .status { color: var(--vscode-charts-blue); }
-.row.client-error .status { color: var(--vscode-charts-yellow); }
-.row.server-error .status, .row.failed .status { color: var(--vscode-errorForeground); }
-.row[aria-selected="true"] > span, .row[aria-selected="true"] > .status { color: inherit; }
-table.headers { border-collapse: collapse; width: 100%; }
-table.headers th, table.headers td { padding: 2px 8px; text-align: left; }
-.muted { color: var(--vscode-descriptionForeground); margin: 6px 8px; }
-.detail { flex: 1 1 60%; overflow: auto; border-top: 1px solid var(--vscode-panel-border); padding: 4px 8px 16px; }
-.detail-head { display: flex; align-items: center; gap: 12px; }
-.detail h2 { font-size: 1.1em; margin: 8px 0; font-family: var(--vscode-editor-font-family); word-break: break-all; }
-.detail h3 { font-size: 1em; margin: 12px 0 4px; }
-dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 0; }
-dt { color: var(--vscode-descriptionForeground); } dd { margin: 0; word-break: break-all; }
-table.headers th { width: 14em; vertical-align: top; font-weight: normal; font-family: var(--vscode-editor-font-family); }
-table.headers td { white-space: normal; word-break: break-all; font-family: var(--vscode-editor-font-family); }
-table.headers .muted, .detail .muted { margin: 2px 0; }
-pre.body { margin: 4px 0; padding: 6px 8px; max-height: 24em; overflow: auto; white-space: pre-wrap; word-break: break-all;
-  background: var(--vscode-textCodeBlock-background); font-family: var(--vscode-editor-font-family); font-size: var(--vscode-editor-font-size); }
-`;

@@ -1,5 +1,8 @@
-/** Messages between the request-log panel (requestLogView.ts) and its page (requestLogClient.ts). */
-import type { LogDetail, LogFilter, LogRow } from './format.js';
+/** Messages between the request-log panel (view.ts) and its page (webview/main.ts). */
+import type { Comparison } from './compare.js';
+import type { LogFilter } from './filter.js';
+import type { LogDetail, LogRow } from './format.js';
+import type { ReplayEdits } from './replayEdits.js';
 
 export type ToPage =
   /** Replaces every row (first load, filter change, clear, page reloaded after being hidden). */
@@ -9,11 +12,17 @@ export type ToPage =
   | { type: 'detail'; detail: LogDetail | null }
   | { type: 'select'; seq: number }
   | { type: 'status'; status: string; canReplay: boolean }
-  | { type: 'notice'; text: string };
+  /** `info` confirms what happened (copied, saved); `error` says what went wrong; empty text hides it. */
+  | { type: 'notice'; text: string; tone: 'info' | 'error' }
+  | { type: 'comparison'; comparison: Comparison };
 
 export type FromPage =
   | { type: 'ready' }
   | { type: 'filter'; filter: LogFilter }
   | { type: 'clear' }
   | { type: 'select'; seq: number }
-  | { type: 'replay'; seq: number };
+  /** Without edits: the logged request as it was. */
+  | { type: 'replay'; seq: number; edits?: ReplayEdits }
+  | { type: 'compare'; seq: number }
+  | { type: 'copyCurl'; seq: number }
+  | { type: 'exportHar' };

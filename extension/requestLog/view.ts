@@ -1,16 +1,23 @@
 /**
- * The request-log panel of a share: a webview that lists requests live, filters them, shows one in
- * detail and replays it. New rows are posted in batches (at most one message per 100 ms), filtered
- * here rather than in the page, so a tunnel doing 100 requests a second costs the page ten small
- * updates a second. A hidden panel gets nothing; when it shows again its page asks for a reset.
+ * The request-log panel of a share: a webview that lists requests live, searches and filters them,
+ * shows one in detail and acts on it (replay, edit and replay, compare, copy as cURL, export HAR).
+ * New rows are posted in batches (at most one message per 100 ms), filtered here rather than in
+ * the page, so a tunnel doing 100 requests a second costs the page ten small updates a second. A
+ * hidden panel gets nothing; when it shows again its page asks for a reset. The log itself lives
+ * with the share, so closing and reopening the panel loses nothing.
  */
 import * as vscode from 'vscode';
 import type { RequestRecord } from '../agent/requestRecord.js';
-import type { LogEntry } from './requestLog.js';
-import { matchesFilter, STATUS_FILTERS, toDetail, toRow, type LogFilter, type StatusFilter } from './format.js';
+import type { Logger, Share } from '../sharing.js';
+import { compare } from './compare.js';
+import { toCurl } from './curl.js';
+import { matchesFilter, NO_FILTER, readFilter, type LogFilter } from './filter.js';
+import { toDetail, toRow } from './format.js';
+import { toHar } from './har.js';
 import { makeNonce, renderShell } from './html.js';
 import type { FromPage, ToPage } from './messages.js';
-import type { Logger, Share } from '../sharing.js';
+import { readEdits } from './replayEdits.js';
+import type { LogEntry } from './requestLog.js';
 
 const BATCH_MS = 100;
 
@@ -43,7 +50,7 @@ export class RequestLogPanels implements vscode.Disposable {
 
 export class RequestLogPanel implements vscode.Disposable {
   private readonly panel: vscode.WebviewPanel;
-  private filter: LogFilter = { text: '', status: 'all' };
+  private filter: LogFilter = NO_FILTER;
   private pending: LogEntry<RequestRecord>[] = [];
   private statusChanged = false;
   private flushTimer?: NodeJS.Timeout;
@@ -94,6 +101,11 @@ export class RequestLogPanel implements vscode.Disposable {
     void this.panel.webview.postMessage(message);
   }
 
+  private notice(text: string, tone: 'info' | 'error' = 'info'): void {
+    if (tone === 'error') this.log.error(`${this.share.target.label}: ${text}`);
+    this.post({ type: 'notice', text, tone });
+  }
+
   private queue(entry?: LogEntry<RequestRecord>): void {
     if (!this.panel.visible) return; // its page is gone; it asks for a reset when shown again
     if (entry) this.pending.push(entry);
@@ -112,15 +124,16 @@ export class RequestLogPanel implements vscode.Disposable {
     this.statusChanged = false;
   }
 
+  private shown(): LogEntry<RequestRecord>[] {
+    return this.share.log.entries().filter((e) => matchesFilter(e.record, this.filter));
+  }
+
   private reset(): void {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     this.pending = [];
     this.statusChanged = false;
-    const rows = this.share.log
-      .entries()
-      .filter((e) => matchesFilter(e.record, this.filter))
-      .map((e) => toRow(e.seq, e.record));
+    const rows = this.shown().map((e) => toRow(e.seq, e.record));
     this.post({ type: 'reset', rows, filter: this.filter, ...this.statusLine() });
   }
 
@@ -142,43 +155,92 @@ export class RequestLogPanel implements vscode.Disposable {
     };
   }
 
+  private detail(entry: LogEntry<RequestRecord>): void {
+    this.post({ type: 'detail', detail: toDetail(entry.seq, entry.record, this.share.originalOf(entry.record)?.seq) });
+  }
+
   private receive(message: unknown): void {
     const m = message as Partial<FromPage> & Record<string, unknown>;
+    const entry = typeof m?.seq === 'number' ? this.share.log.get(m.seq) : undefined;
     switch (m?.type) {
       case 'ready':
         return this.reset();
-      case 'filter': {
-        const filter = m.filter as Partial<LogFilter> | undefined;
-        const status = STATUS_FILTERS.includes(filter?.status as StatusFilter) ? (filter?.status as StatusFilter) : 'all';
-        this.filter = { text: typeof filter?.text === 'string' ? filter.text.slice(0, 500) : '', status };
+      case 'filter':
+        this.filter = readFilter(m.filter);
         return this.reset();
-      }
       case 'clear':
         this.share.clearLog();
         return this.post({ type: 'detail', detail: null });
-      case 'select': {
-        const entry = typeof m.seq === 'number' ? this.share.log.get(m.seq) : undefined;
-        return this.post({ type: 'detail', detail: entry ? toDetail(entry.seq, entry.record) : null });
-      }
+      case 'select':
+        if (entry) return this.detail(entry);
+        return this.post({ type: 'detail', detail: null });
       case 'replay':
-        if (typeof m.seq === 'number') void this.replay(m.seq);
+        if (entry) void this.replay(entry, m.edits === undefined ? undefined : readEdits(m.edits), m.edits !== undefined);
+        return;
+      case 'compare':
+        if (entry) this.compare(entry);
+        return;
+      case 'copyCurl':
+        if (entry) void this.copyCurl(entry);
+        return;
+      case 'exportHar':
+        void this.exportHar();
         return;
       default:
         this.log.warn(`Request log: ignored an unexpected message from the page: ${JSON.stringify(message)?.slice(0, 200)}`);
     }
   }
 
-  private async replay(seq: number): Promise<void> {
+  private async replay(entry: LogEntry<RequestRecord>, edits: ReturnType<typeof readEdits>, edited: boolean): Promise<void> {
+    if (edited && !edits) return this.notice('Replay failed: the edited request was incomplete.', 'error');
     try {
-      const entry = await this.share.replay(seq);
+      const replayed = await this.share.replay(entry.seq, edits);
       this.flush();
-      this.post({ type: 'notice', text: '' });
-      this.post({ type: 'select', seq: entry.seq });
-      this.post({ type: 'detail', detail: toDetail(entry.seq, entry.record) });
+      this.notice('');
+      this.post({ type: 'select', seq: replayed.seq });
+      this.detail(replayed);
     } catch (error) {
-      const text = `Replay failed: ${(error as Error).message}`;
-      this.log.error(`${this.share.target.label}: ${text}`);
-      this.post({ type: 'notice', text });
+      this.notice(`Replay failed: ${(error as Error).message}`, 'error');
+    }
+  }
+
+  private compare(entry: LogEntry<RequestRecord>): void {
+    const original = this.share.originalOf(entry.record);
+    if (!original)
+      return this.notice('The request this one replays is no longer in the log, so there is nothing to compare with.', 'error');
+    this.post({ type: 'comparison', comparison: compare(original.seq, original.record, entry.seq, entry.record) });
+  }
+
+  /** The URL a logged request came in at: the public URL, or the local server for a replay. */
+  private baseUrl(record: RequestRecord): string {
+    return record.replayOf === undefined ? (this.share.status.url ?? this.share.target.url) : this.share.target.url;
+  }
+
+  private async copyCurl(entry: LogEntry<RequestRecord>): Promise<void> {
+    const url = this.share.status.url;
+    if (!url) return this.notice('The share has no public URL yet, so there is nothing for curl to call.', 'error');
+    await vscode.env.clipboard.writeText(toCurl(entry.record, url, { basicAuth: this.share.request.basicAuth }));
+    this.notice(`Copied a curl command for ${entry.record.method} ${entry.record.path.slice(0, 80)}.`);
+  }
+
+  private async exportHar(): Promise<void> {
+    const entries = this.shown();
+    if (entries.length === 0) return this.notice('No requests are listed, so there is nothing to export.', 'error');
+    const name = `porthole-${this.share.target.label.replace(/[^\w.-]+/g, '')}-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.har`;
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    const uri = await vscode.window.showSaveDialog({
+      title: `Export ${entries.length} request${entries.length === 1 ? '' : 's'} as HAR`,
+      defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined,
+      filters: { 'HTTP Archive (HAR)': ['har'] },
+      saveLabel: 'Export',
+    });
+    if (!uri) return;
+    try {
+      const har = toHar(entries.map((e) => ({ record: e.record, baseUrl: this.baseUrl(e.record) })));
+      await vscode.workspace.fs.writeFile(uri, Buffer.from(`${JSON.stringify(har, null, 2)}\n`));
+      this.notice(`Saved ${entries.length} request${entries.length === 1 ? '' : 's'} to ${uri.fsPath || uri.toString()} (HAR 1.2).`);
+    } catch (error) {
+      this.notice(`Could not save the HAR file: ${(error as Error).message}`, 'error');
     }
   }
 }

@@ -7,6 +7,8 @@ import { DNS_LABEL } from '../../core/names';
 import { VERSION } from '../../core/version';
 import { COMMANDS } from '../../extension/commandIds';
 import { DEFAULT_HTTP_PORT } from '../../relay/config';
+import { DEFAULT_CAPTURE_BYTES, MAX_CAPTURE_BYTES } from '../../extension/agent/agent';
+import { DEFAULT_MAX_ENTRIES } from '../../extension/requestLog/requestLog';
 
 const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8'));
 const settings = manifest.contributes.configuration.properties;
@@ -31,6 +33,13 @@ test('the subdomain setting accepts exactly the names the relay accepts (or noth
 
 test('the embedded relay port defaults to the relay default', () => {
   assert.is(settings['porthole.embeddedRelayPort'].default, DEFAULT_HTTP_PORT);
+});
+
+test('the request-log settings default to the constants the agent and the CLI use', () => {
+  assert.is(settings['porthole.requestLog.captureBytes'].default, DEFAULT_CAPTURE_BYTES);
+  assert.is(settings['porthole.requestLog.captureBytes'].maximum, MAX_CAPTURE_BYTES);
+  assert.is(settings['porthole.requestLog.maxEntries'].default, DEFAULT_MAX_ENTRIES);
+  assert.match(settings['porthole.requestLog.captureBytes'].markdownDescription, /500 MiB at worst/);
 });
 
 test.run();

@@ -1,44 +1,10 @@
-import zlib from 'node:zlib';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { RequestRecord } from '../../extension/agent/requestRecord.js';
 import { escapeHtml, formatBytes } from '../../core/text.js';
-import {
-  formatClock,
-  formatDuration,
-  headerViews,
-  looksLikeUtf8Text,
-  matchesFilter,
-  previewBody,
-  statusClass,
-  toDetail,
-  toRow,
-  type LogFilter,
-} from '../../extension/requestLog/format.js';
+import { formatClock, formatDuration, headerViews, statusClass, toDetail, toRow } from '../../extension/requestLog/format.js';
+import { requestRecord as record } from '../helpers.js';
 
 const T0 = Date.UTC(2025, 0, 2, 3, 4, 5, 6);
-function record(overrides: Partial<RequestRecord> = {}): RequestRecord {
-  return {
-    id: 1,
-    method: 'GET',
-    path: '/',
-    startedAt: T0,
-    durationMs: 12.4,
-    status: 200,
-    upgrade: false,
-    requestHeaders: ['Host', 'localhost:5173', 'Accept', '*/*'],
-    localRequestHeaders: ['Host', 'localhost:5173', 'Accept', '*/*'],
-    responseHeaders: ['Content-Type', 'text/plain'],
-    visitorResponseHeaders: ['Content-Type', 'text/plain'],
-    requestBytes: 0,
-    responseBytes: 5,
-    requestBody: Buffer.alloc(0),
-    responseBody: Buffer.from('hello'),
-    requestBodyTruncated: false,
-    responseBodyTruncated: false,
-    ...overrides,
-  };
-}
 const XSS = '/<img src=x onerror=alert(1)>';
 
 test('a row keeps the request path verbatim, as text', () => {
@@ -75,67 +41,6 @@ test('status classes', () => {
   assert.is(statusClass({}), 'failed');
 });
 
-test('filter by text (method, path, status) and by status class', () => {
-  const f = (text: string, status: LogFilter['status'] = 'all') => ({ text, status });
-  const api = record({ method: 'POST', path: '/api/Users', status: 201 });
-  assert.ok(matchesFilter(api, f('')));
-  assert.ok(matchesFilter(api, f('users')));
-  assert.ok(matchesFilter(api, f('post /api')));
-  assert.ok(matchesFilter(api, f('201')));
-  assert.not.ok(matchesFilter(api, f('orders')));
-  assert.ok(matchesFilter(api, f('', '2xx')));
-  assert.not.ok(matchesFilter(api, f('', '4xx')));
-  assert.not.ok(matchesFilter(api, f('', 'failed')));
-  const broken = record({ status: undefined, error: 'socket hang up' });
-  assert.ok(matchesFilter(broken, f('', 'failed')));
-  assert.ok(matchesFilter(broken, f('hang')));
-  assert.not.ok(matchesFilter(broken, f('', '5xx')));
-  assert.ok(matchesFilter(record({ status: 503 }), f('', '5xx')));
-});
-
-test('JSON bodies are pretty-printed; a truncated one is shown as captured', () => {
-  const json = previewBody(Buffer.from('{"a":1,"b":[true,null]}'), ['content-type', 'application/json; charset=utf-8'], 23, false);
-  assert.equal(json, { kind: 'text', text: '{\n  "a": 1,\n  "b": [\n    true,\n    null\n  ]\n}', note: '23 B' });
-  const cut = previewBody(Buffer.from('{"a":[1,2,'), ['Content-Type', 'application/problem+json'], 5000, true);
-  assert.is(cut.kind, 'text');
-  assert.is((cut as { text: string }).text, '{"a":[1,2,');
-  assert.ok((cut as { note: string }).note.includes('first 10 B of 4.9 KiB'));
-});
-
-test('binary bodies are shown as their size only', () => {
-  const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
-  assert.equal(previewBody(png, ['content-type', 'image/png'], 123_456, true), { kind: 'binary', note: 'binary, 121 KiB (image/png)' });
-  assert.equal(previewBody(png, [], 12, false).kind, 'binary', 'sniffed without a content type');
-  assert.equal(previewBody(Buffer.alloc(0), [], 0, false), { kind: 'empty' });
-});
-
-test('compressed bodies are decompressed, even when the capture was cut', () => {
-  const text = 'line of text\n'.repeat(2000);
-  const gz = zlib.gzipSync(text);
-  const full = previewBody(gz, ['content-type', 'text/plain', 'content-encoding', 'gzip'], gz.length, false);
-  assert.is(full.kind, 'text');
-  assert.is((full as { text: string }).text, text);
-  const big = zlib.gzipSync(Buffer.from(Array.from({ length: 40_000 }, (_, i) => String.fromCharCode(32 + ((i * 7919) % 90))).join('')));
-  const cut = previewBody(big.subarray(0, 4096), ['content-type', 'text/plain', 'content-encoding', 'gzip'], big.length, true);
-  assert.is(cut.kind, 'text');
-  assert.ok((cut as { text: string }).text.length > 3000);
-  const br = zlib.brotliCompressSync('{"ok":true}');
-  assert.equal(previewBody(br, ['content-type', 'application/json', 'content-encoding', 'br'], br.length, false), {
-    kind: 'text',
-    text: '{\n  "ok": true\n}',
-    note: `${br.length} B, br-compressed`,
-  });
-  assert.is(previewBody(Buffer.from('not gzip'), ['content-encoding', 'gzip'], 8, false).kind, 'binary');
-});
-
-test('text sniffing tolerates a multi-byte character cut by the capture limit', () => {
-  const euro = Buffer.from('price: 5 €');
-  assert.ok(looksLikeUtf8Text(euro, false));
-  assert.ok(looksLikeUtf8Text(euro.subarray(0, euro.length - 1), true));
-  assert.not.ok(looksLikeUtf8Text(euro.subarray(0, euro.length - 1), false));
-  assert.not.ok(looksLikeUtf8Text(Buffer.from([0x41, 0x00, 0x42]), false));
-});
-
 test('detail: headers as the visitor and the local server saw them, facts, and both bodies', () => {
   const sent = ['Content-Type', 'application/x-www-form-urlencoded', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2'];
   const detail = toDetail(
@@ -149,14 +54,20 @@ test('detail: headers as the visitor and the local server saw them, facts, and b
       remote: '203.0.113.9',
       replayOf: 1,
     }),
+    1,
   );
-  assert.equal(detail.requestHeaders, [
+  assert.equal(detail.request.headers, [
     { name: 'Content-Type', visitor: 'application/x-www-form-urlencoded', local: 'application/x-www-form-urlencoded' },
     { name: 'Set-Cookie', visitor: 'a=1', local: 'a=1' },
     { name: 'Set-Cookie', visitor: 'b=2', local: 'b=2' },
   ]);
-  assert.equal(detail.requestBody, { kind: 'text', text: 'name=test', note: '9 B' });
-  assert.equal(detail.responseBody, { kind: 'text', text: 'hello', note: '5 B' });
+  assert.is(detail.request.line, 'POST / HTTP/1.1');
+  assert.is(detail.response.line, 'HTTP/1.1 200');
+  assert.is(detail.request.body.kind, 'form');
+  assert.is(detail.request.body.raw, 'name=test');
+  assert.is(detail.response.body.raw, 'hello');
+  assert.is(detail.originalSeq, 1);
+  assert.is(detail.replayProblem, undefined);
   assert.ok(detail.facts.some(([k, v]) => k === 'Client' && v === '203.0.113.9'));
   assert.ok(detail.facts.some(([k, v]) => k === 'Replay of' && v === 'request #1'));
   assert.equal(headerViews(['a', '1', 'dangling'], ['a', '1']), [{ name: 'a', visitor: '1', local: '1' }]);
@@ -183,17 +94,48 @@ test('detail: a header the agent changed, dropped or moved shows both values, ma
       visitorResponseHeaders: ['Location', 'https://myapp.example.dev/landed'],
     }),
   );
-  assert.equal(detail.requestHeaders, [
+  assert.equal(detail.request.headers, [
     { name: 'Host', visitor: 'myapp.example.dev', local: 'localhost:5173' },
     { name: 'Origin', visitor: 'https://myapp.example.dev', local: 'http://localhost:5173' },
     { name: 'X-Forwarded-Host', visitor: 'myapp.example.dev', local: null },
     { name: 'Accept', visitor: 'a', local: 'a' },
     { name: 'Accept', visitor: 'b', local: 'b' },
   ]);
-  assert.equal(detail.responseHeaders, [
+  assert.equal(detail.response.headers, [
     { name: 'Location', visitor: 'https://myapp.example.dev/landed', local: 'http://localhost:5173/landed' },
     { name: 'X-Extra', visitor: null, local: '1' },
   ]);
+});
+
+test('detail: the Edit and Replay form starts from the request, without Content-Length', () => {
+  const json = record({
+    method: 'PUT',
+    path: '/api/items/7',
+    requestHeaders: ['Content-Type', 'application/json', 'Content-Length', '9', 'X-Trace', 'a:b'],
+    requestBytes: 9,
+    requestBody: Buffer.from('{"a":"b"}'),
+  });
+  assert.equal(toDetail(1, json).edit, {
+    method: 'PUT',
+    path: '/api/items/7',
+    headers: 'Content-Type: application/json\nX-Trace: a:b',
+    body: '{"a":"b"}',
+    bodyNote: undefined,
+  });
+  const binary = toDetail(2, record({ method: 'POST', requestBytes: 3, requestBody: Buffer.from([0, 1, 2]) }));
+  assert.is(binary.edit.body, undefined, 'a binary body is not edited as text');
+  assert.match(binary.edit.bodyNote ?? '', /exactly as it was/);
+  const cut = toDetail(3, record({ method: 'POST', requestBytes: 10_000, requestBody: Buffer.from('abc'), requestBodyTruncated: true }));
+  assert.is(cut.edit.body, 'abc', 'the part kept, to edit');
+  assert.match(cut.edit.bodyNote ?? '', /more than the 3 B kept/);
+  assert.match(cut.replayProblem ?? '', /cut at 3 B/);
+});
+
+test('detail: a failed request says why, and a replay of a request no longer logged says so', () => {
+  const failed = toDetail(1, record({ status: undefined, error: 'Nothing is listening', replayOf: 9 }));
+  assert.is(failed.response.line, 'No response: Nothing is listening');
+  assert.ok(failed.facts.some(([k, v]) => k === 'Replay of' && v === 'a request no longer in the log'));
+  assert.is(failed.originalSeq, undefined);
 });
 
 test('formatting helpers', () => {

@@ -52,7 +52,7 @@ function publicGet(url: string, path = '/'): Promise<{ status: number; body: str
 }
 
 test.before.each(() => {
-  settings = { relayUrl: '', subdomain: '', hostHeader: 'rewrite', maxEntries: 50, localRelayPort: 0 };
+  settings = { relayUrl: '', subdomain: '', hostHeader: 'rewrite', maxEntries: 50, captureBytes: 64 * 1024, localRelayPort: 0 };
 });
 
 test('shares a local server through the embedded relay, logs its requests, replays one, stops cleanly', async () => {
@@ -149,7 +149,8 @@ test('the log ring is bounded by the setting', async () => {
     assert.is(share.log.size, 10);
     assert.is(share.log.entries()[0]!.record.path, '/n/15');
     assert.is(share.status.requests, 25);
-    shares.resizeLogs(5);
+    shares.configureLogs({ maxEntries: 5, captureBytes: 1024 });
+    assert.is(share.agent.captureBytes, 1024);
     assert.is(share.log.entries()[0]!.record.path, '/n/20');
   } finally {
     await shares.stopAll();

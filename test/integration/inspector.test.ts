@@ -1,0 +1,157 @@
+/**
+ * The inspector's data through a real relay, agent and local server: bodies captured up to the
+ * capture size and marked when cut, replays with edits reaching the local server, a copied cURL
+ * command run by the real curl, and the CLI's --har file.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { RequestRecord } from '../../extension/agent/requestRecord';
+import { toCurl } from '../../extension/requestLog/curl';
+import type { Har } from '../../extension/requestLog/har';
+import { agent, exitWithin, harProblems, relay, request, run, share, startOrigin, waitFor, type Origin } from '../helpers';
+import type { Relay } from '../../relay/server';
+
+const ctx = {} as { origin: Origin; relay: Relay };
+const it = suite('inspector', ctx);
+it.before(async () => {
+  ctx.origin = await startOrigin();
+  ctx.relay = await relay();
+});
+it.after(async () => {
+  await ctx.relay.close(0);
+  await ctx.origin.close();
+});
+
+/** The next record the agent reports for `path`. */
+function recordOf(shared: { on(event: 'request', listener: (r: RequestRecord) => void): unknown }, path: string): Promise<RequestRecord> {
+  return new Promise((resolve) => shared.on('request', (r) => r.path === path && resolve(r)));
+}
+
+it('bodies are kept up to the capture size, and a cut is marked on the record', async () => {
+  const shared = await agent(ctx.relay.url, ctx.origin.port, { subdomain: 'capture', captureBytes: 1024 });
+  try {
+    const body = Buffer.alloc(5000, 'x');
+    const recorded = recordOf(shared, '/echo');
+    await request(ctx.relay.httpPort, shared.host, { path: '/echo', method: 'POST', body, headers: { 'content-type': 'text/plain' } });
+    const record = await recorded;
+    assert.is(record.requestBytes, 5000);
+    assert.is(record.requestBody.length, 1024);
+    assert.ok(record.requestBodyTruncated);
+    assert.is(record.responseBody.length, 1024);
+    assert.ok(record.responseBodyTruncated);
+    shared.captureBytes = 0;
+    const next = recordOf(shared, '/hello');
+    await request(ctx.relay.httpPort, shared.host, { path: '/hello' });
+    const nothing = await next;
+    assert.is(nothing.responseBody.length, 0, 'a changed capture size applies to the next request');
+    assert.ok(nothing.responseBodyTruncated, 'and a body not kept at all is marked as cut too');
+  } finally {
+    await shared.stop();
+  }
+});
+
+it('a replay with edits reaches the local server as edited, and is recorded as a replay of its original', async () => {
+  const shared = await agent(ctx.relay.url, ctx.origin.port, { subdomain: 'replay-edits' });
+  try {
+    const recorded = recordOf(shared, '/sha');
+    await request(ctx.relay.httpPort, shared.host, { path: '/sha', method: 'POST', body: 'original', headers: { 'x-mode': 'test' } });
+    const original = await recorded;
+    const seen = ctx.origin.seen.length;
+    const replay = await shared.replay(
+      {
+        method: 'PUT',
+        path: '/sha',
+        headers: ['X-Mode', 'live', 'Content-Length', '8', 'Content-Type', 'text/plain'],
+        body: Buffer.from('edited body'),
+      },
+      original.id,
+    );
+    assert.is(replay.replayOf, original.id);
+    assert.is(replay.method, 'PUT');
+    assert.is(replay.status, 200);
+    assert.is(JSON.parse(replay.responseBody.toString()).bytes, 11, 'the stale Content-Length was replaced');
+    const headers = ctx.origin.seen[seen];
+    assert.is(headers['x-mode'], 'live');
+    assert.is(headers['content-length'], '11');
+  } finally {
+    await shared.stop();
+  }
+});
+
+it('Copy as cURL: the command, run by curl against the public URL, gets the same response', async () => {
+  const shared = await agent(ctx.relay.url, ctx.origin.port, { subdomain: 'curl-copy' });
+  try {
+    const recorded = recordOf(shared, '/echo?kind=json');
+    const body = `{"quote":"it's \\"here\\"","newline":"a\\nb","unicode":"Jürgen €"}`;
+    await request(ctx.relay.httpPort, shared.host, {
+      path: '/echo?kind=json',
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', 'x-signature': "t=1,v1='abc'", 'user-agent': 'Stripe/1.0' },
+    });
+    const record = await recorded;
+    const command = toCurl(record, `http://${shared.host}`);
+    // Asynchronously: the relay and the agent run in this process.
+    const { stdout: out } = await promisify(execFile)(
+      'bash',
+      ['-c', `${command} --silent --show-error --include --resolve ${shared.host}:127.0.0.1`],
+      {
+        encoding: 'utf8',
+        timeout: 10_000,
+      },
+    );
+    const [head, ...rest] = out.split('\r\n\r\n');
+    assert.match(head, /^HTTP\/1\.1 200/);
+    assert.is(rest.join('\r\n\r\n'), record.responseBody.toString());
+    const again = await waitFor(
+      () => [...ctx.origin.seen].reverse().find((h) => h['x-signature'] === "t=1,v1='abc'" && h['user-agent'] === 'Stripe/1.0'),
+      5000,
+      'curl at the origin',
+    );
+    assert.is(again['content-type'], 'application/json');
+  } finally {
+    await shared.stop();
+  }
+});
+
+it('porthole share --har FILE writes a valid HAR 1.2 of what it forwarded when it stops', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porthole-har-'));
+  const file = path.join(dir, 'session.har');
+  const child = await share([String(ctx.origin.port), '--relay', ctx.relay.url, '--subdomain', 'har-cli', '--har', file, '--quiet']);
+  try {
+    const { host } = new URL(child.url);
+    await request(ctx.relay.httpPort, host, { path: '/hello?x=1' });
+    await request(ctx.relay.httpPort, host, { path: '/sha', method: 'POST', body: 'payload', headers: { 'content-type': 'text/plain' } });
+    await request(ctx.relay.httpPort, host, { path: '/bytes?n=300000' });
+    await child.stop('SIGTERM');
+    assert.is(await child.exited, 0);
+    const har = JSON.parse(fs.readFileSync(file, 'utf8')) as Har;
+    assert.equal(harProblems(har), []);
+    const [hello, post, bytes] = har.log.entries;
+    assert.is(hello.request.url, `${child.url}/hello?x=1`);
+    assert.equal(hello.request.queryString, [{ name: 'x', value: '1' }]);
+    assert.is(hello.response.content.text, 'hello from origin\n');
+    assert.is(post.request.postData?.text, 'payload');
+    assert.is(post.response.status, 200);
+    assert.is(bytes.response.bodySize, 300_000);
+    assert.ok(bytes.response.content.text?.startsWith('porthole-porthole-'));
+    assert.match(bytes.response.content.comment ?? '', /kept the first 256 KiB of this 293 KiB body/);
+    assert.ok(child.events().some((e) => e.event === 'har' && e.entries === 3));
+  } finally {
+    await child.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it('porthole share --har into a folder that does not exist is refused at once', async () => {
+  const child = run(['dist/cli.js', 'share', String(ctx.origin.port), '--relay', ctx.relay.url, '--har', '/nonexistent-porthole/x.har']);
+  assert.is(await exitWithin(child, 10_000), 2);
+  assert.match(child.err, /--har \/nonexistent-porthole\/x\.har: cannot write in \/nonexistent-porthole \(does the folder exist\?\)/);
+});
+
+it.run();
