@@ -7,5 +7,6 @@ export const COMMANDS = {
   openUrl: 'porthole.openPublicUrl',
   showLog: 'porthole.showRequestLog',
   setToken: 'porthole.setRelayToken',
+  qrCode: 'porthole.showQrCode',
   menu: 'porthole.shareMenu',
 } as const;

@@ -5,12 +5,13 @@
  */
 import * as vscode from 'vscode';
 import { AgentError, relayEndpoint } from './agent/agent.js';
+import type { QrCodePanels } from './panel/qrCode.js';
 import type { RequestLogPanels } from './requestLog/view.js';
 import { pickTarget } from './sharePicker.js';
 import { askCredentials, pickAccess } from './accessPicker.js';
 import type { AccessPreset, RememberedAccess } from './accessPresets.js';
 import type { AccessChoice } from './agent/agent.js';
-import { ShareStoppedError, type Share, type ShareManager, type ShareRequest } from './sharing.js';
+import { Share, ShareStoppedError, type ShareManager, type ShareRequest } from './sharing.js';
 import { errorReason } from './statusModel.js';
 import { parseTarget, type Target } from './agent/target.js';
 import { COMMANDS } from './commandIds.js';
@@ -42,6 +43,7 @@ export class Commands {
     private readonly context: vscode.ExtensionContext,
     private readonly manager: ShareManager,
     private readonly panels: RequestLogPanels,
+    private readonly qrCodes: QrCodePanels,
     private readonly log: vscode.LogOutputChannel,
   ) {}
 
@@ -54,6 +56,7 @@ export class Commands {
       on(COMMANDS.copyLink, (arg) => this.copyLink(arg)),
       on(COMMANDS.openUrl, (arg) => this.openUrl(arg)),
       on(COMMANDS.showLog, (arg) => this.showLog(arg)),
+      on(COMMANDS.qrCode, (arg) => this.showQrCode(arg)),
       on(COMMANDS.setToken, (arg) => this.setToken(typeof arg === 'string' ? arg : undefined)),
       on(COMMANDS.menu, (arg) => this.menu(arg)),
     ];
@@ -170,6 +173,15 @@ export class Commands {
     return Boolean(share);
   }
 
+  /** Shows the QR code of a share's public URL; false when there is no URL to show yet. */
+  async showQrCode(arg?: unknown): Promise<boolean> {
+    const share = await this.oneShare(arg, 'Show the QR code of');
+    if (!share) return false;
+    if (await this.qrCodes.show(share)) return true;
+    void vscode.window.showInformationMessage(`Porthole: ${share.target.url} has no public URL yet (${share.state.status}).`);
+    return false;
+  }
+
   /** Stores the token for the configured relay in SecretStorage (an empty token removes it). */
   async setToken(given?: string): Promise<boolean> {
     const relay = vscode.workspace.getConfiguration('porthole').get<string>('relayUrl', '').trim();
@@ -210,7 +222,7 @@ export class Commands {
       share.state.status === 'failed'
         ? ['$(refresh) Retry', '$(output) Show Log', '$(close) Dismiss']
         : [
-            ...(share.url ? ['$(link-external) Open in Browser', '$(copy) Copy Public URL'] : []),
+            ...(share.url ? ['$(link-external) Open in Browser', '$(copy) Copy Public URL', '$(device-mobile) Show QR Code'] : []),
             ...(share.link ? ['$(key) Copy Private Link'] : []),
             '$(list-flat) Show Request Log',
             '$(debug-stop) Stop Sharing',
@@ -244,6 +256,9 @@ export class Commands {
       case 'Copy Private Link':
         await this.copyLink(share.id);
         break;
+      case 'Show QR Code':
+        await this.showQrCode(share.id);
+        break;
       case 'Request Log':
       case 'Show Request Log':
         this.panels.show(share);
@@ -261,8 +276,10 @@ export class Commands {
     }
   }
 
+  /** A share from a command argument: the share itself (a Porthole view row), its id, URL, port or local URL. */
   private findShare(arg: unknown): Share | undefined {
     if (arg === undefined || arg === null) return undefined;
+    if (arg instanceof Share) return this.manager.shares.includes(arg) ? arg : undefined;
     const text = String(arg);
     const target = parseTarget(text);
     return this.manager.find(text) ?? ('error' in target ? undefined : this.manager.find(target.key));

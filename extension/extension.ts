@@ -13,6 +13,8 @@ import { PortWatcher } from './ports/portWatcher.js';
 import type { ListeningPort } from './ports/ports.js';
 import { DEFAULT_MAX_ENTRIES } from './requestLog/requestLog.js';
 import { RequestLogPanels } from './requestLog/view.js';
+import { QrCodePanels } from './panel/qrCode.js';
+import { PortholeTree } from './panel/tree.js';
 import { ShareManager, type ShareSettings } from './sharing.js';
 import { StatusBar } from './statusBar.js';
 
@@ -21,6 +23,8 @@ export interface PortholeApi {
   manager: ShareManager;
   statusBar: StatusBar;
   panels: RequestLogPanels;
+  qrCodes: QrCodePanels;
+  view: PortholeTree;
   commands: Commands;
 }
 
@@ -35,13 +39,17 @@ export function activate(context: vscode.ExtensionContext): PortholeApi {
   });
   const statusBar = new StatusBar(manager);
   const panels = new RequestLogPanels(log, context.extensionUri);
-  const commands = new Commands(context, manager, panels, log);
+  const qrCodes = new QrCodePanels(manager);
+  const view = new PortholeTree(manager, log);
+  const commands = new Commands(context, manager, panels, qrCodes, log);
   const watcher = new DevServerNotifier(log);
   const shares = manager;
   context.subscriptions.push(
     log,
     statusBar,
     panels,
+    qrCodes,
+    view,
     watcher,
     ...commands.register(),
     vscode.workspace.onDidChangeConfiguration((event) => {
@@ -55,7 +63,7 @@ export function activate(context: vscode.ExtensionContext): PortholeApi {
   shares.on('removed', updateContext);
   watcher.configure();
   log.info(`Porthole ${context.extension.packageJSON.version as string} active (extension host ${process.version}, ${process.platform}).`);
-  return { manager, statusBar, panels, commands };
+  return { manager, statusBar, panels, qrCodes, view, commands };
 }
 
 /** Stops every share, so the relay frees their names at once rather than after the grace period. */

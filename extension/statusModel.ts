@@ -166,6 +166,44 @@ export function present(status: ShareStatus, now: number): StatusPresentation {
   }
 }
 
+/** A share's row in the Porthole view: what it is, how it is, who may open it, and how busy it is. */
+export interface ShareRow {
+  /** The public host once known, else the local label (":5173"). */
+  label: string;
+  description: string;
+  /** A codicon id. */
+  icon: string;
+  /** "live", "connecting", …: the view's context value and its inline actions depend on it. */
+  state: AgentState['status'];
+}
+
+const STATE_WORDS: Record<AgentState['status'], string> = {
+  connecting: 'connecting',
+  live: 'live',
+  reconnecting: 'reconnecting',
+  failed: 'failed',
+  stopped: 'stopped',
+};
+const STATE_ICONS: Record<AgentState['status'], string> = {
+  connecting: 'sync~spin',
+  live: 'radio-tower',
+  reconnecting: 'warning',
+  failed: 'error',
+  stopped: 'circle-slash',
+};
+
+export function shareRow(status: ShareStatus): ShareRow {
+  const state = status.state;
+  const word = state.status === 'failed' ? `failed: ${errorReason(state.error.code)}` : STATE_WORDS[state.status];
+  const requests = `${status.requests} request${status.requests === 1 ? '' : 's'}`;
+  return {
+    label: status.url ? hostOf(status.url) : status.label,
+    description: [status.url ? status.label : '', word, status.access.label, requests].filter(Boolean).join(' · '),
+    icon: state.status === 'live' ? PRESETS[status.access.preset].icon : STATE_ICONS[state.status],
+    state: state.status,
+  };
+}
+
 export function hostOf(url: string): string {
   try {
     return new URL(url).host;

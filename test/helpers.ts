@@ -10,12 +10,11 @@ import { startRelay, type Relay } from '../relay/server';
 import type { RelayConfig } from '../relay/config';
 import { Agent, type AgentOptions } from '../extension/agent/agent';
 import type { RequestRecord } from '../extension/agent/requestRecord';
-import Ajv, { type ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
 
 import { waitFor } from './wait.cjs';
 
 export { waitFor };
+export { harProblems } from './har.cjs';
 
 export const root = path.join(__dirname, '..');
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -319,26 +318,4 @@ export function requestRecord(overrides: Partial<RequestRecord> = {}): RequestRe
     responseBodyTruncated: false,
     ...overrides,
   };
-}
-
-/**
- * Checks a HAR document against the HAR 1.2 JSON schema (har-schema, validated by ajv); returns
- * the problems, or an empty list when it is valid.
- */
-export function harProblems(har: unknown): string[] {
-  harValidator ??= compileHarSchema();
-  return harValidator(har) ? [] : (harValidator.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`);
-}
-
-let harValidator: ValidateFunction | undefined;
-
-function compileHarSchema(): ValidateFunction {
-  // har-schema is written in draft-06 and uses a non-standard "optional" keyword: not strict.
-  const ajv = new Ajv({ strict: false, allErrors: true });
-  addFormats(ajv); // date-time, uri, ipv4, ipv6: checked, not ignored
-  ajv.addMetaSchema(require('ajv/dist/refs/json-schema-draft-06.json'));
-  for (const schema of Object.values(require('har-schema') as Record<string, object>)) ajv.addSchema(schema);
-  const validate = ajv.getSchema('har.json#');
-  if (!validate) throw new Error('har-schema has no har.json schema');
-  return validate;
 }

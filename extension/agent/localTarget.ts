@@ -129,12 +129,15 @@ export class LocalTarget {
 
   /** Sends a request to the local server (a logged one, maybe edited) and records it as a replay of `replayOf`. */
   async replay(request: ReplayRequest, id: number, replayOf: number): Promise<RequestRecord> {
-    // The body is whole here: undici frames it, so a stale Content-Length or Transfer-Encoding must go.
+    // The body is whole here: a stale Content-Length or Transfer-Encoding goes, and the true length
+    // is sent (and recorded, so a replay compares with its original like for like).
     const headers: string[] = [];
     for (let i = 0; i + 1 < request.headers.length; i += 2) {
       const name = request.headers[i].toLowerCase();
       if (name !== 'content-length' && name !== 'transfer-encoding') headers.push(request.headers[i], request.headers[i + 1]);
     }
+    if (request.body.length > 0 || !['GET', 'HEAD', 'OPTIONS', 'DELETE'].includes(request.method))
+      headers.push('Content-Length', String(request.body.length));
     const head: RequestHead = { method: request.method, path: request.path, headers, remote: 'replay' };
     let done!: (r: RequestRecord) => void;
     const finished = new Promise<RequestRecord>((resolve) => {

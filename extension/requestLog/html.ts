@@ -74,9 +74,9 @@ const EDITOR = `<form id="editor" class="editor" aria-label="Edit and replay" hi
     <label>Method <input id="edit-method" size="8" spellcheck="false" autocomplete="off"></label>
     <label class="grow">Path <input id="edit-path" spellcheck="false" autocomplete="off"></label>
   </div>
-  <label>Headers, one <code>Name: value</code> a line (Content-Length is set from the body)
+  <label><span>Headers, one <code>Name: value</code> a line (Content-Length is set from the body)</span>
     <textarea id="edit-headers" rows="8" spellcheck="false"></textarea></label>
-  <label>Body <textarea id="edit-body" rows="8" spellcheck="false"></textarea></label>
+  <label><span>Body</span> <textarea id="edit-body" rows="8" spellcheck="false"></textarea></label>
   <p class="muted" id="edit-body-note" hidden></p>
   <div class="edit-actions"><button type="submit" id="edit-send">Send</button><button type="button" id="edit-cancel" class="secondary">Cancel</button></div>
 </form>`;

@@ -1,6 +1,7 @@
 /** The request log's styles: layout, and every colour from VS Code's theme variables. */
 export const STYLES = `
 html, body { height: 100%; }
+[hidden] { display: none !important; }
 body { margin: 0; padding: 0; display: flex; flex-direction: column; color: var(--vscode-foreground);
   background: var(--vscode-editor-background); font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); }
 .toolbar { display: flex; gap: 6px; align-items: center; padding: 6px 8px; border-bottom: 1px solid var(--vscode-panel-border); }
@@ -85,8 +86,8 @@ textarea { color: var(--vscode-input-foreground); background: var(--vscode-input
 .comparison h3 { margin: 0 0 6px; } .comparison h4 { margin: 10px 0 4px; }
 table.compare { border-collapse: collapse; width: 100%; font-family: var(--vscode-editor-font-family); }
 table.compare th, table.compare td { padding: 1px 8px; text-align: left; vertical-align: top; word-break: break-all; font-weight: normal; }
-tr.changed td, tr.removed td.was, tr.added td.now { background: var(--vscode-diffEditor-insertedTextBackground); }
-tr.removed td, tr.changed td.was { background: var(--vscode-diffEditor-removedTextBackground); }
+tr.changed td.was, tr.removed td.was { background: var(--vscode-diffEditor-removedTextBackground); }
+tr.changed td.now, tr.added td.now { background: var(--vscode-diffEditor-insertedTextBackground); }
 .diff { white-space: pre-wrap; word-break: break-all; font-family: var(--vscode-editor-font-family); margin: 0; }
 .diff .add { background: var(--vscode-diffEditor-insertedTextBackground); display: block; }
 .diff .del { background: var(--vscode-diffEditor-removedTextBackground); display: block; }

@@ -78,6 +78,7 @@ it('a replay with edits reaches the local server as edited, and is recorded as a
     const headers = ctx.origin.seen[seen];
     assert.is(headers['x-mode'], 'live');
     assert.is(headers['content-length'], '11');
+    assert.equal(replay.requestHeaders, ['X-Mode', 'live', 'Content-Type', 'text/plain', 'Content-Length', '11'], 'recorded as sent');
   } finally {
     await shared.stop();
   }

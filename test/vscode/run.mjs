@@ -1,7 +1,9 @@
 // End-to-end tests in a real VS Code (code-server 4.100.3 + Debian Chromium, headless, offline):
 //   (a) the extension-host suite (test/vscode/suite, the run() contract of @vscode/test-electron);
-//   (b) a UI drive through the workbench as a user would (test/vscode/ui.mjs).
-// Usage: node test/vscode/run.mjs [--suite-only | --ui-only]. Installs the rig first when missing
+//   (b) UI drives through the workbench as a user would: test/vscode/ui.mjs (share, status bar,
+//       request log under load, notifications) and test/vscode/inspector.mjs (the inspector, the
+//       Porthole view, the QR code).
+// Usage: node test/vscode/run.mjs [--suite-only | --ui-only | --inspector-only]. Installs the rig first when missing
 // (test/vscode/setup.sh). Exits non-zero on any failure; every wait is bounded; stops only what it started.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -9,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { lap, launchBrowser, rigProblem, RIG, startCodeServer, workbenchUrl } from './rig.mjs';
 import { buildSuite } from './suite/build.mjs';
+import { driveInspector } from './inspector.mjs';
 import { driveUi } from './ui.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -65,8 +68,9 @@ async function main() {
   cleanup.push(() => browser.close());
   await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
   try {
-    if (only !== '--ui-only') await runSuite(browser, server, suite);
-    if (only !== '--suite-only') await driveUi(browser, server, { extensionPath: ROOT, outDir: OUT });
+    if (only === undefined || only === '--suite-only') await runSuite(browser, server, suite);
+    if (only !== '--suite-only' && only !== '--inspector-only') await driveUi(browser, server, { extensionPath: ROOT, outDir: OUT });
+    if (only !== '--suite-only' && only !== '--ui-only') await driveInspector(browser, server, { extensionPath: ROOT, outDir: OUT });
   } catch (error) {
     failed = true;
     console.error(`code-server log (kept in ${server.run}):\n${server.logTail()}`);

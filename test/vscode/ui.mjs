@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import path from 'node:path';
 import { lap, waitFor, workbenchUrl } from './rig.mjs';
+import { runCommand, send, T, waitForCount, webviewFrame } from './workbench.mjs';
 
 const PAGE_TEXT = 'Hello from the e2e dev server';
 const XSS_PATHS = ['/<img%20src=x%20onerror=alert(1)>', '/<script>alert(1)</script>'];
-const T = { workbench: 120_000, step: 30_000, short: 10_000 };
 
 function devServer(title) {
   const server = http.createServer((req, res) => {
@@ -32,46 +32,8 @@ function devServer(title) {
   );
 }
 
-/** A public request as a script would send it: raw path, to the relay on loopback, routed by Host. */
-function get(publicUrl, rawPath) {
-  const u = new URL(publicUrl);
-  return new Promise((resolve, reject) => {
-    const req = http.get(
-      { host: '127.0.0.1', port: u.port, path: rawPath, headers: { host: u.host }, agent: false, timeout: 5000 },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`GET ${rawPath} timed out`)));
-    req.on('error', reject);
-  });
-}
-
-/** F1, type the command's title, Enter. Retries while the development extension is still loading. */
-async function runCommand(page, title) {
-  const input = page.locator('.quick-input-widget input');
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-  await waitFor(
-    async () => {
-      if (!(await input.isVisible())) await page.keyboard.press('F1');
-      await input.waitFor({ state: 'visible', timeout: T.short });
-      await input.fill(`>${title}`);
-      if (
-        await row.waitFor({ timeout: 2000 }).then(
-          () => true,
-          () => false,
-        )
-      )
-        return true;
-      await page.keyboard.press('Escape'); // "No matching commands": its contributions are not registered yet
-      return false;
-    },
-    T.workbench,
-    `the command "${title}" in the command palette`,
-  );
-  await page.keyboard.press('Enter');
-}
+/** A public GET; resolves with its status. */
+const get = async (publicUrl, rawPath) => (await send(publicUrl, rawPath)).status;
 
 export async function driveUi(browser, server, { extensionPath, outDir }) {
   const app = await devServer('Porthole e2e page');
@@ -151,7 +113,7 @@ export async function driveUi(browser, server, { extensionPath, outDir }) {
     const home = log.locator('#rows .row', { has: log.locator('.path', { hasText: /^\/$/ }) }).first();
     await home.click();
     await log.locator('#summary', { hasText: 'GET / → 200' }).waitFor({ timeout: T.short });
-    await log.locator('#response-body pre', { hasText: PAGE_TEXT }).waitFor({ timeout: T.short });
+    await log.locator('#response-body', { hasText: PAGE_TEXT }).waitFor({ timeout: T.short });
     await page.keyboard.press('ArrowUp');
     await waitFor(
       async () => (await log.locator('#summary').innerText()) !== 'GET / → 200',
@@ -226,14 +188,7 @@ const LOAD = { requests: 300, perSecond: 100 };
  * responsive (no long task over 200 ms, measured by the browser itself).
  */
 async function loadTest(page, publicUrl, paths) {
-  const frame = await waitFor(
-    async () => {
-      for (const f of page.frames()) if (await f.$('#rows').catch(() => null)) return f;
-      return undefined;
-    },
-    T.short,
-    'the request-log frame',
-  );
+  const frame = await webviewFrame(page, '#rows');
   await frame.evaluate(() => {
     window.portholeLongTasks = [];
     new PerformanceObserver((list) => window.portholeLongTasks.push(...list.getEntries().map((e) => e.duration))).observe({
@@ -275,12 +230,4 @@ async function loadTest(page, publicUrl, paths) {
   // The figure is reported above, not held to a tight bound: on a shared machine a 200 ms task is the
   // scheduler's doing. A log that re-renders its whole list per request blocks for seconds, and fails.
   assert.ok(worst < 1000, `the request log blocked its page for ${worst.toFixed(0)} ms under load`);
-}
-
-async function waitForCount(locator, count, ms = T.short) {
-  const deadline = Date.now() + ms;
-  for (let seen = await locator.count(); seen !== count; seen = await locator.count()) {
-    if (Date.now() > deadline) throw new Error(`expected ${count} of ${locator}, saw ${seen} after ${ms / 1000} s`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
