@@ -43,11 +43,19 @@ try {
     fs.mkdirSync(path.dirname(path.join(stage, file)), { recursive: true });
     fs.copyFileSync(path.join(ROOT, file), path.join(stage, file));
   }
-  const vsce = spawnSync(path.join(ROOT, 'node_modules/.bin/vsce'), ['package', '--no-dependencies', '--skip-license', '--out', vsix], {
-    cwd: stage,
-    stdio: 'inherit',
-    timeout: 120_000,
-  });
+  // The README's relative links and images (extension/docs/*.png) point into the repository, where
+  // the Marketplace reads them; the images themselves stay out of the .vsix.
+  const repository = String(manifest.repository?.url ?? '').replace(/\.git$/, '');
+  const links = repository ? ['--baseContentUrl', `${repository}/blob/HEAD`, '--baseImagesUrl', `${repository}/raw/HEAD`] : [];
+  const vsce = spawnSync(
+    path.join(ROOT, 'node_modules/.bin/vsce'),
+    ['package', '--no-dependencies', '--skip-license', ...links, '--out', vsix],
+    {
+      cwd: stage,
+      stdio: 'inherit',
+      timeout: 120_000,
+    },
+  );
   if (vsce.status !== 0) throw new Error(`vsce package failed (exit ${vsce.status ?? vsce.signal})`);
 
   const entries = listZip(fs.readFileSync(vsix));
