@@ -263,6 +263,39 @@ test('a relay that wants a token: refused, then Set Relay Token stores it and th
   }
 });
 
+test('the Porthole view lists a share, Show QR Code opens its panel, and captureBytes reaches running shares', async () => {
+  const app = await origin('view page');
+  try {
+    const url = await vscode.commands.executeCommand<string>('porthole.sharePort', String(app.port));
+    const share = shareOf(url);
+    const [sharesGroup] = api.view.getChildren();
+    assert.ok(api.view.getChildren(sharesGroup).includes(share), 'the share is a row of the view');
+    const item = api.view.getTreeItem(share);
+    assert.equal(item.label, new URL(url).host);
+    assert.match(String(item.description), new RegExp(`^:${app.port} · live · Public · 0 requests$`));
+    assert.equal(item.contextValue, 'porthole.share.live');
+
+    assert.equal(await vscode.commands.executeCommand('porthole.showQrCode', share.id), true);
+    await eventually('the QR code tab', () =>
+      vscode.window.tabGroups.all
+        .flatMap((g) => g.tabs)
+        .find((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('porthole.qrCode')),
+    );
+
+    await setSetting('requestLog.captureBytes', 16);
+    await eventually('the new capture size on the running share', () => share.agent.captureBytes === 16);
+    await get(url, '/a-path-longer-than-sixteen-bytes');
+    const entry = await eventually('the request in the log', () => share.log.entries().find((e) => e.record.path.startsWith('/a-path')));
+    assert.equal(entry.record.responseBody.length, 16);
+    assert.ok(entry.record.responseBodyTruncated, 'the cut is marked');
+    await vscode.commands.executeCommand('porthole.stopSharing', url);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  } finally {
+    await setSetting('requestLog.captureBytes', undefined);
+    await app.close();
+  }
+});
+
 test('a mistyped target is refused without starting anything', async () => {
   assert.equal(await vscode.commands.executeCommand('porthole.sharePort', 'not a port'), undefined);
   assert.equal(api.manager.shares.length, 0);
