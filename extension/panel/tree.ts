@@ -56,14 +56,11 @@ export class PortholeTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
       this.view,
       this.changed,
       this.view.onDidChangeVisibility(() => this.scanWhileVisible()),
-      vscode.workspace.onDidChangeConfiguration((event) => event.affectsConfiguration('porthole.autoDetect') && this.scanWhileVisible()),
+      vscode.workspace.onDidChangeConfiguration((event) => {
+        if (event.affectsConfiguration('porthole.autoDetect')) this.scanWhileVisible();
+      }),
     );
     this.scanWhileVisible();
-  }
-
-  /** The share rows shown now (for tests). */
-  get shares(): readonly Share[] {
-    return this.manager.shares;
   }
 
   getChildren(node?: Node): Node[] {
@@ -85,11 +82,6 @@ export class PortholeTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
     if (node instanceof Share) return shareItem(node);
     if (node.kind === 'port') return portItem(node);
     return this.groupItem(node);
-  }
-
-  /** Reveals a share's row (and the view). */
-  async reveal(share: Share): Promise<void> {
-    await this.view.reveal(share, { select: true, focus: true });
   }
 
   dispose(): void {

@@ -16,7 +16,7 @@ import { toDetail, toRow } from './format.js';
 import { toHar } from './har.js';
 import { makeNonce, renderShell } from './html.js';
 import type { FromPage, ToPage } from './messages.js';
-import { readEdits } from './replayEdits.js';
+import { readEdits, type ReplayEdits } from './replayEdits.js';
 import type { LogEntry } from './requestLog.js';
 
 const BATCH_MS = 100;
@@ -174,9 +174,12 @@ export class RequestLogPanel implements vscode.Disposable {
       case 'select':
         if (entry) return this.detail(entry);
         return this.post({ type: 'detail', detail: null });
-      case 'replay':
-        if (entry) void this.replay(entry, m.edits === undefined ? undefined : readEdits(m.edits), m.edits !== undefined);
-        return;
+      case 'replay': {
+        if (!entry) return;
+        const edits = m.edits === undefined ? undefined : readEdits(m.edits);
+        if (m.edits !== undefined && !edits) return this.notice('Replay failed: the edited request was incomplete.', 'error');
+        return void this.replay(entry, edits);
+      }
       case 'compare':
         if (entry) this.compare(entry);
         return;
@@ -191,8 +194,7 @@ export class RequestLogPanel implements vscode.Disposable {
     }
   }
 
-  private async replay(entry: LogEntry<RequestRecord>, edits: ReturnType<typeof readEdits>, edited: boolean): Promise<void> {
-    if (edited && !edits) return this.notice('Replay failed: the edited request was incomplete.', 'error');
+  private async replay(entry: LogEntry<RequestRecord>, edits?: ReplayEdits): Promise<void> {
     try {
       const replayed = await this.share.replay(entry.seq, edits);
       this.flush();
