@@ -181,7 +181,8 @@ function shareItem(share: Share): vscode.TreeItem {
   item.description = row.description;
   item.iconPath = new vscode.ThemeIcon(row.icon);
   item.tooltip = present(share.status, Date.now()).tooltip;
-  item.contextValue = `porthole.share.${row.state}`;
+  // `.link` marks a share with a private link: its row also offers Copy Private Link.
+  item.contextValue = `porthole.share.${row.state}${share.link ? '.link' : ''}`;
   item.accessibilityInformation = { label: `${row.label}: ${row.description}` };
   // A click on a live share's row opens its request log, as the status item's menu would.
   if (row.state !== 'failed') item.command = { command: COMMANDS.showLog, title: 'Show Request Log', arguments: [share] };

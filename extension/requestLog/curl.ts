@@ -19,11 +19,13 @@ export const CURL_BODY_FILE = 'body.bin';
 export interface CurlOptions {
   /** `user:password` of a password-protected share: the relay strips the visitor's Authorization header. */
   basicAuth?: string;
+  /** The private link of a private share: its key goes into the query, where the relay takes it out again. */
+  privateLink?: string;
 }
 
 /** `baseUrl`: the share's public URL, e.g. `https://myapp.example.dev`. */
 export function toCurl(record: RequestRecord, baseUrl: string, options: CurlOptions = {}): string {
-  const url = `${baseUrl.replace(/\/$/, '')}${record.path}`;
+  const url = withLinkKey(`${baseUrl.replace(/\/$/, '')}${record.path}`, options.privateLink);
   /** One option (with its value) a line. */
   const args: string[] = [];
   const comments: string[] = [];
@@ -44,6 +46,8 @@ export function toCurl(record: RequestRecord, baseUrl: string, options: CurlOpti
   for (const name of CURL_DEFAULTS)
     if (headerValue(record.requestHeaders, name.toLowerCase()) === undefined) args.push(`-H ${quote(`${name}:`)}`);
   if (options.basicAuth) args.push(`--user ${quote(options.basicAuth)}`);
+  // The relay answers a GET or HEAD that carries the key with a redirect that sets its cookie.
+  if (options.privateLink && (record.method === 'GET' || record.method === 'HEAD')) args.push('--location', '--cookie-jar /dev/null');
   if (hasBody) {
     // With a body, curl adds a form Content-Type when none is given, and Expect: 100-continue past 1 MiB.
     if (headerValue(record.requestHeaders, 'content-type') === undefined) args.push(`-H ${quote('Content-Type:')}`);
@@ -68,6 +72,16 @@ export function toCurl(record: RequestRecord, baseUrl: string, options: CurlOpti
 const NEEDS_ESCAPES = /[\u0000-\u0008\u000b-\u001f\u007f]/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: what $'…' escapes: backslash, quote and control characters
 const ESCAPED = /[\\'\u0000-\u001f\u007f]/g;
+
+/** `url` with the key of `privateLink` added to its query (the relay strips it before the local server). */
+function withLinkKey(url: string, privateLink: string | undefined): string {
+  if (!privateLink) return url;
+  const key = new URL(privateLink).search.slice(1);
+  if (!key) return url;
+  const hash = url.indexOf('#');
+  const [base, fragment] = hash < 0 ? [url, ''] : [url.slice(0, hash), url.slice(hash)];
+  return `${base}${base.includes('?') ? '&' : '?'}${key}${fragment}`;
+}
 
 /**
  * A shell word for any text: single quotes when it holds only printable characters, newlines and

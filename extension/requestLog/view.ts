@@ -221,7 +221,9 @@ export class RequestLogPanel implements vscode.Disposable {
   private async copyCurl(entry: LogEntry<RequestRecord>): Promise<void> {
     const url = this.share.status.url;
     if (!url) return this.notice('The share has no public URL yet, so there is nothing for curl to call.', 'error');
-    await vscode.env.clipboard.writeText(toCurl(entry.record, url, { basicAuth: this.share.request.basicAuth }));
+    await vscode.env.clipboard.writeText(
+      toCurl(entry.record, url, { basicAuth: this.share.request.basicAuth, privateLink: this.share.link }),
+    );
     this.notice(`Copied a curl command for ${entry.record.method} ${entry.record.path.slice(0, 80)}.`);
   }
 

@@ -120,6 +120,37 @@ it('Copy as cURL: the command, run by curl against the public URL, gets the same
   }
 });
 
+it('Copy as cURL of a private share: the command gets in with the link key, for a POST and a GET', async () => {
+  const shared = await agent(ctx.relay.url, ctx.origin.port, { subdomain: 'curl-private', access: { privateLink: true } });
+  const { httpPort } = ctx.relay;
+  try {
+    assert.ok(shared.link, 'the share has a private link');
+    const key = new URL(shared.link).search;
+    const run = async (record: RequestRecord) => {
+      const command = `${toCurl(record, `http://${shared.host}`, { privateLink: shared.link })} --silent --show-error`;
+      return (await promisify(execFile)('bash', ['-c', command], { encoding: 'utf8', timeout: 10_000 })).stdout;
+    };
+    assert.is((await request(httpPort, shared.host, { path: '/hello' })).status, 403, 'without the key: refused');
+
+    const posted = recordOf(shared, '/sha');
+    assert.is((await request(httpPort, shared.host, { path: `/sha${key}`, method: 'POST', body: 'secret' })).status, 200);
+    const post = await posted;
+    assert.is(post.path, '/sha', 'the key never reached the local server');
+    assert.is(await run(post), post.responseBody.toString());
+
+    // A browser's visit: the link answers with a redirect that sets the cookie; the page comes with it.
+    const fetched = recordOf(shared, '/hello');
+    const first = await request(httpPort, shared.host, { path: `/hello${key}` });
+    assert.is(first.status, 303);
+    const cookie = String(first.headers['set-cookie']).split(';')[0];
+    assert.is((await request(httpPort, shared.host, { path: '/hello', headers: { cookie } })).status, 200);
+    const get = await fetched;
+    assert.is(await run(get), 'hello from origin\n');
+  } finally {
+    await shared.stop();
+  }
+});
+
 it('porthole share --har FILE writes a valid HAR 1.2 of what it forwarded when it stops', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porthole-har-'));
   const file = path.join(dir, 'session.har');

@@ -108,6 +108,21 @@ test('cURL: method, path, headers and body as sent, nothing curl would add, rela
   assert.match(toCurl(record({ method: 'HEAD' }), 'http://x'), /^curl \\\n {2}--head/);
 });
 
+test('cURL of a private share: the link key in the query; a GET follows the relay redirect with a cookie jar', () => {
+  const link = 'https://shop.example.dev/?porthole_key=k3y';
+  const get = toCurl(record({ path: '/a?b=1#top', requestHeaders: ['User-Agent', 'x', 'Accept', '*/*'] }), 'https://shop.example.dev', {
+    privateLink: link,
+  });
+  assert.match(get, /--location \\\n {2}--cookie-jar \/dev\/null \\\n {2}'https:\/\/shop\.example\.dev\/a\?b=1&porthole_key=k3y#top'$/);
+  const post = toCurl(
+    record({ method: 'POST', path: '/hook', requestBytes: 1, requestBody: Buffer.from('x') }),
+    'https://shop.example.dev',
+    { privateLink: link },
+  );
+  assert.match(post, /'https:\/\/shop\.example\.dev\/hook\?porthole_key=k3y'$/);
+  assert.not.match(post, /--location/);
+});
+
 test('cURL: a binary, compressed or cut body is read from a file, and a comment says so', () => {
   const binary = toCurl(record({ method: 'PUT', requestBytes: 3, requestBody: Buffer.from([0, 1, 2]) }), 'http://x');
   assert.match(binary, /^# The request body \(3 B\) is not plain text: save it as body\.bin next to where you run this\.\ncurl/);

@@ -2,7 +2,8 @@
 // webhook app from the Porthole view → requests arrive → search finds one by its body → edit and
 // replay it (the changed header reaches the app) → compare → copy as cURL and run it with curl →
 // export HAR (valid HAR 1.2) → hostile bodies render as text and run nothing → the log survives its
-// panel → the view shows the share, and its QR code decodes back to the URL.
+// panel → the view shows the share, and its QR code decodes back to the URL → shared again as a
+// private link: a browser without the link is refused, with it gets in; the QR code is the link.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -77,13 +78,33 @@ function webhookApp() {
   );
 }
 
+/** The URL in the QR code the open QR panel shows, decoded from a screenshot of it. */
+async function decodeQr(page) {
+  const frame = await webviewFrame(page, '#qr');
+  const qr = frame.locator('#qr');
+  await waitFor(() => qr.evaluate((img) => img.complete && img.naturalWidth > 0), T.short, 'the QR image');
+  const shot = PNG.sync.read(await qr.screenshot());
+  const decoded = jsQR(new Uint8ClampedArray(shot.data), shot.width, shot.height)?.data;
+  assert.equal(await frame.locator('#url').innerText(), decoded, 'the URL under the code is the one it encodes');
+  return decoded;
+}
+
 /** The tree row in the Porthole view whose accessible label starts with `label`. */
 const viewRow = (page, label) => page.locator(`.monaco-list[aria-label="Porthole"] .monaco-list-row[aria-label^="${label}"]`);
 
 /** Hovers a row of the Porthole view and clicks one of its inline actions. */
 async function inlineAction(row, action) {
-  await row.hover();
-  await row.locator(`.action-label[aria-label="${action}"]`).click();
+  const button = row.locator(`.action-label[aria-label="${action}"]`);
+  // The panel may still be laying out (just opened, rows repainting): hover until the button shows.
+  await waitFor(
+    async () => {
+      await row.hover();
+      return button.isVisible();
+    },
+    T.short,
+    `the ${action} button on a row of the Porthole view`,
+  );
+  await button.click();
 }
 
 export async function driveInspector(browser, server, { extensionPath, outDir }) {
@@ -284,23 +305,64 @@ export async function driveInspector(browser, server, { extensionPath, outDir })
     // The QR code of the share, decoded back from a screenshot of the panel that shows it.
     await runCommand(page, 'Porthole: Focus on Porthole View');
     await inlineAction(shareRow, 'Show QR Code');
-    const qrFrame = await webviewFrame(page, '#qr');
-    const qr = qrFrame.locator('#qr');
-    await waitFor(() => qr.evaluate((img) => img.complete && img.naturalWidth > 0), T.short, 'the QR image');
-    const shot = PNG.sync.read(await qr.screenshot());
-    const decoded = jsQR(new Uint8ClampedArray(shot.data), shot.width, shot.height);
-    assert.equal(decoded?.data, publicUrl);
-    assert.equal(await qrFrame.locator('#url').innerText(), publicUrl);
+    assert.equal(await decodeQr(page), publicUrl);
     await page.locator('.part.editor').screenshot({ path: path.join(outDir, 'qr-code.png') });
     await page.locator('.part.panel').screenshot({ path: path.join(outDir, 'porthole-view.png') });
-    lap(`inspector: the QR code decodes to ${decoded.data}`);
+    lap(`inspector: the QR code decodes to ${publicUrl}`);
+
+    // Set the share private: stop it from the view, share the port again with "Private link".
+    await inlineAction(shareRow, 'Stop Sharing');
+    await waitFor(async () => (await item.count()) === 0, T.short, 'the share to stop');
+    await runCommand(page, 'Porthole: Share Port');
+    const portInput = page.locator('.quick-input-widget input[placeholder*="listening port"]');
+    await portInput.waitFor({ state: 'visible', timeout: T.step });
+    await portInput.fill(String(app.port));
+    await page
+      .locator('.quick-input-list .monaco-list-row', { hasText: `Share http://localhost:${app.port}` })
+      .waitFor({ timeout: T.short });
+    await page.keyboard.press('Enter');
+    const who = page.locator('.quick-input-widget input[placeholder="Who can open it?"]');
+    await who.waitFor({ state: 'visible', timeout: T.step });
+    await who.fill('Private link');
+    await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: 'Private link' }).waitFor({ timeout: T.short });
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: 'open paths' }).waitFor({ timeout: T.short });
+    await page.keyboard.press('Enter'); // no open paths
+    await item.waitFor({ timeout: T.step });
+    const privateUrl = `http://${(await item.innerText()).trim()}`;
+    const privateRow = viewRow(page, `${new URL(privateUrl).host}:`);
+    await privateRow.waitFor({ timeout: T.short });
+    assert.match(await privateRow.getAttribute('aria-label'), / · live · Private link · /);
+
+    const stranger = await browser.context.newPage();
+    try {
+      const refused = await stranger.goto(`${privateUrl}/`, { timeout: T.step });
+      assert.equal(refused.status(), 403, 'a browser without the link is refused');
+      assert.match(await stranger.locator('body').innerText(), /private/i);
+      await inlineAction(privateRow, 'Copy Private Link');
+      await page.bringToFront();
+      const link = await waitFor(
+        async () => {
+          const text = await page.evaluate(() => navigator.clipboard.readText());
+          return text.startsWith(`${privateUrl}/?porthole_key=`) && text;
+        },
+        T.short,
+        'the private link in the clipboard',
+      );
+      const admitted = await stranger.goto(link, { timeout: T.step });
+      assert.equal(admitted.status(), 200, 'with the link the browser gets in');
+      assert.equal(await stranger.title(), 'Webhook app');
+      assert.equal(stranger.url(), `${privateUrl}/`, 'and the key left the address bar');
+      assert.equal((await send(privateUrl, '/')).status, 403, 'a client without the cookie is still refused');
+      await inlineAction(privateRow, 'Show QR Code');
+      assert.equal(await decodeQr(page), link, "a private share's QR code is its link");
+    } finally {
+      await stranger.close();
+    }
+    lap('inspector: shared private: refused without the link, admitted with it; its QR code is the link');
 
     await runCommand(page, 'Porthole: Stop Sharing');
-    await waitFor(
-      async () => (await page.locator('.statusbar-item', { hasText: '.localhost:' }).count()) === 0,
-      T.short,
-      'the share to stop',
-    );
+    await waitFor(async () => (await item.count()) === 0, T.short, 'the share to stop');
     await runCommand(page, 'Notifications: Toggle Do Not Disturb Mode');
   } catch (error) {
     const failure = path.join(outDir, 'inspector-failure.png');
