@@ -117,7 +117,7 @@ export class PortholeTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
     const onChange = () => this.schedule(share);
     this.listeners.set(share, onChange);
     share.on('change', onChange);
-    this.schedule(undefined);
+    this.schedule(...GROUPS); // the ports group too: a shared port leaves it
   }
 
   private unwatch(share: Share): void {
@@ -125,20 +125,22 @@ export class PortholeTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
     if (onChange) share.off('change', onChange);
     this.listeners.delete(share);
     this.dirty.delete(share);
-    this.schedule(undefined);
+    this.schedule(...GROUPS);
   }
 
-  /** Coalesces repaints: a share doing 100 requests a second repaints its row twice a second. */
-  private schedule(node: Node | undefined): void {
-    this.dirty.add(node ?? GROUPS[0]);
-    if (node === undefined) this.dirty.add(GROUPS[1]);
+  /**
+   * Coalesces repaints, and repaints only what changed: a share doing 100 requests a second repaints
+   * its row twice a second, and ports coming and going repaint the ports group, never a share's row.
+   */
+  private schedule(...nodes: Node[]): void {
+    for (const node of nodes) this.dirty.add(node);
     this.refreshTimer ??= setTimeout(() => {
       this.refreshTimer = undefined;
-      const nodes = [...this.dirty];
+      const dirty = [...this.dirty];
       this.dirty.clear();
-      // A group repaints its children too; a whole-tree change covers everything.
-      if (nodes.some((n) => !(n instanceof Share))) this.changed.fire(undefined);
-      else for (const n of nodes) this.changed.fire(n);
+      // The shares group repaints its rows too.
+      const sharesGroup = dirty.includes(GROUPS[0]);
+      for (const node of dirty) if (!(node instanceof Share && sharesGroup)) this.changed.fire(node);
     }, REFRESH_MS);
   }
 
@@ -150,23 +152,23 @@ export class PortholeTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
       watcher.on('added', (port) => void this.addPort(port));
       watcher.on('removed', (port) => {
         this.ports.delete(port.port);
-        this.schedule(undefined);
+        this.schedule(GROUPS[1]);
       });
       watcher.on('problem', (message) => this.log.warn(`Porthole view: ${message}`));
     } else if ((!this.view.visible || !detect) && this.watcher) {
       this.watcher.dispose();
       this.watcher = undefined;
       this.ports.clear();
-      this.schedule(undefined);
+      this.schedule(GROUPS[1]);
     }
   }
 
   private async addPort(port: ListeningPort): Promise<void> {
     this.ports.set(port.port, port);
-    this.schedule(undefined);
+    this.schedule(GROUPS[1]);
     const [labelled] = await labelHttp([port]);
     if (this.ports.get(port.port) === port) this.ports.set(port.port, labelled);
-    this.schedule(undefined);
+    this.schedule(GROUPS[1]);
   }
 }
 
