@@ -5,13 +5,15 @@ import type { TunnelStream } from './stream.js';
 /**
  * Streams a Node Readable (a request body, a socket) into a tunnel stream, pausing on back-pressure.
  * A source that closes before its end (a client that went away mid-upload) resets the stream.
+ * `ended` runs at the source's end instead of ending the stream at once, for a source that must
+ * confirm it first.
  */
-export function pipeReadable(source: Readable, stream: TunnelStream): void {
+export function pipeReadable(source: Readable, stream: TunnelStream, ended: () => void = () => stream.end()): void {
   stream.onWritable = () => source.resume();
   source.on('data', (chunk: Buffer) => {
     if (!stream.write(chunk)) source.pause();
   });
-  source.on('end', () => stream.end());
+  source.on('end', ended);
   source.on('close', () => {
     if (!source.readableEnded) stream.reset('cancelled', 'the sender went away before the body ended');
   });

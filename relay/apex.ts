@@ -1,6 +1,6 @@
 /** The relay's own pages at the apex: the status page, `/_porthole/health` and `/_porthole/metrics`. */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClusterHooks } from './clustering.js';
+import type { PublicRequest, PublicResponse } from './http2.js';
 import type { Metrics } from './metrics.js';
 import { sendPage, statusPage } from './pages.js';
 import type { Registry } from './registry.js';
@@ -18,7 +18,7 @@ export interface ApexOptions {
   cluster?: Pick<ClusterHooks, 'health' | 'metrics'>;
 }
 
-export function serveApex(req: IncomingMessage, res: ServerResponse, options: ApexOptions): void {
+export function serveApex(req: PublicRequest, res: PublicResponse, options: ApexOptions): void {
   const { registry, metrics, adminToken } = options;
   const path = (req.url ?? '/').split('?')[0];
   if (path === '/_porthole/health') {

@@ -2,8 +2,9 @@
  * What the relay's servers ask of a cluster (relay/cluster/, with --redis). The embedded relay has
  * none: every hook below is skipped, and nothing of the cluster is loaded.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { PublicRequest, PublicResponse } from './http2.js';
 import type { NameClaims, Registration, Registry } from './registry.js';
 
 /** Who a public request is from, for X-Forwarded-*: set once, by the node the visitor reached. */
@@ -23,12 +24,12 @@ export interface ClusterHooks {
    * For a request another node passed on (the internal hop): its visitor. Undefined for a visitor's
    * own request; 'forbidden' for one that claims to be a hop without the cluster's secret.
    */
-  hop(req: IncomingMessage): PublicClient | 'forbidden' | undefined;
+  hop(req: PublicRequest): PublicClient | 'forbidden' | undefined;
   /**
    * A public request for a tunnel not connected here: passed to its node, held while it moves, or
    * answered with a page. `here` serves it on this node instead (the name turned out to be local).
    */
-  request(name: string, req: IncomingMessage, res: ServerResponse, visitor: PublicClient, fromHop: boolean, here: () => void): void;
+  request(name: string, req: PublicRequest, res: PublicResponse, visitor: PublicClient, fromHop: boolean, here: () => void): void;
   upgrade(
     name: string,
     req: IncomingMessage,

@@ -45,6 +45,8 @@ export interface RelayConfig {
   headTimeoutMs: number;
   keepAliveTimeoutMs: number;
   logFormat: 'text' | 'json';
+  /** Offer HTTP/2 to visitors on the HTTPS listener (ALPN h2 beside http/1.1); --no-http2 turns it off. */
+  http2: boolean;
   tls?: TlsConfig;
   /** --redis: this relay is a node of the cluster that shares this Redis. */
   cluster?: ClusterConfig;
@@ -96,6 +98,7 @@ TLS (Let's Encrypt, or your own certificate):
   --acme-skip-self-check   test only: skip the client's own pre-validation fetch
   --tls-cert FILE, --tls-key FILE   bring your own certificate (a wildcard for *.domain)
   --https-port N           HTTPS port                                     (PORTHOLE_HTTPS_PORT, default 443)
+  --no-http2               serve visitors HTTP/1.1 only over HTTPS        (PORTHOLE_NO_HTTP2=1; default: h2 and http/1.1 by ALPN)
 
 Cluster (several relays on one Redis; every node with the same domain, tokens and TLS settings):
   --redis URL              redis://[:password@]HOST:PORT[/DB], rediss:// for TLS  (PORTHOLE_REDIS)
@@ -133,6 +136,7 @@ const OPTIONS = {
   redis: { type: 'string' },
   'cluster-secret': { type: 'string' },
   advertise: { type: 'string' },
+  'no-http2': { type: 'boolean' },
   help: { type: 'boolean' },
 } as const;
 
@@ -159,6 +163,7 @@ export function defaultConfig(): RelayConfig {
     headTimeoutMs: DEFAULT_HEAD_TIMEOUT_SECONDS * 1000,
     keepAliveTimeoutMs: DEFAULT_KEEP_ALIVE_SECONDS * 1000,
     logFormat: 'text',
+    http2: true,
   };
 }
 
@@ -214,6 +219,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   const logFormat = text('log-format') ?? 'text';
   if (logFormat !== 'text' && logFormat !== 'json') throw new ConfigError(`--log-format must be text or json, not "${logFormat}".`);
   config.logFormat = logFormat;
+  config.http2 = !(values['no-http2'] || ['1', 'true', 'yes'].includes((env.PORTHOLE_NO_HTTP2 ?? '').toLowerCase()));
 
   const email = text('acme-email');
   const certFile = text('tls-cert');

@@ -1,6 +1,6 @@
 /** The relay's own pages: what a visitor sees when there is no tunnel answer to show. */
-import type { ServerResponse } from 'node:http';
 import { escapeHtml } from '../core/text.js';
+import type { PublicResponse } from './http2.js';
 
 function render(title: string, message: string, hint?: string): string {
   return `<!doctype html>
@@ -15,7 +15,7 @@ h1{font-size:1.4rem}p.hint{color:#666}footer{margin-top:3rem;color:#999;font-siz
 
 /** Sends one of the relay's pages, unless the response already started. */
 export function sendPage(
-  res: ServerResponse,
+  res: PublicResponse,
   status: number,
   title: string,
   message: string,
@@ -27,13 +27,17 @@ export function sendPage(
     return;
   }
   const body = render(title, message, hint);
+  const { connection, ...rest } = headers;
   res.writeHead(status, {
     'content-type': 'text/html; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
-    ...headers,
+    ...rest,
+    // HTTP/2 has no Connection field (RFC 9113 §8.2.2); a stream ends alone.
+    ...(connection !== undefined && res.req.httpVersionMajor !== 2 ? { connection } : {}),
   });
-  res.end(res.req.method === 'HEAD' ? undefined : body);
+  if (res.req.method === 'HEAD') res.end();
+  else res.end(body);
 }
 
 /** The same page written straight to a socket, for upgrade requests that have no ServerResponse. */

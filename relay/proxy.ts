@@ -2,13 +2,24 @@
  * Public side of the relay: turns a public HTTP request (or upgrade) into a tunnel stream and the
  * agent's answer back into an HTTP response, with the usual reverse-proxy header hygiene.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RequestHead, Reset, ResponseHead } from '../core/protocol.js';
 import { rawPage, sendPage } from './pages.js';
 import { pipeReadable, pipeWritable } from '../core/pipe.js';
 import type { Tunnel } from '../core/tunnel.js';
 import type { Forwarding } from './admission.js';
+import {
+  http1Fields,
+  hasBody,
+  pipeHttp2Body,
+  isHttp2,
+  isHttp2Response,
+  writeHttp2Head,
+  requestAuthority,
+  type PublicRequest,
+  type PublicResponse,
+} from './http2.js';
 
 /** Connection-scoped headers (RFC 9110 §7.6.1) that never cross a proxy. */
 const HOP_BY_HOP = new Set([
@@ -21,6 +32,7 @@ const HOP_BY_HOP = new Set([
   'upgrade',
   'proxy-authorization',
   'proxy-authenticate',
+  'http2-settings',
 ]);
 /** Set by the relay itself; a public client's own values are never passed on. */
 const SET_BY_RELAY = new Set([
@@ -37,13 +49,14 @@ const SET_BY_RELAY = new Set([
   'x-porthole-proto',
 ]);
 
-const STATUS_FOR_RESET: Record<Reset['code'], [number, string]> = {
+export const STATUS_FOR_RESET: Record<Reset['code'], [number, string]> = {
   unreachable: [502, 'The local server is unreachable'],
   timeout: [504, 'The local server did not answer in time'],
   cancelled: [502, 'The tunnel closed'],
   internal: [502, 'The agent failed'],
 };
-const NO_RESPONSE = 'The agent ended the stream without sending a response.';
+export const NO_RESPONSE = 'The agent ended the stream without sending a response.';
+export const INVALID_HEAD = 'Its status or headers cannot be sent over HTTP/2.';
 
 export interface ForwardContext {
   tunnel: Tunnel;
@@ -57,42 +70,53 @@ export interface ForwardContext {
   onDone(status: number, bytesIn: number, bytesOut: number): void;
 }
 
-/** Builds the head the agent sees: client headers minus hop-by-hop ones, plus X-Forwarded-*. */
-export function requestHead(req: IncomingMessage, ctx: ForwardContext, upgrade: boolean): RequestHead {
-  const raw = req.rawHeaders;
+/** Builds the head the agent sees: client headers minus hop-by-hop ones, plus X-Forwarded-*; HTTP/1.1 fields from HTTP/2. */
+export function requestHead(req: PublicRequest, ctx: ForwardContext, upgrade: boolean): RequestHead {
   const dropped = connectionTokens(req.headers.connection);
-  const headers: string[] = [];
   const { forward } = ctx;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toLowerCase();
-    if (HOP_BY_HOP.has(name) || SET_BY_RELAY.has(name) || dropped.has(name)) continue;
-    if (forward.stripAuthorization && name === 'authorization') continue;
-    if (forward.dropCookie && name === 'cookie') {
-      const rest = withoutCookie(raw[i + 1], forward.dropCookie);
-      if (rest) headers.push(raw[i], rest);
-      continue;
+  let headers: string[];
+  if (isHttp2(req)) headers = http1Fields(req, (name, value) => forwardedValue(name, value, dropped, forward));
+  else {
+    const raw = req.rawHeaders;
+    headers = [];
+    for (let i = 0; i < raw.length; i += 2) {
+      const value = forwardedValue(raw[i].toLowerCase(), raw[i + 1], dropped, forward);
+      if (value !== undefined) headers.push(raw[i], value);
     }
-    headers.push(raw[i], raw[i + 1]);
   }
   if (upgrade) headers.push('Connection', 'Upgrade', 'Upgrade', req.headers.upgrade ?? 'websocket');
   const remote = ctx.client ?? req.socket.remoteAddress ?? '';
-  headers.push('X-Forwarded-For', remote, 'X-Forwarded-Proto', ctx.proto, 'X-Forwarded-Host', req.headers.host ?? '');
+  headers.push('X-Forwarded-For', remote, 'X-Forwarded-Proto', ctx.proto, 'X-Forwarded-Host', requestAuthority(req) ?? '');
   const head: RequestHead = { method: req.method ?? 'GET', path: forward.target ?? req.url ?? '/', headers, remote };
   if (upgrade) head.upgrade = true;
-  else if (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0) head.body = true;
+  else if (hasBody(req)) head.body = true;
   return head;
 }
 
+/** A request field's value as the local server gets it (by its lower-case name), or undefined when it does not go on. */
+function forwardedValue(name: string, value: string, dropped: ReadonlySet<string>, forward: Forwarding): string | undefined {
+  if (HOP_BY_HOP.has(name) || SET_BY_RELAY.has(name) || dropped.has(name)) return undefined;
+  if (forward.stripAuthorization && name === 'authorization') return undefined;
+  if (forward.dropCookie && name === 'cookie') return withoutCookie(value, forward.dropCookie) || undefined;
+  return value;
+}
+
 /** Sends a public request through the tunnel and streams the answer back. */
-export function forwardRequest(req: IncomingMessage, res: ServerResponse, ctx: ForwardContext): void {
+export function forwardRequest(req: PublicRequest, res: PublicResponse, ctx: ForwardContext): void {
   const head = requestHead(req, ctx, false);
   const stream = ctx.tunnel.openStream(head);
   // Without a body there is nothing to read: END leaves in the same message as OPEN.
-  if (head.body) pipeReadable(req, stream);
-  else stream.end();
+  if (!head.body) stream.end();
+  else if (isHttp2(req)) pipeHttp2Body(req, stream);
+  else pipeReadable(req, stream);
   stream.onEnd = () => sendPage(res, 502, 'The agent sent no response', NO_RESPONSE, `Tunnel: ${ctx.subdomain}`);
   stream.onResponse = (answer) => {
-    res.writeHead(answer.status, answer.statusText, responseHeaders(answer));
+    if (isHttp2Response(res)) {
+      if (!writeHttp2Head(res, answer.status, responseHeaders(answer))) {
+        stream.reset('cancelled', 'the response cannot be sent to the public client');
+        return sendPage(res, 502, 'The local server sent an invalid response', INVALID_HEAD, `Tunnel: ${ctx.subdomain}`);
+      }
+    } else res.writeHead(answer.status, answer.statusText, responseHeaders(answer));
     pipeWritable(stream, res);
   };
   stream.onReset = (reset) => {
@@ -145,7 +169,7 @@ export function forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffe
  * A cookie's Domain attribute is dropped: the dev server's own domain (localhost) never matches the
  * tunnel's host, and `Domain=<relay domain>` would let one tunnel set cookies for every other.
  */
-function responseHeaders(head: ResponseHead): string[] {
+export function responseHeaders(head: ResponseHead): string[] {
   const dropped = connectionTokens(header(head.headers, 'connection'));
   const out: string[] = [];
   for (let i = 0; i < head.headers.length; i += 2) {

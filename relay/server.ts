@@ -3,9 +3,11 @@
  * to their tunnel, and serves a status page, health and metrics at the apex.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Http2ServerResponse } from 'node:http2';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type tls from 'node:tls';
 import { WebSocketServer } from 'ws';
 import type { CertificateSource } from './tls/source.js';
 import { defaultConfig, type RelayConfig } from './config.js';
@@ -20,6 +22,8 @@ import { serveApex, type ApexOptions } from './apex.js';
 import { routeHost, type Route } from './routing.js';
 import { CONNECT_PATH, CloseCode, FrameType, MAX_MESSAGE_BYTES } from '../core/protocol.js';
 import { forwardRequest, forwardUpgrade, type ForwardContext } from './proxy.js';
+import { createHttp2Listener, http2RequestProblem, isHttp2, requestAuthority, type PublicRequest, type PublicResponse } from './http2.js';
+import { forwardWebSocketConnect, isWebSocketConnect, refuseConnect } from './websocketOverHttp2.js';
 import { Registry, type Registration } from './registry.js';
 import type { Tunnel } from '../core/tunnel.js';
 import type { ClusterHooks } from './clustering.js';
@@ -92,15 +96,16 @@ export async function startRelay(
 
   /** The tunnel a public request may go through, or the page that says why not. */
   /** `client`: the visitor's address, when another cluster node passed the request on. */
-  function admitted(route: Route, req: IncomingMessage, proto: 'http' | 'https', upgrade: boolean, client?: string): Admission {
+  function admitted(route: Route, req: PublicRequest, proto: 'http' | 'https', upgrade: boolean, client?: string): Admission {
     if (!connections.mayReachTunnel(req.socket)) return { ok: false, page: RELAY_FULL };
-    if (route.kind !== 'tunnel') return { ok: false, page: unknownHost(req.headers.host ?? '') };
+    const host = requestAuthority(req) ?? '';
+    if (route.kind !== 'tunnel') return { ok: false, page: unknownHost(host) };
     return admit(registry, config.maxStreamsPerTunnel, route.name, {
       method: req.method ?? 'GET',
       target: req.url ?? '/',
       remote: client ?? req.socket.remoteAddress ?? '',
       proto,
-      host: req.headers.host ?? '',
+      host,
       upgrade,
       authorization: req.headers.authorization,
       cookie: req.headers.cookie,
@@ -131,10 +136,15 @@ export async function startRelay(
   }
 
   function onRequest(proto: 'http' | 'https') {
-    return (req: IncomingMessage, res: ServerResponse, expectsContinue = false) => {
+    return (req: PublicRequest, res: PublicResponse, expectsContinue = false) => {
+      if (isHttp2(req)) {
+        const problem = http2RequestProblem(req, config.maxHeaderBytes);
+        if (problem === 'size') return sendPage(res, 431, HEADERS_TOO_LARGE.title, HEADERS_TOO_LARGE.message);
+        if (problem === 'host') return sendPage(res, 400, 'Bad request', 'The Host header names another host than :authority.');
+      }
       const hop = cluster?.hop(req);
       if (hop === 'forbidden') return sendPage(res, 403, FORBIDDEN_HOP[0], FORBIDDEN_HOP[1]);
-      const route = routeHost(req.headers.host, config.domain);
+      const route = routeHost(requestAuthority(req), config.domain);
       if (route.kind === 'apex') return serveApex(req, res, apex);
       if (cluster && route.kind === 'tunnel' && !registry.lookup(route.name)) {
         if (!connections.mayReachTunnel(req.socket))
@@ -150,8 +160,8 @@ export async function startRelay(
   /** A public request for a tunnel connected here (or for no tunnel at all). */
   function requestHere(
     route: Route,
-    req: IncomingMessage,
-    res: ServerResponse,
+    req: PublicRequest,
+    res: PublicResponse,
     proto: 'http' | 'https',
     expectsContinue: boolean,
     client?: string,
@@ -164,6 +174,28 @@ export async function startRelay(
     // Answer `Expect: 100-continue` only once we know the tunnel will take the body.
     if (expectsContinue) res.writeContinue();
     forwardRequest(req, res, context(admission.registration, admission.forward, proto, false, client));
+  }
+
+  /**
+   * RFC 8441 extended CONNECT on HTTP/2: a WebSocket, admitted as any request is (offered only
+   * outside a cluster, whose hop carries HTTP/1.1 upgrades). A CONNECT on HTTP/1.1 is refused.
+   */
+  function onConnect(req: PublicRequest, res: PublicResponse | Duplex): void {
+    if (!isHttp2(req))
+      return void (res as Duplex).end(
+        rawPage(405, 'Method Not Allowed', 'Method not allowed', 'This relay does not tunnel CONNECT requests.'),
+      );
+    const response = res as Http2ServerResponse;
+    if (!isWebSocketConnect(req)) return refuseConnect(req, response);
+    const problem = http2RequestProblem(req, config.maxHeaderBytes);
+    if (problem)
+      return sendPage(response, problem === 'size' ? 431 : 400, 'Bad request', 'The request head is too large or names two hosts.');
+    const admission = admitted(routeHost(requestAuthority(req), config.domain), req, 'https', true);
+    if (!admission.ok) {
+      const { status, title, message, headers } = admission.page;
+      return sendPage(response, status, title, message, undefined, headers);
+    }
+    forwardWebSocketConnect(req, response, context(admission.registration, admission.forward, 'https', true));
   }
 
   function onUpgrade(proto: 'http' | 'https') {
@@ -212,11 +244,25 @@ export async function startRelay(
   };
   const httpServer = http.createServer(serverOptions);
   connections.guard(httpServer, false);
-  const servers: http.Server[] = [httpServer];
-  let httpsServer: https.Server | undefined;
+  const servers: Server[] = [httpServer];
+  /** Ends every connection of every listener at once, for the end of a shutdown. */
+  const connectionClosers: (() => void)[] = [() => httpServer.closeAllConnections()];
+  let goAway = (): void => undefined;
+  let httpsServer: Server | undefined;
   if (tlsOn && certificates && config.tls) {
     const tls = config.tls;
-    httpsServer = https.createServer({ ...serverOptions, SNICallback: certificates.sniCallback, handshakeTimeout: config.headTimeoutMs });
+    const tlsOptions = { ...serverOptions, SNICallback: certificates.sniCallback, handshakeTimeout: config.headTimeoutMs };
+    if (config.http2) {
+      const listener = createHttp2Listener(tlsOptions, { webSockets: !cluster });
+      httpsServer = listener.server;
+      goAway = listener.goAway;
+      connectionClosers.push(listener.closeAllConnections);
+      httpsServer.on('connect', onConnect);
+    } else {
+      const server = https.createServer(tlsOptions);
+      httpsServer = server;
+      connectionClosers.push(() => server.closeAllConnections());
+    }
     connections.guard(httpsServer, true);
     servers.push(httpsServer);
     httpsServer.on('request', onRequest('https'));
@@ -246,7 +292,7 @@ export async function startRelay(
   if (httpsServer && certificates && config.tls) {
     // The CA validates the apex over HTTP-01 on the HTTP port, so that one must listen first.
     await certificates.start();
-    certificates.attach(httpsServer);
+    certificates.attach(httpsServer as tls.Server);
     publicPort = httpsPort = await listen(httpsServer, config.host, config.tls.httpsPort);
   }
   const url = `${tlsOn ? 'https' : 'http'}://${config.domain}${portSuffix(tlsOn ? 'https' : 'http', publicPort)}`;
@@ -271,6 +317,7 @@ export async function startRelay(
     setTokens: (next) => agents.setTokens(next),
     async close(graceMs = SHUTDOWN_GRACE_MS) {
       for (const server of servers) server.close();
+      goAway();
       await cluster?.leaving();
       for (const registration of registry.registrations())
         registration.tunnel?.sendControl(FrameType.GoAway, { reason: 'the relay is restarting' });
@@ -280,7 +327,7 @@ export async function startRelay(
       while (Date.now() < deadline && requestsInFlight + (cluster?.inFlight ?? 0) > 0) await new Promise((r) => setTimeout(r, 50));
       const tunnels = [...registry.registrations()].flatMap((r) => (r.tunnel ? [r.tunnel] : []));
       for (const tunnel of tunnels) tunnel.close(CloseCode.goingAway, 'relay shutting down');
-      for (const server of servers) server.closeAllConnections();
+      for (const closeAll of connectionClosers) closeAll();
       registry.clear();
       certificates?.stop();
       await cluster?.stop();
@@ -295,31 +342,31 @@ const FORBIDDEN_HOP = [
   'This request claims to come from another node of the relay cluster but does not carry the cluster secret.',
 ] as const;
 
+/** The page for a request head past --max-header-size, on HTTP/1.1 and HTTP/2 alike. */
+const HEADERS_TOO_LARGE = {
+  title: 'Request headers too large',
+  message: 'The request headers are larger than this relay accepts (--max-header-size).',
+};
+
 function onClientError(error: NodeJS.ErrnoException, socket: Duplex, timedOut: (phase: ConnectionTimeout) => void): void {
   // Node's head timeout (--head-timeout), or its whole-request timeout.
   const timeout = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
   if (timeout) timedOut('request');
-  if (!socket.writable) {
+  // Only HTTP/1.1 parse errors and timeouts get an answer; a failed TLS handshake has nobody to read one.
+  if (!socket.writable || !(timeout || error.code?.startsWith('HPE_'))) {
     socket.destroy();
     return;
   }
   if (timeout) {
     socket.end('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
   } else if (error.code === 'HPE_HEADER_OVERFLOW') {
-    socket.end(
-      rawPage(
-        431,
-        'Request Header Fields Too Large',
-        'Request headers too large',
-        'The request headers are larger than this relay accepts (--max-header-size).',
-      ),
-    );
+    socket.end(rawPage(431, 'Request Header Fields Too Large', HEADERS_TOO_LARGE.title, HEADERS_TOO_LARGE.message));
   } else {
     socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
   }
 }
 
-function listen(server: http.Server, host: string, port: number): Promise<number> {
+function listen(server: Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -4,10 +4,11 @@
  * Bodies flow both ways with back-pressure; SSE chunks pass as they come; upgrades (WebSockets) get a
  * connection of their own and then carry raw bytes both ways.
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
+import http, { type IncomingMessage } from 'node:http';
+import type { Duplex, Writable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import type { PublicClient } from '../clustering.js';
+import { hasBody as requestHasBody, isHttp2Response, writeHttp2Head, type PublicRequest, type PublicResponse } from '../http2.js';
 import { MISS_HEADER, answerHeaders, outboundHeaders } from './hop.js';
 
 /** Connections kept to each node; long-lived answers (SSE, long polls) each hold one. */
@@ -24,8 +25,8 @@ export class Forwarder {
   constructor(private readonly token: string) {}
 
   /** Streams `req` to the node at `nodeUrl` and its answer into `res`; `done` hears how it ended, once. */
-  request(nodeUrl: string, req: IncomingMessage, res: ServerResponse, visitor: PublicClient, done: (outcome: HopOutcome) => void): void {
-    const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  request(nodeUrl: string, req: PublicRequest, res: PublicResponse, visitor: PublicClient, done: (outcome: HopOutcome) => void): void {
+    const hasBody = requestHasBody(req);
     let abort: ((reason: Error) => void) | undefined;
     let gone: Error | undefined;
     let miss = false;
@@ -55,11 +56,15 @@ export class Forwarder {
           return true;
         }
         status = statusCode;
-        res.writeHead(statusCode, statusText, answerHeaders(headers));
+        if (!isHttp2Response(res)) res.writeHead(statusCode, statusText, answerHeaders(headers));
+        else if (!writeHttp2Head(res, statusCode, answerHeaders(headers))) {
+          res.destroy();
+          return false;
+        }
         res.on('drain', resume);
         return true;
       },
-      onData: (chunk) => miss || res.write(chunk),
+      onData: (chunk) => miss || (res as Writable).write(chunk),
       onComplete: () => {
         if (miss) return finish({ kind: 'miss' });
         res.end();

@@ -6,7 +6,7 @@
  * nowhere; a visitor's own X-Porthole-* headers never cross.
  */
 import { createHmac } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import { http1Fields, isHttp2, type PublicRequest } from '../http2.js';
 import type { PublicClient } from '../clustering.js';
 import { safeEqual } from '../secrets.js';
 
@@ -28,7 +28,7 @@ export function hopToken(clusterSecret: string): string {
  * What a request says about the hop: undefined for a visitor's own request, the visitor of a hop
  * that carries `token`, or 'forbidden' for one that claims to be a hop without it.
  */
-export function inboundHop(req: IncomingMessage, token: Buffer): PublicClient | 'forbidden' | undefined {
+export function inboundHop(req: PublicRequest, token: Buffer): PublicClient | 'forbidden' | undefined {
   const presented = req.headers[HOP_HEADER];
   if (presented === undefined) return undefined;
   if (typeof presented !== 'string' || !safeEqual(Buffer.from(presented), token)) return 'forbidden';
@@ -43,15 +43,17 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te'
 
 /**
  * The visitor's request headers for the hop: unchanged (the owner node applies the usual proxy rules),
- * less connection-scoped ones and any X-Porthole-* the visitor sent, plus the hop's own.
+ * less connection-scoped ones and any X-Porthole-* the visitor sent, plus the hop's own; an HTTP/2
+ * visitor's as HTTP/1.1 fields (relay/http2.ts).
  */
-export function outboundHeaders(req: IncomingMessage, visitor: PublicClient, token: string, upgrade: boolean): string[] {
-  const raw = req.rawHeaders;
-  const headers: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toLowerCase();
-    if (HOP_BY_HOP.has(name) || name.startsWith(PREFIX)) continue;
-    headers.push(raw[i], raw[i + 1]);
+export function outboundHeaders(req: PublicRequest, visitor: PublicClient, token: string, upgrade: boolean): string[] {
+  const crosses = (name: string) => !(HOP_BY_HOP.has(name) || name.startsWith(PREFIX));
+  let headers: string[];
+  if (isHttp2(req)) headers = http1Fields(req, (name, value) => (crosses(name) ? value : undefined));
+  else {
+    const raw = req.rawHeaders;
+    headers = [];
+    for (let i = 0; i < raw.length; i += 2) if (crosses(raw[i].toLowerCase())) headers.push(raw[i], raw[i + 1]);
   }
   if (upgrade) headers.push('connection', 'Upgrade', 'upgrade', req.headers.upgrade ?? 'websocket');
   headers.push(HOP_HEADER, token, CLIENT_HEADER, visitor.client, PROTO_HEADER, visitor.proto);

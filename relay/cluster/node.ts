@@ -5,7 +5,8 @@
  * requests for it wait a few seconds for it to come back, then get the "reconnecting" page, never a 404.
  */
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { hasBody, type PublicRequest, type PublicResponse } from '../http2.js';
 import type { Duplex } from 'node:stream';
 import type { ClusterHooks, PublicClient } from '../clustering.js';
 import type { Log } from '../log.js';
@@ -99,7 +100,7 @@ export class ClusterNode implements ClusterHooks {
     this.names?.release(registration);
   }
 
-  hop(req: IncomingMessage): PublicClient | 'forbidden' | undefined {
+  hop(req: PublicRequest): PublicClient | 'forbidden' | undefined {
     return inboundHop(req, this.tokenBytes);
   }
 
@@ -170,10 +171,10 @@ export class ClusterNode implements ClusterHooks {
     ];
   }
 
-  request(name: string, req: IncomingMessage, res: ServerResponse, visitor: PublicClient, fromHop: boolean, here: () => void): void {
+  request(name: string, req: PublicRequest, res: PublicResponse, visitor: PublicClient, fromHop: boolean, here: () => void): void {
     const answer = (page: Page) => sendPage(res, page.status, page.title, page.message, undefined, page.headers);
     if (fromHop) return answer(this.miss(name));
-    const body = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+    const body = hasBody(req);
     this.route(
       name,
       () => res.destroyed,

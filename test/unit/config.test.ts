@@ -83,6 +83,13 @@ test('connection limits: defaults, flags and PORTHOLE_* variables, and their bou
   assert.throws(() => parseConfig(['--max-connections', '8'], {}), /--max-connections must be a whole number of at least 16/);
 });
 
+test('HTTP/2 is on by default; --no-http2 or PORTHOLE_NO_HTTP2=1 turns it off', () => {
+  assert.is(parseConfig([], {})?.http2, true);
+  assert.is(parseConfig(['--no-http2'], {})?.http2, false);
+  assert.is(parseConfig([], { PORTHOLE_NO_HTTP2: '1' })?.http2, false);
+  assert.is(parseConfig([], { PORTHOLE_NO_HTTP2: '' })?.http2, true);
+});
+
 test.run();
 
 test('--redis makes a cluster node: it needs --cluster-secret, and an address the others can reach', () => {
