@@ -84,6 +84,7 @@ function readSettings(): ShareSettings {
     maxEntries: Number.isInteger(maxEntries) && maxEntries >= 10 ? maxEntries : DEFAULT_MAX_ENTRIES,
     captureBytes: Number.isInteger(capture) && capture >= 0 && capture <= MAX_CAPTURE_BYTES ? capture : DEFAULT_CAPTURE_BYTES,
     localRelayPort: Number.isInteger(port) && port >= 0 && port <= 65535 ? port : DEFAULT_HTTP_PORT,
+    compress: config.get<boolean>('compress', true) !== false,
   };
 }
 

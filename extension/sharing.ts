@@ -25,6 +25,8 @@ export interface ShareSettings {
   captureBytes: number;
   /** Port the embedded relay tries first (0: any free port). */
   localRelayPort: number;
+  /** Compress text-like responses for visitors that accept it. */
+  compress: boolean;
 }
 
 export interface Logger {
@@ -200,6 +202,7 @@ export class ShareManager extends EventEmitter<ManagerEvents> {
       access: request.access,
       subdomain,
       hostHeader: settings.hostHeader,
+      compress: settings.compress,
       // Dev servers on this machine serve https with self-signed certificates, and that traffic never
       // leaves the machine; a server elsewhere must have a certificate that verifies.
       insecureTarget: request.target.key.startsWith('https://localhost:'),

@@ -133,7 +133,7 @@ export function http1Get(
   certificate: Certificate,
   path: string,
   headers: Record<string, string> = {},
-): Promise<{ status: number; version: string }> {
+): Promise<{ status: number; version: string; headers: IncomingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
     https
       .get(
@@ -147,8 +147,12 @@ export function http1Get(
           agent: false,
         },
         (res) => {
-          res.resume();
-          resolve({ status: res.statusCode ?? 0, version: res.httpVersion });
+          const chunks: Buffer[] = [];
+          res.on('data', (d: Buffer) => chunks.push(d));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, version: res.httpVersion, headers: res.headers, body: Buffer.concat(chunks) }),
+          );
+          res.on('error', reject);
         },
       )
       .on('error', reject);

@@ -54,6 +54,8 @@ export interface AgentOptions {
   heartbeatMs?: number;
   /** Bytes of each body kept for request logs (default DEFAULT_CAPTURE_BYTES); 0 keeps none. */
   captureBytes?: number;
+  /** Compress text-like responses for visitors that accept br or gzip (default true). */
+  compress?: boolean;
 }
 
 /** The access rules of a share besides its password, as its owner picks them. */
@@ -119,7 +121,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.subdomain = options.subdomain?.toLowerCase();
     this.local = new LocalTarget(
       this.target,
-      { hostHeader: options.hostHeader ?? 'rewrite', insecure: options.insecureTarget ?? false },
+      { hostHeader: options.hostHeader ?? 'rewrite', insecure: options.insecureTarget ?? false, compress: options.compress ?? true },
       checkCaptureBytes(options.captureBytes ?? DEFAULT_CAPTURE_BYTES),
     );
   }

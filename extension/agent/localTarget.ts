@@ -9,6 +9,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { RequestHead } from '../../core/protocol.js';
 import { pipeReadable, pipeWritable } from '../../core/pipe.js';
 import type { TunnelStream } from '../../core/stream.js';
+import { acceptEncodingOf, type BodySink, compressedBody, planResponse } from './compression.js';
 import { OriginMap } from './originMap.js';
 import { Recorder } from './recorder.js';
 import type { ReplayRequest, RequestRecord } from './requestRecord.js';
@@ -24,6 +25,8 @@ const HEADERS_TIMEOUT_MS = 5 * 60_000;
 export interface LocalTargetOptions {
   hostHeader: 'rewrite' | 'preserve';
   insecure: boolean;
+  /** Compress text-like responses for visitors that accept it (compression.ts). */
+  compress: boolean;
 }
 
 export class LocalTarget {
@@ -58,10 +61,10 @@ export class LocalTarget {
     const log = record ? new Recorder(head, id, this.captureBytes, record) : undefined;
     if (head.upgrade) return this.forwardUpgrade(stream, head, log);
 
-    let body: Readable | null = null;
+    let requestBody: Readable | null = null;
     if (head.body) {
       let pending = 0;
-      body = new Readable({
+      requestBody = new Readable({
         read: () => {
           if (pending > 0) {
             stream.consumed(pending);
@@ -71,10 +74,10 @@ export class LocalTarget {
       });
       stream.onData = (chunk) => {
         log?.requestChunk(chunk);
-        if (body?.push(chunk)) stream.consumed(chunk.length);
+        if (requestBody?.push(chunk)) stream.consumed(chunk.length);
         else pending += chunk.length;
       };
-      stream.onEnd = () => body?.push(null);
+      stream.onEnd = () => requestBody?.push(null);
     }
 
     let responded = false;
@@ -83,10 +86,12 @@ export class LocalTarget {
     let cancelled: Error | undefined;
     let abort: ((reason: Error) => void) | undefined;
     let resume: (() => void) | undefined;
+    /** The encoder a compressed response's body goes through. */
+    let encoder: BodySink | undefined;
     stream.onWritable = () => resume?.();
     stream.onReset = (reset) => {
       cancelled = new Error(reset.message);
-      body?.destroy();
+      requestBody?.destroy();
       abort?.(cancelled);
     };
     const handler: Dispatcher.DispatchHandler = {
@@ -99,9 +104,16 @@ export class LocalTarget {
         responded = true;
         resume = resumeResponse;
         const headers = rawHeaders.map((h) => h.toString('latin1'));
-        const visitorHeaders = this.forVisitor(headers);
-        stream.sendResponse({ status, statusText, headers: visitorHeaders });
-        log?.response(status, headers, visitorHeaders);
+        const mapped = this.forVisitor(headers);
+        const plan = this.options.compress
+          ? planResponse(head.method, acceptEncodingOf(head.headers), status, mapped)
+          : { headers: mapped };
+        stream.sendResponse({ status, statusText, headers: plan.headers });
+        if (plan.encoding) {
+          encoder = compressedBody(stream, plan.encoding, plan.length, resumeResponse);
+          log?.compressed(plan.encoding, stream);
+        }
+        log?.response(status, headers, plan.headers);
         return true;
       },
       onData: (chunk) => {
@@ -110,21 +122,23 @@ export class LocalTarget {
           return true;
         }
         log?.responseChunk(chunk);
-        return stream.write(chunk);
+        return encoder ? encoder.write(chunk) : stream.write(chunk);
       },
       onComplete: () => {
+        if (encoder) return encoder.end(() => log?.finish());
         stream.end();
         log?.finish();
       },
       onError: (error) => {
         const message = this.explain(error);
         stream.reset(responded ? 'internal' : isTimeout(error) ? 'timeout' : 'unreachable', message);
+        encoder?.abort();
         log?.finish(message);
       },
     };
     const headers = this.localHeaders(head.headers);
     log?.localRequest(headers);
-    this.pool.dispatch({ method: head.method, path: head.path, headers, body }, handler);
+    this.pool.dispatch({ method: head.method, path: head.path, headers, body: requestBody }, handler);
   }
 
   /** Sends a request to the local server (a logged one, maybe edited) and records it as a replay of `replayOf`. */

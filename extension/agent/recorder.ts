@@ -1,4 +1,6 @@
 import type { RequestHead } from '../../core/protocol.js';
+import type { TunnelStream } from '../../core/stream.js';
+import type { Encoding } from './compression.js';
 import type { RequestRecord } from './requestRecord.js';
 
 /** Builds a RequestRecord as a stream progresses, keeping only the first bytes of each body. */
@@ -8,6 +10,8 @@ export class Recorder {
   private readonly requestChunks: Buffer[] = [];
   private readonly responseChunks: Buffer[] = [];
   private finished = false;
+  /** The stream a compressed body leaves through: its sent bytes are the body's size after compression. */
+  private encodedThrough?: { encoding: Encoding; stream: TunnelStream };
 
   constructor(
     head: RequestHead,
@@ -52,6 +56,10 @@ export class Recorder {
     this.record.visitorResponseHeaders = visitorHeaders;
   }
 
+  compressed(encoding: Encoding, stream: TunnelStream): void {
+    this.encodedThrough = { encoding, stream };
+  }
+
   responseChunk(chunk: Buffer): void {
     this.record.responseBytes += chunk.length;
     keep(this.responseChunks, chunk, this.record.responseBytes - chunk.length, this.limit);
@@ -63,6 +71,7 @@ export class Recorder {
     const r = this.record;
     r.durationMs = Math.round((performance.now() - this.started) * 10) / 10;
     if (error) r.error = error;
+    if (this.encodedThrough) r.compression = { encoding: this.encodedThrough.encoding, bytes: this.encodedThrough.stream.sentBytes };
     r.requestBody = Buffer.concat(this.requestChunks);
     r.responseBody = Buffer.concat(this.responseChunks);
     r.requestBodyTruncated = r.requestBytes > r.requestBody.length;

@@ -19,7 +19,10 @@ export interface RequestRecord {
   /** As the visitor received them: the same array as responseHeaders unless a header was mapped. */
   visitorResponseHeaders: string[];
   requestBytes: number;
+  /** The response body as the local server sent it. */
   responseBytes: number;
+  /** Set when the agent compressed the response for the visitor: the encoding, and the body bytes that left. */
+  compression?: { encoding: 'br' | 'gzip'; bytes: number };
   /** The first `captureBytes` of each body. */
   requestBody: Buffer;
   responseBody: Buffer;

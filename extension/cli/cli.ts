@@ -28,6 +28,8 @@ http://*.localhost:${DEFAULT_HTTP_PORT}, so you can try everything on one machin
   --public-path GLOB      a path anyone may reach past --auth, --private and --allow-ip, e.g. /webhooks/* (repeatable)
   --host-header MODE      rewrite (default: Host becomes the local target) or preserve
   --insecure              accept a self-signed certificate from an https:// target
+  --no-compress           send responses as the local server sent them (default: text-like ones
+                          compressed with br or gzip for visitors that accept it)
   --json                  print JSON lines: {"event":"ready","url":…}, {"event":"request",…}
   --quiet                 print the URL only, no request lines
   --har FILE              on stopping, write the requests (the last ${DEFAULT_MAX_ENTRIES}, bodies up to ${formatBytes(DEFAULT_CAPTURE_BYTES)} each) as HAR 1.2
@@ -57,7 +59,8 @@ function output(json: boolean): Output {
 
 function requestLine(r: RequestRecord): string {
   const status = r.error ? 'ERR' : String(r.status ?? '-');
-  return `${r.method.padEnd(7)} ${r.path.length > 60 ? `${r.path.slice(0, 59)}…` : r.path.padEnd(60)} ${status.padStart(3)} ${`${r.durationMs ?? 0} ms`.padStart(10)} ${formatBytes(r.responseBytes).padStart(10)}${r.error ? `  ${r.error}` : ''}`;
+  const size = `${formatBytes(r.responseBytes).padStart(10)}${r.compression ? ` → ${formatBytes(r.compression.bytes)} ${r.compression.encoding}` : ''}`;
+  return `${r.method.padEnd(7)} ${r.path.length > 60 ? `${r.path.slice(0, 59)}…` : r.path.padEnd(60)} ${status.padStart(3)} ${`${r.durationMs ?? 0} ms`.padStart(10)} ${size}${r.error ? `  ${r.error}` : ''}`;
 }
 
 async function embeddedRelay(say: Output): Promise<Relay> {
@@ -87,6 +90,7 @@ async function share(argv: string[]): Promise<number> {
       'public-path': { type: 'string', multiple: true },
       'host-header': { type: 'string' },
       insecure: { type: 'boolean' },
+      'no-compress': { type: 'boolean' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean' },
       har: { type: 'string' },
@@ -119,6 +123,7 @@ async function share(argv: string[]): Promise<number> {
     insecureTarget: values.insecure,
     basicAuth: values.auth,
     access,
+    compress: !values['no-compress'],
     captureBytes: har ? DEFAULT_CAPTURE_BYTES : 0, // request lines show no bodies: keep none unless a HAR wants them
   });
   if (har) {
@@ -141,6 +146,8 @@ async function share(argv: string[]): Promise<number> {
           durationMs: r.durationMs,
           requestBytes: r.requestBytes,
           responseBytes: r.responseBytes,
+          encoding: r.compression?.encoding,
+          encodedBytes: r.compression?.bytes,
           upgrade: r.upgrade || undefined,
           error: r.error,
         },

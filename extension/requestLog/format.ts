@@ -75,7 +75,9 @@ export function toRow(seq: number, record: RequestRecord): LogRow {
     status: record.error !== undefined || record.status === undefined ? 'failed' : String(record.status),
     statusClass: statusClass(record),
     duration: record.durationMs === undefined ? '' : formatDuration(record.durationMs),
-    size: formatBytes(record.responseBytes),
+    size: record.compression
+      ? `${formatBytes(record.responseBytes)} → ${formatBytes(record.compression.bytes)}`
+      : formatBytes(record.responseBytes),
     replay: record.replayOf !== undefined,
     note: notes.join(' · '),
   };
@@ -86,6 +88,11 @@ export function toDetail(seq: number, record: RequestRecord, originalSeq?: numbe
   if (record.durationMs !== undefined) facts.push(['Duration', formatDuration(record.durationMs)]);
   if (record.remote) facts.push(['Client', record.remote]);
   facts.push(['Sent', formatBytes(record.requestBytes)], ['Received', formatBytes(record.responseBytes)]);
+  if (record.compression)
+    facts.push([
+      'Compressed',
+      `${formatBytes(record.compression.bytes)} with ${record.compression.encoding}, by the agent for the visitor`,
+    ]);
   if (record.upgrade) facts.push(['Upgrade', 'yes (the connection was switched to another protocol)']);
   if (record.replayOf !== undefined)
     facts.push(['Replay of', originalSeq === undefined ? 'a request no longer in the log' : `request #${originalSeq}`]);

@@ -20,6 +20,12 @@ test('a row keeps the request path verbatim, as text', () => {
   assert.is(toDetail(7, record({ path: XSS })).summary, `GET ${XSS} → 200`);
 });
 
+test('a response the agent compressed shows its size before and after', () => {
+  const compressed = record({ responseBytes: 204_800, compression: { encoding: 'br', bytes: 40_960 } });
+  assert.is(toRow(1, compressed).size, '200 KiB → 40 KiB');
+  assert.ok(toDetail(1, compressed).facts.some(([name, value]) => name === 'Compressed' && value.startsWith('40 KiB with br')));
+});
+
 test('failed and replayed requests are marked', () => {
   const failed = toRow(1, record({ status: undefined, error: 'connect ECONNREFUSED 127.0.0.1:5173' }));
   assert.is(failed.status, 'failed');

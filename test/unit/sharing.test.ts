@@ -52,7 +52,15 @@ function publicGet(url: string, path = '/'): Promise<{ status: number; body: str
 }
 
 test.before.each(() => {
-  settings = { relayUrl: '', subdomain: '', hostHeader: 'rewrite', maxEntries: 50, captureBytes: 64 * 1024, localRelayPort: 0 };
+  settings = {
+    relayUrl: '',
+    subdomain: '',
+    hostHeader: 'rewrite',
+    maxEntries: 50,
+    captureBytes: 64 * 1024,
+    localRelayPort: 0,
+    compress: true,
+  };
 });
 
 test('shares a local server through the embedded relay, logs its requests, replays one, stops cleanly', async () => {
@@ -155,6 +163,37 @@ test('the log ring is bounded by the setting', async () => {
   } finally {
     await shares.stopAll();
     await app.close();
+  }
+});
+
+test('the compress setting: on, a large JSON answer reaches a visitor as br; off, as the server sent it', async () => {
+  const json = JSON.stringify({ items: Array.from({ length: 200 }, (_, i) => ({ id: i, name: `item ${i}` })) });
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+    res.end(json);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const encodingOf = (url: string) =>
+    new Promise<string | undefined>((resolve, reject) => {
+      const u = new URL(url);
+      http
+        .get({ host: '127.0.0.1', port: u.port, headers: { host: u.host, 'accept-encoding': 'gzip, br' }, agent: false }, (res) => {
+          res.resume();
+          resolve(res.headers['content-encoding']);
+        })
+        .on('error', reject);
+    });
+  const shares = manager();
+  try {
+    const on = await shares.share({ target: target((server.address() as AddressInfo).port) });
+    assert.is(await encodingOf(on.url!), 'br');
+    await shares.stop(on);
+    settings.compress = false;
+    const off = await shares.share({ target: target((server.address() as AddressInfo).port) });
+    assert.is(await encodingOf(off.url!), undefined);
+  } finally {
+    await shares.stopAll();
+    server.close();
   }
 });
 
