@@ -1,35 +1,25 @@
 // `npm run bench`: the tunnel against going direct to the origin, side by side in one run, on loopback.
 // Prints the environment and one markdown table (also written to test/bench/last-results.md).
 //
-//   node test/bench/run.mjs [--dist DIR] [--seconds N] [--rounds N] [--tunnels N] [--only small,bulk,ws,memory,cluster] [--out FILE]
+//   node test/bench/run.mjs [--dist DIR] [--seconds N] [--rounds N] [--cold-rounds N] [--tunnels N]
+//                           [--only small,bulk,cold,ws,memory,cluster] [--out FILE]
 //
 // Everything runs as separate processes on free loopback ports: the origin (a plain Node http
 // server), the relay (dist/relay.js), the agent (dist/cli.js share … --quiet) and, as load
 // generator, Debian's wrk (installed with apt-get when missing). A plain Node proxy hop
-// (proxy-hop.mjs) is measured alongside as a reference for what one Node hop costs.
+// (proxy-hop.mjs) is measured alongside as a reference for what one Node hop costs, and OpenSSH's
+// `ssh -R` (Debian's sshd on loopback, installed when missing) as the yardstick for bulk transfers.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { download, upload, websocketRoundTrips } from './clients.mjs';
+import { websocketRoundTrips } from './clients.mjs';
+import { COLD_SIZES, coldBulk, DIRECTIONS, WARM_BYTES, warmBulk } from './bulk.mjs';
 import { nodeArgs, startRedis } from './cluster.mjs';
-import {
-  ensureWrk,
-  freePort,
-  get,
-  jsonLine,
-  median,
-  runWrk,
-  sleep,
-  start,
-  stop,
-  stopAllSync,
-  waitForHttp,
-  waitForLine,
-  within,
-  wrkVersion,
-} from './lib.mjs';
+import { ensureWrk, get, jsonLine, runWrk, sleep, start, stop, stopAllSync, waitForLine, within, wrkVersion } from './lib.mjs';
+import { benchProcesses } from './processes.mjs';
+import { ensureSsh, sshVersion, startSshd, startSshTunnel, stopSshd } from './ssh.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -38,18 +28,19 @@ const { values: flags } = parseArgs({
     dist: { type: 'string', default: path.join(root, 'dist') },
     seconds: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '2' },
+    'cold-rounds': { type: 'string', default: '3' },
     tunnels: { type: 'string', default: '1000' },
     out: { type: 'string', default: path.join(here, 'last-results.md') },
-    only: { type: 'string', default: 'small,bulk,ws,memory,cluster' },
+    only: { type: 'string', default: 'small,bulk,cold,ws,memory,cluster' },
   },
 });
 const dist = path.resolve(flags.dist);
 const seconds = Number(flags.seconds);
 const rounds = Number(flags.rounds);
+const coldRounds = Number(flags['cold-rounds']);
 const idleTunnels = Number(flags.tunnels);
 const sections = new Set(flags.only.split(','));
 const MiB = 1024 * 1024;
-const BULK_BYTES = 100 * MiB;
 const ECHOES = 2000;
 
 for (const file of ['relay.js', 'cli.js']) {
@@ -68,67 +59,7 @@ setTimeout(() => {
 
 const say = (text) => console.log(`· ${text}`);
 
-async function startOrigin() {
-  const origin = start('origin', process.execPath, [path.join(here, 'origin.mjs')], { cwd: root });
-  const { port } = await waitForLine(origin, jsonLine, 10_000, 'its port');
-  return { ...origin, port, base: `http://127.0.0.1:${port}` };
-}
-
-async function startRelay(name, extraArgs = [], nodeArgs = [], ipc = false) {
-  const port = await freePort();
-  const relay = start(name, process.execPath, [...nodeArgs, path.join(dist, 'relay.js'), '--http-port', String(port), ...extraArgs], {
-    cwd: root,
-    ipc,
-  });
-  await waitForHttp(`http://127.0.0.1:${port}/_porthole/health`, `localhost:${port}`, 10_000);
-  return { ...relay, port, base: `http://127.0.0.1:${port}` };
-}
-
-async function startProxyHop(origin) {
-  const hop = start('proxy-hop', process.execPath, [path.join(here, 'proxy-hop.mjs'), origin.base], { cwd: root });
-  const { port } = await waitForLine(hop, jsonLine, 10_000, 'its port');
-  return { ...hop, base: `http://127.0.0.1:${port}`, host: `127.0.0.1:${port}` };
-}
-
-async function startAgent(name, origin, relay, subdomain, quiet) {
-  const args = [
-    path.join(dist, 'cli.js'),
-    'share',
-    origin.base,
-    '--relay',
-    `http://localhost:${relay.port}`,
-    '--subdomain',
-    subdomain,
-    '--json',
-  ];
-  if (quiet) args.push('--quiet');
-  const agent = start(name, process.execPath, args, { cwd: root });
-  await waitForLine(agent, (line) => (jsonLine(line)?.event === 'ready' ? true : undefined), 10_000, 'ready');
-  return { ...agent, host: `${subdomain}.localhost:${relay.port}` };
-}
-
-/**
- * Runs `measure` against a fresh origin, relay and agent, so that no section inherits another's
- * state (bulk transfers measured right after the wrk runs were about half as fast).
- */
-async function withTunnel(measure) {
-  const origin = await startOrigin();
-  const relay = await startRelay('relay');
-  const agent = await startAgent('agent', origin, relay, 'bench', true);
-  const direct = { ...origin, host: `127.0.0.1:${origin.port}` };
-  const tunnel = { ...relay, host: agent.host };
-  try {
-    const viaTunnel = await get(`${tunnel.base}/small`, tunnel.host);
-    const expected = await get(`${direct.base}/small`, direct.host);
-    if (viaTunnel.status !== 200 || !viaTunnel.body.equals(expected.body))
-      throw new Error(`the tunnel answered ${viaTunnel.status} "${viaTunnel.body}" instead of the origin's response`);
-    return await measure({ origin, relay, agent, direct, tunnel });
-  } finally {
-    await stop(agent);
-    await stop(relay);
-    await stop(origin);
-  }
-}
+const { startOrigin, startRelay, startProxyHop, startAgent, withTunnel } = benchProcesses(dist);
 
 /**
  * The cost of the cluster's extra hop: one origin, two relays on one Redis, the agent on the first.
@@ -144,7 +75,7 @@ async function withCluster(measure) {
   try {
     const answer = await get(`${other.base}/small`, through(other).host);
     if (answer.status !== 200) throw new Error(`the other node answered ${answer.status} "${answer.body}"`);
-    return await measure({ owner: through(owner), other: through(other), agent, direct: { ...origin, host: `127.0.0.1:${origin.port}` } });
+    return await measure({ owner: through(owner), other: through(other), agent, direct: origin });
   } finally {
     for (const proc of [agent, other, owner, origin, redis]) await stop(proc);
   }
@@ -179,24 +110,6 @@ function combine(runs) {
   const cpuPerRequest = {};
   for (const name of Object.keys(runs[0].cpu)) cpuPerRequest[name] = runs.reduce((sum, r) => sum + r.cpu[name], 0) / requests;
   return { rps: mean((r) => r.rps), p50: mean((r) => r.p50), p99: mean((r) => r.p99), requests, cpuPerRequest };
-}
-
-/**
- * Bulk MiB/s: two warm-up transfers, then three each way, alternating; the median counts. Fresh
- * processes on this VM run their first few hundred MiB up to twice as slowly, direct ones too, while
- * they fault in their memory; a relay and an agent that have been up a while do not.
- */
-async function bulk(transfer, direct, tunnel) {
-  for (let i = 0; i < 2; i++) {
-    await transfer(direct.base, direct.host, BULK_BYTES);
-    await transfer(tunnel.base, tunnel.host, BULK_BYTES);
-  }
-  const runs = { direct: [], tunnel: [] };
-  for (let i = 0; i < 3; i++) {
-    runs.direct.push(await transfer(direct.base, direct.host, BULK_BYTES));
-    runs.tunnel.push(await transfer(tunnel.base, tunnel.host, BULK_BYTES));
-  }
-  return { direct: median(runs.direct), tunnel: median(runs.tunnel) };
 }
 
 /**
@@ -319,25 +232,30 @@ function table(r) {
     );
   }
   if (r.bulk) {
-    const { download, upload } = r.bulk;
-    rows.push(
-      [
-        '100 MiB download',
-        mibs(download.direct),
-        mibs(download.tunnel),
-        ratio(download.tunnel, download.direct),
+    for (const direction of Object.keys(DIRECTIONS)) {
+      const t = r.bulk[direction];
+      rows.push([
+        `${WARM_BYTES / MiB} MiB ${direction}, warm (median of 3 after 2 warm-ups)`,
+        mibs(t.direct),
+        mibs(t.tunnel),
+        ratio(t.tunnel, t.direct),
         '≥ 400 MiB/s',
-        check(download.tunnel >= 400),
-      ],
-      [
-        '100 MiB upload',
-        mibs(upload.direct),
-        mibs(upload.tunnel),
-        ratio(upload.tunnel, upload.direct),
-        '≥ 400 MiB/s',
-        check(upload.tunnel >= 400),
-      ],
-    );
+        check(t.tunnel >= 400),
+      ]);
+      if (t.ssh !== undefined) rows.push(['  ssh -R, the same transfers', '', mibs(t.ssh), ratio(t.ssh, t.direct), '', '']);
+    }
+  }
+  if (r.cold) {
+    for (const t of r.cold) {
+      rows.push([
+        `${t.bytes / MiB} MiB ${t.direction}, cold (fresh processes, one transfer; median of ${coldRounds})`,
+        mibs(t.direct),
+        mibs(t.tunnel),
+        ratio(t.tunnel, t.direct),
+        t.ssh === undefined ? '' : `≥ ssh -R: ${mibs(t.ssh)}`,
+        t.ssh === undefined ? '' : check(t.tunnel >= t.ssh),
+      ]);
+    }
   }
   if (r.ws) {
     rows.push(
@@ -398,7 +316,7 @@ async function main() {
   ensureWrk();
   const environment = [
     `Node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}), Linux ${os.release()}, ${wrkVersion()}`,
-    `${seconds} s per wrk run after a 2 s warm-up, ${rounds} rounds alternating direct and tunnel; bulk: median of 3 after 2 warm-up transfers; bundles from ${path.relative(root, dist) || dist}`,
+    `${seconds} s per wrk run after a 2 s warm-up, ${rounds} rounds alternating direct and tunnel; bulk: warm and cold (${COLD_SIZES.map((b) => b / MiB).join(' and ')} MiB); bundles from ${path.relative(root, dist) || dist}`,
   ];
   console.log(environment.join('\n'));
   const results = {};
@@ -416,12 +334,24 @@ async function main() {
       return small;
     });
   }
-  if (sections.has('bulk')) {
-    say('100 MiB downloads and uploads');
-    results.bulk = await withTunnel(async ({ direct, tunnel }) => ({
-      download: await bulk(download, direct, tunnel),
-      upload: await bulk(upload, direct, tunnel),
-    }));
+  const sshd = (sections.has('bulk') || sections.has('cold')) && ensureSsh(say) ? await startSshd() : undefined;
+  if (sshd) environment.push(`bulk yardstick: ${sshVersion()}, sshd and ssh -R on loopback with their default cipher`);
+  try {
+    if (sections.has('bulk')) {
+      say(`${WARM_BYTES / MiB} MiB downloads and uploads, warm`);
+      results.bulk = await withTunnel(async ({ origin, direct, tunnel }) => {
+        const ssh = sshd ? await startSshTunnel('ssh-warm', sshd, origin.port) : undefined;
+        try {
+          const paths = ssh ? { direct, tunnel, ssh } : { direct, tunnel };
+          return { download: await warmBulk(DIRECTIONS.download, paths), upload: await warmBulk(DIRECTIONS.upload, paths) };
+        } finally {
+          if (ssh) await stop(ssh);
+        }
+      });
+    }
+    if (sections.has('cold')) results.cold = await coldBulk(benchProcesses(dist), sshd, coldRounds, say);
+  } finally {
+    if (sshd) await stopSshd(sshd);
   }
   if (sections.has('ws')) {
     say(`${ECHOES} WebSocket echoes each way`);
@@ -441,7 +371,8 @@ async function main() {
         { label: 'owner', base: owner.base, host: owner.host, pids: { owner: owner.pid, agent: agent.pid } },
         { label: 'other', base: other.base, host: other.host, pids: { owner: owner.pid, other: other.pid, agent: agent.pid } },
       ]);
-      return { small, download: await bulk(download, owner, other), upload: await bulk(upload, owner, other) };
+      const paths = { direct: owner, tunnel: other };
+      return { small, download: await warmBulk(DIRECTIONS.download, paths), upload: await warmBulk(DIRECTIONS.upload, paths) };
     });
     say(`relay memory with ${idleTunnels} idle tunnels, Redis on`);
     const redis = await startRedis();
