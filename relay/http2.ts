@@ -2,6 +2,11 @@
  * HTTP/2 for visitors (RFC 9113). The relay's HTTPS listener offers h2 and http/1.1 by ALPN on one
  * port; each HTTP/2 stream becomes one tunnel stream, and the local server still gets HTTP/1.1. This
  * module holds the listener's settings and the translations between the two versions' heads.
+ *
+ * proxy.ts serves both versions through Node's compatibility API (Http2ServerRequest/Response). Over
+ * the raw stream API it costs ~9 µs per request (27 against 18 µs of CPU for a minimal server, with
+ * h2load), a tenth of what a request through the tunnel costs; one proxy path is worth that. HTTP/1.1
+ * requests never go through it.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerOptions, ServerResponse } from 'node:http';
 import http2, { type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
