@@ -37,20 +37,29 @@ export function writeMessages(ws: WebSocket, masking: Masking, messages: Outgoin
   socket.cork();
   messages.forEach(({ head, payload }, i) => {
     const last = i === messages.length - 1;
-    const header = messageHeader(head.length + (payload?.length ?? 0), masking === 'zero-key');
-    socket.write(Buffer.concat([header, head]), last && !payload ? sent : undefined);
+    socket.write(
+      withMessageHeader(head, head.length + (payload?.length ?? 0), masking === 'zero-key'),
+      last && !payload ? sent : undefined,
+    );
     if (payload) socket.write(payload, last ? sent : undefined);
   });
   socket.uncork();
 }
 
-/** FIN + binary opcode, the payload length in 7, 16 or 64 bits, and a zero masking key for clients. */
-function messageHeader(length: number, zeroKey: boolean): Buffer {
+/**
+ * `head` behind its WebSocket message header, in one buffer: FIN + binary opcode, the message length
+ * (`length`, which includes a payload written after it) in 7, 16 or 64 bits, and a zero masking key
+ * for clients.
+ */
+function withMessageHeader(head: Buffer, length: number, zeroKey: boolean): Buffer {
   const lengthBytes = length < 126 ? 0 : length < 65536 ? 2 : 8;
-  const header = Buffer.alloc(2 + lengthBytes + (zeroKey ? 4 : 0));
-  header[0] = 0x82;
-  header[1] = (zeroKey ? 0x80 : 0) | (lengthBytes === 0 ? length : lengthBytes === 2 ? 126 : 127);
-  if (lengthBytes === 2) header.writeUInt16BE(length, 2);
-  else if (lengthBytes === 8) header.writeBigUInt64BE(BigInt(length), 2);
-  return header;
+  const headerBytes = 2 + lengthBytes + (zeroKey ? 4 : 0);
+  const out = Buffer.allocUnsafe(headerBytes + head.length);
+  out[0] = 0x82;
+  out[1] = (zeroKey ? 0x80 : 0) | (lengthBytes === 0 ? length : lengthBytes === 2 ? 126 : 127);
+  if (lengthBytes === 2) out.writeUInt16BE(length, 2);
+  else if (lengthBytes === 8) out.writeBigUInt64BE(BigInt(length), 2);
+  if (zeroKey) out.fill(0, 2 + lengthBytes, headerBytes);
+  head.copy(out, headerBytes);
+  return out;
 }
