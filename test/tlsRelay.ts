@@ -4,7 +4,7 @@
  * processes that trust it, and HTTP/2 and curl clients that reach <name>.DOMAIN on 127.0.0.1.
  * (Certificate checks refuse a wildcard right under a top-level name, so not *.localhost.)
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import http2, { type ClientHttp2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
@@ -14,6 +14,7 @@ import type { RelayConfig } from '../relay/config';
 import { startRelay, type Relay } from '../relay/server';
 import { staticCertificate } from '../relay/tls/staticCertificate';
 import { quietLog, share, type Child } from './helpers';
+import { selfSignedCertificate } from './selfSigned.cjs';
 
 /** The relay's domain; the agents resolve it and its names to 127.0.0.1 (test/tls/resolve-test-names.cjs). */
 export const DOMAIN = 'porthole.test';
@@ -31,20 +32,7 @@ export function makeCertificate(): Certificate {
   process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   const certFile = path.join(dir, 'cert.pem');
   const keyFile = path.join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2'].concat([
-      '-subj',
-      `/CN=${DOMAIN}`,
-      '-addext',
-      `subjectAltName=DNS:${DOMAIN},DNS:*.${DOMAIN}`,
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-    ]),
-    { stdio: 'pipe' },
-  );
+  selfSignedCertificate({ cert: certFile, key: keyFile, names: [DOMAIN, `*.${DOMAIN}`], days: 2 });
   return { certFile, keyFile, pem: fs.readFileSync(certFile) };
 }
 

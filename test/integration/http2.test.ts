@@ -66,13 +66,22 @@ test('the local server gets HTTP/1.1: Host from :authority, cookie crumbs joined
     assert.is(seen.cookie, 'a=1; b=2; c=3');
     assert.is(seen['x-custom'], 'kept');
     assert.is(seen['x-forwarded-proto'], 'https');
-    assert.is(seen['x-forwarded-host'], ctx.agent.host);
     assert.is(seen['x-forwarded-for'], '127.0.0.1');
     assert.is(seen.te, undefined);
     assert.is(seen.host, `localhost:${ctx.origin.port}`, 'Host rewritten to the local target, as on HTTP/1.1');
     assert.not.ok(Object.keys(seen).some((name) => name.startsWith(':')));
   } finally {
     session.close();
+  }
+  const preserving = await shareOverTls(ctx.relay, ctx.certificate, ctx.origin.port, ['--subdomain', 'hkeep', '--host-header', 'preserve']);
+  ctx.children.push(preserving);
+  const kept = await connectH2(ctx.relay.httpsPort, preserving.host, ctx.certificate);
+  try {
+    const seen = JSON.parse((await h2Request(kept, { ':path': '/headers' })).body.toString()) as Record<string, string>;
+    assert.is(seen.host, preserving.host, 'with --host-header preserve, Host is the :authority the browser sent');
+    assert.is(seen['x-forwarded-host'], preserving.host);
+  } finally {
+    kept.close();
   }
 });
 
