@@ -1,6 +1,5 @@
 /** `porthole share <port|url>`: the agent on the command line, printing the URL and one line per request. */
 import { parseArgs } from 'node:util';
-import v8 from 'node:v8';
 import { DEFAULT_HTTP_PORT } from '../../relay/config.js';
 import { startEmbeddedRelay } from '../../relay/embedded.js';
 import type { Relay } from '../../relay/server.js';
@@ -246,18 +245,7 @@ function harRecorder(file: string) {
 
 class UsageError extends Error {}
 
-/**
- * undici parses HTTP with llhttp compiled to WebAssembly. V8 runs it as Liftoff (baseline) code first
- * and recompiles the hot parts with TurboFan in the background: ~90 ms of CPU in the middle of a
- * fresh agent's first bulk transfer, for parsing that is a sliver of the agent's work (CPU per small
- * request measured the same either way). Set before undici compiles llhttp, at its first request.
- */
-function keepWasmOnLiftoff(): void {
-  v8.setFlagsFromString('--liftoff-only');
-}
-
 async function main(): Promise<void> {
-  keepWasmOnLiftoff();
   const [command, ...rest] = process.argv.slice(2);
   if (command === '--version' || command === '-v') return void console.log(VERSION);
   if (!command || command === '--help' || command === '-h' || rest.includes('--help')) return void console.log(USAGE);
