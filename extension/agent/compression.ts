@@ -81,15 +81,19 @@ export function acceptEncodingOf(fields: string[]): string | undefined {
 }
 
 /**
- * Decides whether a response is compressed, from the request's method and Accept-Encoding and the
- * response's status and fields. A response that could be compressed carries `Vary: Accept-Encoding`
- * even for a visitor that gets it plain, so that a shared cache keeps the two apart.
+ * Decides whether a response is compressed, from the request's method and fields (its
+ * Accept-Encoding) and the response's status and fields. A response that could be compressed
+ * carries `Vary: Accept-Encoding` even for a visitor that gets it plain, so that a shared cache keeps
+ * the two apart. On every response's path: fields whose names cannot matter are skipped unread.
  */
-export function planResponse(method: string, acceptEncoding: string | undefined, status: number, headers: string[]): ResponsePlan {
+export function planResponse(method: string, requestFields: string[], status: number, headers: string[]): ResponsePlan {
   if (method === 'HEAD' || status < 200 || status === 204 || status === 206 || status === 304) return { headers };
   let contentType = '';
   let length: number | undefined;
   for (let i = 0; i < headers.length; i += 2) {
+    const size = headers[i].length;
+    // content-type 12, cache-control and content-range 13, content-length 14, content-encoding 16
+    if (size < 12 || size > 16 || size === 15) continue;
     const name = headers[i].toLowerCase();
     const value = headers[i + 1];
     if (name === 'content-type') contentType = value;
@@ -99,7 +103,7 @@ export function planResponse(method: string, acceptEncoding: string | undefined,
     else if (name === 'cache-control' && /(?:^|,)\s*no-transform\s*(?:,|$)/i.test(value)) return { headers };
   }
   if ((length !== undefined && !(length >= MIN_BYTES)) || !isCompressibleType(contentType)) return { headers };
-  const encoding = preferredEncoding(acceptEncoding);
+  const encoding = preferredEncoding(acceptEncodingOf(requestFields));
   return { headers: rewriteHeaders(headers, encoding), encoding, length };
 }
 
@@ -127,7 +131,7 @@ function rewriteHeaders(headers: string[], encoding: Encoding | undefined): stri
   return out;
 }
 
-/** Where the local server's response body goes: into the tunnel stream as it is, or through an encoder. */
+/** An encoder between the local server's response body and the tunnel stream. */
 export interface BodySink {
   /** False when the local server should pause until the sink's `resume` runs. */
   write(chunk: Buffer): boolean;
@@ -135,18 +139,6 @@ export interface BodySink {
   end(done: () => void): void;
   /** The local server failed mid-body: nothing more follows. */
   abort(): void;
-}
-
-/** The body as it is. */
-export function plainBody(stream: TunnelStream): BodySink {
-  return {
-    write: (chunk) => stream.write(chunk),
-    end: (done) => {
-      stream.end();
-      done();
-    },
-    abort: () => undefined,
-  };
 }
 
 /**

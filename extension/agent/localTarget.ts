@@ -9,7 +9,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { RequestHead } from '../../core/protocol.js';
 import { pipeReadable, pipeWritable } from '../../core/pipe.js';
 import type { TunnelStream } from '../../core/stream.js';
-import { acceptEncodingOf, type BodySink, compressedBody, planResponse } from './compression.js';
+import { type BodySink, compressedBody, planResponse } from './compression.js';
 import { OriginMap } from './originMap.js';
 import { Recorder } from './recorder.js';
 import type { ReplayRequest, RequestRecord } from './requestRecord.js';
@@ -105,9 +105,7 @@ export class LocalTarget {
         resume = resumeResponse;
         const headers = rawHeaders.map((h) => h.toString('latin1'));
         const mapped = this.forVisitor(headers);
-        const plan = this.options.compress
-          ? planResponse(head.method, acceptEncodingOf(head.headers), status, mapped)
-          : { headers: mapped };
+        const plan = this.options.compress ? planResponse(head.method, head.headers, status, mapped) : { headers: mapped };
         stream.sendResponse({ status, statusText, headers: plan.headers });
         if (plan.encoding) {
           encoder = compressedBody(stream, plan.encoding, plan.length, resumeResponse);
