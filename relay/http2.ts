@@ -86,6 +86,7 @@ export function createHttp2Listener(
     session.setLocalWindowSize(CONNECTION_WINDOW);
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
+    if (keepAliveTimeout) closeWhenIdle(session, keepAliveTimeout);
   });
   server.on('secureConnection', (socket: Socket) => {
     sockets.add(socket);
@@ -101,6 +102,28 @@ export function createHttp2Listener(
       for (const socket of sockets) socket.destroy();
     },
   };
+}
+
+/**
+ * HTTP/2's --keep-alive-timeout: a session with no stream open for `ms` gets GOAWAY, as an idle
+ * HTTP/1.1 connection is closed. A quiet stream (server-sent events, a WebSocket) keeps it open.
+ */
+function closeWhenIdle(session: ServerHttp2Session, ms: number): void {
+  let open = 0;
+  let idle: NodeJS.Timeout | undefined;
+  const startIdle = () => {
+    idle = setTimeout(() => session.close(), ms);
+    idle.unref();
+  };
+  session.on('stream', (stream) => {
+    open++;
+    clearTimeout(idle);
+    stream.once('close', () => {
+      if (--open === 0 && !session.closed) startIdle();
+    });
+  });
+  session.once('close', () => clearTimeout(idle));
+  startIdle();
 }
 
 export function isHttp2(req: PublicRequest): req is Http2ServerRequest {

@@ -245,6 +245,32 @@ test('plain HTTP stays HTTP/1.1, even when curl offers h2c; --no-http2 serves HT
   }
 });
 
+test('--keep-alive-timeout on HTTP/2: a session without streams gets GOAWAY; a slow answer keeps its session', async (ctx) => {
+  const quick = await tlsRelay(ctx.certificate, { keepAliveTimeoutMs: 500 });
+  const agent = await shareOverTls(quick, ctx.certificate, ctx.origin.port, ['--subdomain', 'hidle']);
+  try {
+    const idle = await connectH2(quick.httpsPort, agent.host, ctx.certificate);
+    const goaway = new Promise<number>((resolve) => idle.once('goaway', resolve));
+    const idleStarted = Date.now();
+    assert.is(await goaway, 0, 'GOAWAY with NO_ERROR');
+    assert.ok(Date.now() - idleStarted >= 400, 'not before the timeout');
+    idle.destroy();
+
+    const busy = await connectH2(quick.httpsPort, agent.host, ctx.certificate);
+    let wentAway = false;
+    busy.once('goaway', () => {
+      wentAway = true;
+    });
+    const slow = await h2Request(busy, { ':path': '/slow?n=1500' });
+    assert.is(slow.body.toString(), 'slow done');
+    assert.not.ok(wentAway, 'a stream open for three times the timeout keeps the session');
+    busy.close();
+  } finally {
+    await agent.stop();
+    await quick.close(0);
+  }
+});
+
 test('an HTTP/1.1 client on the HTTP/2 listener still gets a 400 for a malformed request', async (ctx) => {
   const status = await new Promise<string>((resolve, reject) => {
     const socket = tls.connect(
