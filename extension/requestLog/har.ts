@@ -104,7 +104,8 @@ function harEntry({ record, baseUrl }: HarSource): HarEntry {
       content: content(record),
       redirectURL: headerValue(record.visitorResponseHeaders, 'location') ?? '',
       headersSize: -1,
-      bodySize: record.responseBytes,
+      // What crossed to the visitor: after the agent's compression, when it compressed.
+      bodySize: record.compression?.bytes ?? record.responseBytes,
     },
     cache: {},
     timings: { send: 0, wait: time, receive: 0 },
@@ -191,6 +192,7 @@ function content(record: RequestRecord): HarContent {
   const { bytes, decoded, problem } = decodeBody(captured, headerValue(record.responseHeaders, 'content-encoding'));
   const result: HarContent = { size: bytes.length, mimeType };
   if (decoded.length > 0 && !record.responseBodyTruncated) result.compression = bytes.length - record.responseBytes;
+  if (record.compression) result.compression = record.responseBytes - record.compression.bytes;
   if (looksLikeUtf8Text(bytes, record.responseBodyTruncated)) result.text = bytes.toString('utf8');
   else {
     result.text = bytes.toString('base64');

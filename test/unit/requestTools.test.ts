@@ -181,9 +181,20 @@ test('HAR 1.2: valid against the schema, bodies as captured, decoded, cut ones m
       baseUrl: 'https://shop.example.dev',
       record: record({ id: 3, status: undefined, error: 'Nothing is listening', responseBytes: 0, responseBody: Buffer.alloc(0) }),
     },
+    {
+      baseUrl: 'https://shop.example.dev',
+      record: record({
+        id: 4,
+        responseHeaders: ['Content-Type', 'application/json'],
+        visitorResponseHeaders: ['Content-Type', 'application/json', 'Content-Encoding', 'br', 'Vary', 'Accept-Encoding'],
+        responseBody: Buffer.from(json),
+        responseBytes: json.length,
+        compression: { encoding: 'br', bytes: 5 },
+      }),
+    },
   ]);
   assert.equal(harProblems(har), []);
-  const [post, replay, failed] = har.log.entries;
+  const [post, replay, failed, compressed] = har.log.entries;
   assert.is(post.request.url, 'https://shop.example.dev/hook?a=1&b=%20x');
   assert.equal(post.request.queryString, [
     { name: 'a', value: '1' },
@@ -207,6 +218,9 @@ test('HAR 1.2: valid against the schema, bodies as captured, decoded, cut ones m
   assert.is(replay.request.url, 'http://localhost:5173/');
   assert.is(failed.response.status, 0);
   assert.is(failed.response._error, 'Nothing is listening');
+  assert.is(compressed.response.bodySize, 5, 'the agent compressed it: 5 bytes crossed to the visitor');
+  assert.is(compressed.response.content.compression, json.length - 5);
+  assert.is(compressed.response.content.text, json.toString());
 });
 
 test('compare: facts, header changes and a body diff with context', () => {
