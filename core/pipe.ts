@@ -1,4 +1,7 @@
-/** Connects tunnel streams to Node streams, with back-pressure both ways. */
+/**
+ * Connects tunnel streams to Node streams, with back-pressure both ways. Each listener is guarded:
+ * an exception in one fails that tunnel stream, never the process.
+ */
 import type { Readable, Writable } from 'node:stream';
 import type { TunnelStream } from './stream.js';
 
@@ -10,13 +13,19 @@ import type { TunnelStream } from './stream.js';
  */
 export function pipeReadable(source: Readable, stream: TunnelStream, ended: () => void = () => stream.end()): void {
   stream.onWritable = () => source.resume();
-  source.on('data', (chunk: Buffer) => {
-    if (!stream.write(chunk)) source.pause();
-  });
-  source.on('end', ended);
-  source.on('close', () => {
-    if (!source.readableEnded) stream.reset('cancelled', 'the sender went away before the body ended');
-  });
+  source.on(
+    'data',
+    stream.guard((chunk: Buffer) => {
+      if (!stream.write(chunk)) source.pause();
+    }),
+  );
+  source.on('end', stream.guard(ended));
+  source.on(
+    'close',
+    stream.guard(() => {
+      if (!source.readableEnded) stream.reset('cancelled', 'the sender went away before the body ended');
+    }),
+  );
 }
 
 /**
@@ -25,11 +34,14 @@ export function pipeReadable(source: Readable, stream: TunnelStream, ended: () =
  */
 export function pipeWritable(stream: TunnelStream, sink: Writable): void {
   let buffered = 0;
-  sink.on('drain', () => {
-    const n = buffered;
-    buffered = 0;
-    stream.consumed(n);
-  });
+  sink.on(
+    'drain',
+    stream.guard(() => {
+      const n = buffered;
+      buffered = 0;
+      stream.consumed(n);
+    }),
+  );
   stream.onData = (chunk) => {
     if (sink.write(chunk) && buffered === 0) stream.consumed(chunk.length);
     else buffered += chunk.length;

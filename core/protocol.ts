@@ -125,15 +125,16 @@ export interface Welcome {
   resume: string;
   /** Seconds between pings the relay expects. */
   heartbeat: number;
-  /** Largest DATA payload the relay accepts (its --max-frame-size). */
-  maxFrame: number;
+  /** Largest DATA payload the relay accepts (its --max-frame-size); MAX_FRAME_PAYLOAD when absent. */
+  maxFrame?: number;
   /** The access rules enforced for this tunnel. Relays that predate `Hello.access` leave it out. */
   access?: AccessSummary;
   /** With a private link: the public URL carrying its key, to give to the people invited. */
   link?: string;
 }
 
-export type RefusalCode = 'version' | 'token' | 'taken' | 'invalid-name' | 'limit' | 'malformed' | 'access';
+export const REFUSAL_CODES = ['version', 'token', 'taken', 'invalid-name', 'limit', 'malformed', 'access'] as const;
+export type RefusalCode = (typeof REFUSAL_CODES)[number];
 export interface Refusal {
   code: RefusalCode;
   message: string;
@@ -188,6 +189,8 @@ export const CloseCode = {
   protocolError: 1002,
   /** The relay cannot take the agent right now (a cluster node without Redis); it reconnects with backoff. */
   tryAgain: 1013,
+  /** This side failed on something it could not foresee (a bug, reported in its log): the connection ends, the process lives. */
+  internalError: 1011,
   refused: 4000,
   heartbeatTimeout: 4001,
   replaced: 4002,
@@ -372,6 +375,33 @@ export function checkHello(hello: Hello): Hello {
     throw new ProtocolError('HELLO access needs text (or nothing) for linkKey and lists of text (or nothing) for allowIps and openPaths');
   }
   return hello;
+}
+
+/** Heartbeat intervals an agent accepts from WELCOME, in seconds: Node's timers cannot wait much longer than 24 days. */
+const HEARTBEAT_SECONDS = { min: 0.1, max: 24 * 3600 };
+
+/** The agent's check of WELCOME: the URL is opened in a browser, the heartbeat and frame size drive timers and loops. */
+export function checkWelcome(welcome: Welcome): Welcome {
+  const { url, subdomain, resume, heartbeat, maxFrame } = welcome;
+  if (typeof url !== 'string' || !/^https?:\/\/[^/\s]/i.test(url) || !URL.canParse(url)) {
+    throw new ProtocolError("WELCOME needs the tunnel's http:// or https:// URL");
+  }
+  if (typeof subdomain !== 'string' || typeof resume !== 'string') throw new ProtocolError('WELCOME needs a subdomain and a resume secret');
+  if (typeof heartbeat !== 'number' || !(heartbeat >= HEARTBEAT_SECONDS.min && heartbeat <= HEARTBEAT_SECONDS.max)) {
+    throw new ProtocolError(`WELCOME needs a heartbeat of ${HEARTBEAT_SECONDS.min} to ${HEARTBEAT_SECONDS.max} seconds`);
+  }
+  if (maxFrame !== undefined && !(Number.isInteger(maxFrame) && maxFrame >= DATA_FRAME_BYTES && maxFrame <= MAX_FRAME_PAYLOAD)) {
+    throw new ProtocolError(`WELCOME's frame size must be a whole number from ${DATA_FRAME_BYTES} to ${MAX_FRAME_PAYLOAD}`);
+  }
+  return welcome;
+}
+
+/** The agent's check of REFUSE: a known code and a message, or the refusal is itself malformed. */
+export function checkRefusal(refusal: Refusal): Refusal {
+  if (!(REFUSAL_CODES as readonly string[]).includes(refusal.code) || typeof refusal.message !== 'string') {
+    throw new ProtocolError('REFUSE needs a known code and a message');
+  }
+  return { code: refusal.code, message: refusal.message.slice(0, 1000) };
 }
 
 export function checkReset(reset: Reset, stream: number): Reset {

@@ -38,6 +38,8 @@ export interface StreamHost {
   waitForRoom(stream: TunnelStream): void;
   /** The stream is finished in both directions. */
   forget(stream: TunnelStream): void;
+  /** An exception cost this stream its life: for the owner's log. */
+  fault(error: unknown, stream: number): void;
 }
 
 /** Owners set the `on*` callbacks they need. */
@@ -117,11 +119,14 @@ export class TunnelStream {
 
   receive(frame: Frame): void {
     switch (frame.type) {
-      case FrameType.Response:
+      case FrameType.Response: {
         if (this.responded) throw new ProtocolError(`a second RESPONSE on stream ${this.id}`);
         this.responded = true;
-        this.onResponse?.(decodeResponseHead(frame));
+        // Decoded, and so validated, whether anyone listens or not.
+        const head = decodeResponseHead(frame);
+        this.onResponse?.(head);
         return;
+      }
       case FrameType.Data:
         if (this.receivedEnd) throw new ProtocolError(`DATA after END on stream ${this.id}`);
         this.unacknowledged += frame.payload.length;
@@ -152,6 +157,35 @@ export class TunnelStream {
     const onReset = this.onReset;
     this.finish();
     onReset?.(reset);
+  }
+
+  /**
+   * An exception thrown while serving this stream (in a listener, a callback, a library call): the
+   * stream is reset as 'internal', its owner hears of it through `onReset` so the other side of it
+   * (the visitor, the local server) is answered or cut, and the tunnel reports it. Nothing else ends.
+   */
+  fail(error: unknown): void {
+    this.host.fault(error, this.id);
+    if (this.done) return;
+    const onReset = this.onReset;
+    const reset: Reset = { code: 'internal', message: `internal error: ${error instanceof Error ? error.message : String(error)}` };
+    this.reset(reset.code, reset.message);
+    try {
+      onReset?.(reset);
+    } catch (second) {
+      this.host.fault(second, this.id);
+    }
+  }
+
+  /** `listener` for a socket, request or timer serving this stream, such that an exception in it fails this stream alone. */
+  guard<A extends unknown[]>(listener: (...args: A) => void): (...args: A) => void {
+    return (...args) => {
+      try {
+        listener(...args);
+      } catch (error) {
+        this.fail(error);
+      }
+    };
   }
 
   /** The tunnel has room again after `write` returned false because it was congested. */

@@ -19,6 +19,8 @@ import {
   type Frame,
   type RequestHead,
 } from './protocol.js';
+import { closePeer } from './close.js';
+import { systemClock, type Clock } from './clock.js';
 import { writeMessages, type Masking, type OutgoingMessage } from './messageWriter.js';
 import { type StreamHost, TunnelStream } from './stream.js';
 
@@ -38,6 +40,8 @@ export interface TunnelOptions {
   masking: Masking;
   /** Largest DATA payload accepted from the peer (the relay's --max-frame-size). */
   receiveFrameLimit?: number;
+  /** Drives the heartbeat; tests pass one they advance by hand. */
+  clock?: Clock;
 }
 
 export interface TunnelHandlers {
@@ -47,6 +51,13 @@ export interface TunnelHandlers {
   open?(stream: TunnelStream, head: RequestHead): void;
   /** The WebSocket closed, for whatever reason; every stream has been reset. */
   closed(code: number, reason: string): void;
+  /**
+   * Something went wrong on this connection, to be logged: a ProtocolError (the peer broke the
+   * protocol; the connection is closing with 1002), or an exception thrown while handling what the
+   * peer sent (a bug, or a library refusing input nobody foresaw). An exception with a `stream` cost
+   * only that stream, which was reset; one without closed the connection with 1011.
+   */
+  fault(error: unknown, stream?: number): void;
 }
 
 export class Tunnel implements StreamHost {
@@ -61,7 +72,7 @@ export class Tunnel implements StreamHost {
   private run: Buffer[] = [];
   private batchBytes = 0;
   private flushScheduled = false;
-  private heartbeat?: NodeJS.Timeout;
+  private stopHeartbeat?: () => void;
   private heardFrom = true;
   private closed = false;
   /** Why this side closed, when it did: a terminated socket reports only 1006. */
@@ -69,6 +80,7 @@ export class Tunnel implements StreamHost {
 
   private readonly masking: Masking;
   private readonly receiveFrameLimit: number;
+  private readonly clock: Clock;
 
   constructor(
     readonly ws: WebSocket,
@@ -77,7 +89,10 @@ export class Tunnel implements StreamHost {
   ) {
     this.masking = options.masking;
     this.receiveFrameLimit = options.receiveFrameLimit ?? MAX_FRAME_PAYLOAD;
+    this.clock = options.clock ?? systemClock;
     ws.binaryType = 'nodebuffer';
+    // Every listener below is the end of the line for an exception: whatever a peer sends costs it
+    // its own stream or connection, never the process and the other tunnels in it.
     ws.on('message', (data, isBinary) => this.receive(data as Buffer, isBinary));
     ws.on('pong', () => {
       this.heardFrom = true;
@@ -97,7 +112,8 @@ export class Tunnel implements StreamHost {
    * so dead agents do not linger and NAT boxes see traffic on idle tunnels.
    */
   startHeartbeat(intervalMs: number): void {
-    this.heartbeat = setInterval(() => {
+    this.stopHeartbeat?.();
+    this.stopHeartbeat = this.clock.every(intervalMs, () => {
       if (!this.heardFrom) {
         this.close(CloseCode.heartbeatTimeout, `no heartbeat for ${Math.round((2 * intervalMs) / 1000)} s`);
         this.ws.terminate();
@@ -105,8 +121,7 @@ export class Tunnel implements StreamHost {
       }
       this.heardFrom = false;
       if (this.ws.readyState === this.ws.OPEN) this.ws.ping();
-    }, intervalMs);
-    this.heartbeat.unref();
+    });
   }
 
   /** Relay side: starts a stream for a public request and sends its head. */
@@ -154,9 +169,18 @@ export class Tunnel implements StreamHost {
     if (this.batchBytes >= BATCH_BYTES) this.flush();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      setImmediate(this.scheduledFlush);
     }
   }
+
+  private readonly scheduledFlush = (): void => {
+    try {
+      this.flush();
+    } catch (error) {
+      this.handlers.fault(error);
+      this.ws.terminate();
+    }
+  };
 
   private joinRun(): Buffer {
     const head = this.run.length === 1 ? this.run[0] : Buffer.concat(this.run);
@@ -178,14 +202,14 @@ export class Tunnel implements StreamHost {
     if (this.waiting.size === 0 || this.congested) return;
     const ready = [...this.waiting];
     this.waiting.clear();
-    for (const stream of ready) stream.roomAvailable();
+    for (const stream of ready) stream.guard(() => stream.roomAvailable())();
   };
 
-  /** Closes the WebSocket after sending what is queued. */
+  /** Closes the WebSocket after sending what is queued; the peer gets `reason` cut to what a close frame holds. */
   close(code: number = CloseCode.normal, reason = ''): void {
     this.closedHere ??= { code, reason };
     this.flush();
-    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason.slice(0, 120));
+    closePeer(this.ws, code, reason);
   }
 
   get isOpen(): boolean {
@@ -194,14 +218,38 @@ export class Tunnel implements StreamHost {
 
   private receive(data: Buffer, isBinary: boolean): void {
     this.heardFrom = true;
+    let frames: Frame[];
     try {
       if (!isBinary) throw new ProtocolError('text message received; Porthole frames are binary');
-      for (const frame of decodeFrames(data, this.receiveFrameLimit)) this.dispatch(frame);
+      frames = decodeFrames(data, this.receiveFrameLimit);
     } catch (error) {
-      // Whatever a peer sends costs it its own connection, never the process and its other tunnels.
-      const why = error instanceof ProtocolError ? error.message : `it could not be handled (${(error as Error).message})`;
-      this.close(CloseCode.protocolError, `malformed frame: ${why}`);
+      return this.failed(error);
     }
+    for (const frame of frames) {
+      if (this.closedHere) return;
+      try {
+        this.dispatch(frame);
+      } catch (error) {
+        this.failed(error, frame.stream);
+      }
+    }
+  }
+
+  /**
+   * Handling something the peer sent threw. A ProtocolError closes the connection with 1002. Any
+   * other exception ends only its stream when it happened on one, and the connection (1011) otherwise.
+   */
+  private failed(error: unknown, streamId = 0): void {
+    if (error instanceof ProtocolError) {
+      this.handlers.fault(error);
+      return this.close(CloseCode.protocolError, `malformed frame: ${error.message}`);
+    }
+    if (streamId !== 0) {
+      const stream = this.streams.get(streamId);
+      return stream ? stream.fail(error) : this.handlers.fault(error, streamId);
+    }
+    this.handlers.fault(error);
+    this.close(CloseCode.internalError, `internal error: ${error instanceof Error ? error.message : String(error)}`);
   }
 
   private dispatch(frame: Frame): void {
@@ -221,13 +269,23 @@ export class Tunnel implements StreamHost {
   private onClose(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.heartbeat);
+    this.stopHeartbeat?.();
     this.messages = [];
     this.run = [];
     this.batchBytes = 0;
     this.waiting.clear();
-    for (const stream of [...this.streams.values()]) stream.abandon({ code: 'cancelled', message: 'the tunnel closed' });
-    this.handlers.closed(this.closedHere?.code ?? code, this.closedHere?.reason ?? reason);
+    for (const stream of [...this.streams.values()])
+      stream.guard(() => stream.abandon({ code: 'cancelled', message: 'the tunnel closed' }))();
+    try {
+      this.handlers.closed(this.closedHere?.code ?? code, this.closedHere?.reason ?? reason);
+    } catch (error) {
+      this.handlers.fault(error);
+    }
+  }
+
+  /** A stream's exception, for the owner's log; the stream has been reset. */
+  fault(error: unknown, stream: number): void {
+    this.handlers.fault(error, stream);
   }
 
   /** Called by a stream once both directions are finished. */

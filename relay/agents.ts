@@ -19,7 +19,9 @@ import {
   type Welcome,
 } from '../core/protocol.js';
 import type { Claim, Deferral, NameClaims, Registration, Registry } from './registry.js';
+import type { ReportFault } from './faults.js';
 import { Tunnel } from '../core/tunnel.js';
+import type { Clock } from '../core/clock.js';
 import { safeEqual } from './secrets.js';
 import { accessRules, summarize } from './access.js';
 import { privateLink } from '../core/access.js';
@@ -38,7 +40,10 @@ export interface AgentGateOptions {
   maxFramePayload: number;
   /** An agent registered on the connection of `req` (the relay then stops counting it against its address). */
   registered(req: IncomingMessage): void;
+  clock: Clock;
   tunnelUrl(subdomain: string): string;
+  /** Logs and counts what went wrong on one agent's connection. */
+  fault: ReportFault;
 }
 
 export class AgentGate {
@@ -53,7 +58,7 @@ export class AgentGate {
 
   /** Takes over a fresh agent WebSocket. */
   accept(ws: WebSocket, req: IncomingMessage): void {
-    const { registry, metrics, log, tunnelUrl, heartbeatMs, maxFramePayload, registered } = this.options;
+    const { registry, metrics, log, tunnelUrl, heartbeatMs, maxFramePayload, registered, clock } = this.options;
     const remote = req.socket.remoteAddress;
     let registration: Registration | undefined;
     let greeted = false;
@@ -63,8 +68,9 @@ export class AgentGate {
       ws,
       {
         control: (frame) => onControl(frame),
+        fault: (error, stream) => this.options.fault(error, { tunnel: registration?.subdomain, stream, remote }),
         closed: (code, reason) => {
-          clearTimeout(helloTimer);
+          cancelHelloTimer();
           // A revoked token's name is not kept for an agent that can no longer come back.
           const clean = code === CloseCode.normal || code === CloseCode.refused;
           ended = { clean };
@@ -73,12 +79,11 @@ export class AgentGate {
           log('agent.disconnected', { tunnel: registration.subdomain, code, reason: reason || undefined, clean, remote });
         },
       },
-      { masking: 'none', receiveFrameLimit: this.options.maxFramePayload },
+      { masking: 'none', receiveFrameLimit: this.options.maxFramePayload, clock },
     );
     tunnel.startHeartbeat(this.options.heartbeatMs);
-    const helloTimer = setTimeout(
-      () => tunnel.close(CloseCode.protocolError, `no HELLO within ${HELLO_TIMEOUT_MS / 1000} s`),
-      HELLO_TIMEOUT_MS,
+    const cancelHelloTimer = clock.after(HELLO_TIMEOUT_MS, () =>
+      tunnel.close(CloseCode.protocolError, `no HELLO within ${HELLO_TIMEOUT_MS / 1000} s`),
     );
 
     const refuse = (refusal: Refusal) => {
@@ -93,7 +98,7 @@ export class AgentGate {
         throw new ProtocolError(greeted ? `unexpected frame type ${frame.type} on stream 0` : 'the first frame must be HELLO');
       }
       greeted = true;
-      clearTimeout(helloTimer);
+      cancelHelloTimer();
       const hello = checkHello(decodeJson<Hello>(frame, 'HELLO'));
       if (hello.protocol !== PROTOCOL_VERSION) {
         const update =

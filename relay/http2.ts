@@ -152,8 +152,8 @@ export function hasBody(req: PublicRequest): boolean {
  */
 export function pipeHttp2Body(req: Http2ServerRequest, stream: TunnelStream): void {
   const abandon = () => stream.reset('cancelled', 'the public client went away');
-  req.once('aborted', abandon);
-  pipeReadable(req, stream, () => setImmediate(() => (req.aborted || req.stream.rstCode ? abandon() : stream.end())));
+  req.once('aborted', stream.guard(abandon));
+  pipeReadable(req, stream, () => setImmediate(stream.guard(() => (req.aborted || req.stream.rstCode ? abandon() : stream.end()))));
 }
 
 /** The host a visitor asked for: HTTP/1.1's Host; HTTP/2's :authority, for which a Host field may stand in. */

@@ -23,6 +23,8 @@ export class Metrics {
   agentConnections = 0;
   agentReconnects = 0;
   refusedAgents = 0;
+  /** Errors each confined to one connection or stream: agents breaking the protocol, and exceptions caught. */
+  readonly faults = { protocol: 0, exception: 0 };
 
   constructor(private readonly connections?: ConnectionCounts) {}
 
@@ -70,6 +72,16 @@ export class Metrics {
       '# TYPE porthole_agent_refusals_total counter',
       `porthole_agent_refusals_total ${this.refusedAgents}`,
       ...this.connectionLines(),
+      '# HELP porthole_faults_total Errors confined to one connection: protocol = an agent broke the protocol (its tunnel closed, 1002); exception = the relay failed on a request or frame (that stream or tunnel closed, 1011; the log has the details, please report it).',
+      '# TYPE porthole_faults_total counter',
+      `porthole_faults_total{kind="protocol"} ${this.faults.protocol}`,
+      `porthole_faults_total{kind="exception"} ${this.faults.exception}`,
+      '# HELP process_resident_memory_bytes Resident memory of the relay process.',
+      '# TYPE process_resident_memory_bytes gauge',
+      `process_resident_memory_bytes ${process.memoryUsage.rss()}`,
+      '# HELP nodejs_heap_size_used_bytes JavaScript heap in use.',
+      '# TYPE nodejs_heap_size_used_bytes gauge',
+      `nodejs_heap_size_used_bytes ${process.memoryUsage().heapUsed}`,
       '# HELP porthole_certificate_expiry_seconds Unix time at which each certificate expires.',
       '# TYPE porthole_certificate_expiry_seconds gauge',
       ...certificates.map((c) => `porthole_certificate_expiry_seconds{name="${c.name}"} ${Math.floor(c.notAfter.getTime() / 1000)}`),

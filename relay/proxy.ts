@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { RequestHead, Reset, ResponseHead } from '../core/protocol.js';
+import { ProtocolError, type RequestHead, type Reset, type ResponseHead } from '../core/protocol.js';
 import { rawPage, sendPage } from './pages.js';
 import { pipeReadable, pipeWritable } from '../core/pipe.js';
 import type { Tunnel } from '../core/tunnel.js';
@@ -16,7 +16,6 @@ import {
   isHttp2,
   isHttp2Response,
   writeHttp2Head,
-  requestAuthority,
   type PublicRequest,
   type PublicResponse,
 } from './http2.js';
@@ -36,6 +35,7 @@ const HOP_BY_HOP = new Set([
 ]);
 /** Set by the relay itself; a public client's own values are never passed on. */
 const SET_BY_RELAY = new Set([
+  'host',
   'x-forwarded-for',
   'x-forwarded-proto',
   'x-forwarded-host',
@@ -53,7 +53,7 @@ export const STATUS_FOR_RESET: Record<Reset['code'], [number, string]> = {
   unreachable: [502, 'The local server is unreachable'],
   timeout: [504, 'The local server did not answer in time'],
   cancelled: [502, 'The tunnel closed'],
-  internal: [502, 'The agent failed'],
+  internal: [502, 'The tunnel failed on this request'],
 };
 export const NO_RESPONSE = 'The agent ended the stream without sending a response.';
 export const INVALID_HEAD = 'Its status or headers cannot be sent over HTTP/2.';
@@ -61,6 +61,10 @@ export const INVALID_HEAD = 'Its status or headers cannot be sent over HTTP/2.';
 export interface ForwardContext {
   tunnel: Tunnel;
   subdomain: string;
+  /** The host the request named (its Host, an absolute-form target's authority, or HTTP/2's :authority). */
+  host: string;
+  /** The request target in origin form. */
+  path: string;
   proto: 'http' | 'https';
   /** The visitor's address when another cluster node passed the request on; the socket's otherwise. */
   client?: string;
@@ -70,7 +74,10 @@ export interface ForwardContext {
   onDone(status: number, bytesIn: number, bytesOut: number): void;
 }
 
-/** Builds the head the agent sees: client headers minus hop-by-hop ones, plus X-Forwarded-*; HTTP/1.1 fields from HTTP/2. */
+/**
+ * Builds the head the agent sees: the Host the request named, client headers minus hop-by-hop ones,
+ * plus X-Forwarded-*; HTTP/1.1 fields from HTTP/2.
+ */
 export function requestHead(req: PublicRequest, ctx: ForwardContext, upgrade: boolean): RequestHead {
   const dropped = connectionTokens(req.headers.connection);
   const { forward } = ctx;
@@ -78,7 +85,7 @@ export function requestHead(req: PublicRequest, ctx: ForwardContext, upgrade: bo
   if (isHttp2(req)) headers = http1Fields(req, (name, value) => forwardedValue(name, value, dropped, forward));
   else {
     const raw = req.rawHeaders;
-    headers = [];
+    headers = ['Host', ctx.host];
     for (let i = 0; i < raw.length; i += 2) {
       const value = forwardedValue(raw[i].toLowerCase(), raw[i + 1], dropped, forward);
       if (value !== undefined) headers.push(raw[i], value);
@@ -86,8 +93,8 @@ export function requestHead(req: PublicRequest, ctx: ForwardContext, upgrade: bo
   }
   if (upgrade) headers.push('Connection', 'Upgrade', 'Upgrade', req.headers.upgrade ?? 'websocket');
   const remote = ctx.client ?? req.socket.remoteAddress ?? '';
-  headers.push('X-Forwarded-For', remote, 'X-Forwarded-Proto', ctx.proto, 'X-Forwarded-Host', requestAuthority(req) ?? '');
-  const head: RequestHead = { method: req.method ?? 'GET', path: forward.target ?? req.url ?? '/', headers, remote };
+  headers.push('X-Forwarded-For', remote, 'X-Forwarded-Proto', ctx.proto, 'X-Forwarded-Host', ctx.host);
+  const head: RequestHead = { method: req.method ?? 'GET', path: forward.target ?? ctx.path, headers, remote };
   if (upgrade) head.upgrade = true;
   else if (hasBody(req)) head.body = true;
   return head;
@@ -101,16 +108,28 @@ function forwardedValue(name: string, value: string, dropped: ReadonlySet<string
   return value;
 }
 
-/** Sends a public request through the tunnel and streams the answer back. */
+/**
+ * Sends a public request through the tunnel and streams the answer back. Everything after the stream
+ * opens is guarded by it: an exception fails that one stream (the visitor gets a 502, or a cut
+ * connection once the response has started) and is logged by the tunnel's owner.
+ */
 export function forwardRequest(req: PublicRequest, res: PublicResponse, ctx: ForwardContext): void {
   const head = requestHead(req, ctx, false);
   const stream = ctx.tunnel.openStream(head);
-  // Without a body there is nothing to read: END leaves in the same message as OPEN.
-  if (!head.body) stream.end();
-  else if (isHttp2(req)) pipeHttp2Body(req, stream);
-  else pipeReadable(req, stream);
+  res.on(
+    'close',
+    stream.guard(() => {
+      ctx.onDone(res.statusCode, stream.sentBytes, stream.receivedBytes);
+      // Node stops reporting on a request body once its response is complete, so an upload still
+      // going then is abandoned here, as Node's own server discards it.
+      if (!stream.isDone)
+        stream.reset('cancelled', res.writableFinished ? 'the response ended before the request body' : 'the public client went away');
+    }),
+  );
   stream.onEnd = () => sendPage(res, 502, 'The agent sent no response', NO_RESPONSE, `Tunnel: ${ctx.subdomain}`);
   stream.onResponse = (answer) => {
+    if (answer.status < 200)
+      throw new ProtocolError(`RESPONSE on stream ${stream.id} has status ${answer.status}, but no upgrade was asked for`);
     if (isHttp2Response(res)) {
       if (!writeHttp2Head(res, answer.status, responseHeaders(answer))) {
         stream.reset('cancelled', 'the response cannot be sent to the public client');
@@ -124,31 +143,40 @@ export function forwardRequest(req: PublicRequest, res: PublicResponse, ctx: For
     const [status, title] = STATUS_FOR_RESET[reset.code];
     sendPage(res, status, title, reset.message, `Tunnel: ${ctx.subdomain}`);
   };
-  res.on('close', () => {
-    // Node stops reporting on a request body once its response is complete, so an upload still
-    // going then is abandoned here, as Node's own server discards it.
-    if (!stream.isDone)
-      stream.reset('cancelled', res.writableFinished ? 'the response ended before the request body' : 'the public client went away');
-    ctx.onDone(res.statusCode, stream.sentBytes, stream.receivedBytes);
-  });
+  try {
+    // Without a body there is nothing to read: END leaves in the same message as OPEN.
+    if (!head.body) stream.end();
+    else if (isHttp2(req)) pipeHttp2Body(req, stream);
+    else pipeReadable(req, stream);
+  } catch (error) {
+    stream.fail(error);
+  }
 }
 
-/** Sends a public upgrade request (WebSocket) through the tunnel; raw bytes flow once it switches. */
+/** Sends a public upgrade request (WebSocket) through the tunnel; raw bytes flow once it switches. Guarded as forwardRequest is. */
 export function forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ctx: ForwardContext): void {
   const stream = ctx.tunnel.openStream(requestHead(req, ctx, true));
   let status = 0;
-  if (head.length > 0) stream.write(head);
-  pipeReadable(socket, stream);
-  socket.on('error', () => stream.reset('cancelled', 'the public client went away'));
-  socket.on('close', () => {
-    stream.reset('cancelled', 'the public client went away');
-    ctx.onDone(status, stream.sentBytes, stream.receivedBytes);
-  });
+  socket.on(
+    'error',
+    stream.guard(() => stream.reset('cancelled', 'the public client went away')),
+  );
+  socket.on(
+    'close',
+    stream.guard(() => {
+      ctx.onDone(status, stream.sentBytes, stream.receivedBytes);
+      stream.reset('cancelled', 'the public client went away');
+    }),
+  );
   stream.onEnd = () => {
     status = 502;
     socket.end(rawPage(502, 'Bad Gateway', 'The agent sent no response', NO_RESPONSE));
   };
   stream.onResponse = (answer) => {
+    if (answer.status < 200 && answer.status !== 101)
+      throw new ProtocolError(
+        `RESPONSE on stream ${stream.id} has status ${answer.status}: an upgrade is answered with 101 or a final status`,
+      );
     status = answer.status;
     const headers = answer.status === 101 ? answer.headers : [...responseHeaders(answer), 'Connection', 'close'];
     const lines = [`HTTP/1.1 ${answer.status} ${answer.statusText ?? ''}`];
@@ -162,6 +190,12 @@ export function forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffe
     status = code;
     socket.end(rawPage(code, title, title, reset.message));
   };
+  try {
+    if (head.length > 0) stream.write(head);
+    pipeReadable(socket, stream);
+  } catch (error) {
+    stream.fail(error);
+  }
 }
 
 /**

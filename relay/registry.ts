@@ -11,6 +11,7 @@ import type { Tunnel } from '../core/tunnel.js';
 import type { Hello, Refusal } from '../core/protocol.js';
 import { safeEqual } from './secrets.js';
 import { DNS_LABEL } from '../core/names.js';
+import { systemClock, type Clock } from '../core/clock.js';
 
 const RESERVED_NAMES = new Set(['www', 'api', 'admin', 'relay', 'status', 'mail', '_porthole']);
 
@@ -83,7 +84,8 @@ export interface Registration {
   /** Who may open it, beyond anyone: plain data with digests (relay/access.ts); undefined for a public share. */
   access?: AccessRules;
   activeStreams: number;
-  graceTimer?: NodeJS.Timeout;
+  /** Cancels the end of the grace period (the agent came back). */
+  cancelGrace?: () => void;
   reconnectingUntil?: number;
 }
 
@@ -105,7 +107,10 @@ export interface NameClaims {
 export class Registry implements NameClaims {
   private readonly names = new Map<string, Registration>();
 
-  constructor(private readonly limits: Limits) {}
+  constructor(
+    private readonly limits: Limits,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   get size(): number {
     return this.names.size;
@@ -128,7 +133,7 @@ export class Registry implements NameClaims {
     const existing = wanted === undefined ? undefined : this.names.get(wanted);
     if (existing) {
       if (!hello.resume || !secretsMatch(hello.resume, existing.resume)) {
-        const reservedMs = existing.tunnel ? undefined : (existing.reconnectingUntil ?? 0) - Date.now();
+        const reservedMs = existing.tunnel ? undefined : (existing.reconnectingUntil ?? 0) - this.clock.now();
         return refuse('taken', takenMessage(existing.subdomain, reservedMs));
       }
       return { ok: true, resumed: true, ...this.hold(existing.subdomain, owner, existing.resume, tunnel, access) };
@@ -153,8 +158,8 @@ export class Registry implements NameClaims {
     const existing = this.names.get(subdomain);
     if (existing) {
       const replaced = existing.tunnel;
-      clearTimeout(existing.graceTimer);
-      existing.graceTimer = undefined;
+      existing.cancelGrace?.();
+      existing.cancelGrace = undefined;
       existing.reconnectingUntil = undefined;
       existing.resume = resume;
       existing.tunnel = tunnel;
@@ -178,24 +183,23 @@ export class Registry implements NameClaims {
     if (registration.tunnel !== tunnel) return;
     registration.tunnel = undefined;
     if (clean || this.limits.gracePeriodMs <= 0) return this.release(registration);
-    registration.reconnectingUntil = Date.now() + this.limits.gracePeriodMs;
-    registration.graceTimer = setTimeout(() => {
+    registration.reconnectingUntil = this.clock.now() + this.limits.gracePeriodMs;
+    registration.cancelGrace = this.clock.after(this.limits.gracePeriodMs, () => {
       if (!registration.tunnel) this.release(registration);
-    }, this.limits.gracePeriodMs);
-    registration.graceTimer.unref();
+    });
   }
 
   /** Forgets a name that now belongs elsewhere (another cluster node); its connection, if any, is the caller's to close. */
   drop(subdomain: string): Registration | undefined {
     const registration = this.names.get(subdomain);
     if (!registration) return undefined;
-    clearTimeout(registration.graceTimer);
+    registration.cancelGrace?.();
     this.names.delete(subdomain);
     return registration;
   }
 
   clear(): void {
-    for (const registration of this.names.values()) clearTimeout(registration.graceTimer);
+    for (const registration of this.names.values()) registration.cancelGrace?.();
     this.names.clear();
   }
 

@@ -19,8 +19,10 @@ import { AgentGate } from './agents.js';
 import { ConnectionGuard, RELAY_FULL_MESSAGE, RELAY_FULL_TITLE } from './connectionGuard.js';
 import { ConnectionLimits } from './connectionLimits.js';
 import { serveApex, type ApexOptions } from './apex.js';
-import { routeHost, type Route } from './routing.js';
+import { hostHeaders, requestTarget, routeHost, type Route, type Target } from './routing.js';
 import { CONNECT_PATH, CloseCode, FrameType, MAX_MESSAGE_BYTES } from '../core/protocol.js';
+import { faultReporter } from './faults.js';
+import { systemClock, type Clock } from '../core/clock.js';
 import { forwardRequest, forwardUpgrade, type ForwardContext } from './proxy.js';
 import { createHttp2Listener, http2RequestProblem, isHttp2, requestAuthority, type PublicRequest, type PublicResponse } from './http2.js';
 import { forwardWebSocketConnect, isWebSocketConnect, refuseConnect } from './websocketOverHttp2.js';
@@ -52,13 +54,17 @@ export async function startRelay(
   log: Log = createLog(options.logFormat ?? 'text'),
   /** With --redis: this relay is one node of a cluster (relay/cluster/). */
   cluster?: ClusterHooks,
+  clock: Clock = systemClock,
 ): Promise<Relay> {
   const config: RelayConfig = { ...defaultConfig(), ...options };
-  const registry = new Registry({
-    gracePeriodMs: config.gracePeriodMs,
-    maxTunnelsPerToken: config.maxTunnelsPerToken,
-    onRelease: cluster && ((registration) => cluster.released(registration)),
-  });
+  const registry = new Registry(
+    {
+      gracePeriodMs: config.gracePeriodMs,
+      maxTunnelsPerToken: config.maxTunnelsPerToken,
+      onRelease: cluster && ((registration) => cluster.released(registration)),
+    },
+    clock,
+  );
   const claims = cluster?.attach(registry) ?? registry;
   const limits = new ConnectionLimits({
     maxConnections: config.maxConnections,
@@ -68,6 +74,24 @@ export async function startRelay(
   });
   const metrics = new Metrics(limits);
   const connections = new ConnectionGuard(limits, metrics, log);
+  const fault = faultReporter(log, metrics);
+
+  /**
+   * A listener for a public request: an exception in it cuts that request's connection, is logged
+   * and counted, and the relay serves on. (Once a stream is open, the stream guards what follows.)
+   */
+  function guarded<A extends [PublicRequest, ...unknown[]]>(listener: (...args: A) => void, cut: (...args: A) => void) {
+    return (...args: A) => {
+      try {
+        listener(...args);
+      } catch (error) {
+        const [req] = args;
+        const route = routeHost(requestAuthority(req), config.domain);
+        fault(error, { tunnel: route.kind === 'tunnel' ? route.name : undefined, remote: req.socket.remoteAddress, url: req.url });
+        cut(...args);
+      }
+    };
+  }
   const tlsOn = Boolean(config.tls && certificates);
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES });
   let publicPort = config.httpPort;
@@ -82,6 +106,8 @@ export async function startRelay(
     heartbeatMs: config.heartbeatMs,
     maxFramePayload: config.maxFramePayload,
     registered: (req) => connections.agentRegistered(req.socket),
+    clock,
+    fault,
     tunnelUrl: (subdomain) =>
       `${tlsOn ? 'https' : 'http'}://${subdomain}.${config.domain}${portSuffix(tlsOn ? 'https' : 'http', publicPort)}`,
   });
@@ -96,24 +122,37 @@ export async function startRelay(
 
   /** The tunnel a public request may go through, or the page that says why not. */
   /** `client`: the visitor's address, when another cluster node passed the request on. */
-  function admitted(route: Route, req: PublicRequest, proto: 'http' | 'https', upgrade: boolean, client?: string): Admission {
+  function admitted(
+    route: Route,
+    target: Named,
+    req: PublicRequest,
+    proto: 'http' | 'https',
+    upgrade: boolean,
+    client?: string,
+  ): Admission {
     if (!connections.mayReachTunnel(req.socket)) return { ok: false, page: RELAY_FULL };
-    const host = requestAuthority(req) ?? '';
-    if (route.kind !== 'tunnel') return { ok: false, page: unknownHost(host) };
-    return admit(registry, config.maxStreamsPerTunnel, route.name, {
-      method: req.method ?? 'GET',
-      target: req.url ?? '/',
-      remote: client ?? req.socket.remoteAddress ?? '',
-      proto,
-      host,
-      upgrade,
-      authorization: req.headers.authorization,
-      cookie: req.headers.cookie,
-    });
+    if (route.kind !== 'tunnel') return { ok: false, page: unknownHost(target.host) };
+    return admit(
+      registry,
+      config.maxStreamsPerTunnel,
+      route.name,
+      {
+        method: req.method ?? 'GET',
+        target: target.path,
+        remote: client ?? req.socket.remoteAddress ?? '',
+        proto,
+        host: target.host,
+        upgrade,
+        authorization: req.headers.authorization,
+        cookie: req.headers.cookie,
+      },
+      clock.now(),
+    );
   }
 
   function context(
     registration: Registration,
+    target: Named,
     forward: Forwarding,
     proto: 'http' | 'https',
     upgrade: boolean,
@@ -124,6 +163,8 @@ export async function startRelay(
     return {
       tunnel: registration.tunnel as Tunnel,
       subdomain: registration.subdomain,
+      host: target.host,
+      path: target.path,
       proto,
       client,
       forward,
@@ -135,52 +176,60 @@ export async function startRelay(
     };
   }
 
-  function onRequest(proto: 'http' | 'https') {
-    return (req: PublicRequest, res: PublicResponse, expectsContinue = false) => {
-      if (isHttp2(req)) {
-        const problem = http2RequestProblem(req, config.maxHeaderBytes);
-        if (problem === 'size') return sendPage(res, 431, HEADERS_TOO_LARGE.title, HEADERS_TOO_LARGE.message);
-        if (problem === 'host') return sendPage(res, 400, 'Bad request', 'The Host header names another host than :authority.');
-      }
-      const hop = cluster?.hop(req);
-      if (hop === 'forbidden') return sendPage(res, 403, FORBIDDEN_HOP[0], FORBIDDEN_HOP[1]);
-      const route = routeHost(requestAuthority(req), config.domain);
-      if (route.kind === 'apex') return serveApex(req, res, apex);
-      if (cluster && route.kind === 'tunnel' && !registry.lookup(route.name)) {
-        if (!connections.mayReachTunnel(req.socket))
-          return sendPage(res, RELAY_FULL.status, RELAY_FULL.title, RELAY_FULL.message, undefined, RELAY_FULL.headers);
-        const visitor = hop ?? { client: req.socket.remoteAddress ?? '', proto };
-        const here = () => requestHere(route, req, res, visitor.proto, expectsContinue, hop?.client);
-        return cluster.request(route.name, req, res, visitor, hop !== undefined, here);
-      }
-      requestHere(route, req, res, hop?.proto ?? proto, expectsContinue, hop?.client);
-    };
+  /** The listener for public requests; `expectsContinue` for those that sent `Expect: 100-continue`. */
+  function onRequest(proto: 'http' | 'https', expectsContinue = false) {
+    return guarded(
+      (req: PublicRequest, res: PublicResponse) => {
+        if (isHttp2(req)) {
+          const problem = http2RequestProblem(req, config.maxHeaderBytes);
+          if (problem === 'size') return sendPage(res, 431, HEADERS_TOO_LARGE.title, HEADERS_TOO_LARGE.message);
+          if (problem === 'host') return sendPage(res, 400, 'Bad request', 'The Host header names another host than :authority.');
+        }
+        const hop = cluster?.hop(req);
+        if (hop === 'forbidden') return sendPage(res, 403, FORBIDDEN_HOP[0], FORBIDDEN_HOP[1]);
+        const target = namedBy(req);
+        if (!target.ok) return sendPage(res, 400, 'Bad request', target.problem);
+        const route = routeHost(target.host, config.domain);
+        if (route.kind === 'apex') return serveApex(req, res, apex);
+        const named = { host: target.host ?? '', path: target.path };
+        if (cluster && route.kind === 'tunnel' && !registry.lookup(route.name)) {
+          if (!connections.mayReachTunnel(req.socket))
+            return sendPage(res, RELAY_FULL.status, RELAY_FULL.title, RELAY_FULL.message, undefined, RELAY_FULL.headers);
+          const visitor = hop ?? { client: req.socket.remoteAddress ?? '', proto };
+          const here = () => requestHere(route, named, req, res, visitor.proto, expectsContinue, hop?.client);
+          return cluster.request(route.name, req, res, visitor, hop !== undefined, here);
+        }
+        requestHere(route, named, req, res, hop?.proto ?? proto, expectsContinue, hop?.client);
+      },
+      (_req, res) => (res as { destroy(): void }).destroy(),
+    );
   }
 
   /** A public request for a tunnel connected here (or for no tunnel at all). */
   function requestHere(
     route: Route,
+    target: Named,
     req: PublicRequest,
     res: PublicResponse,
     proto: 'http' | 'https',
     expectsContinue: boolean,
     client?: string,
   ) {
-    const admission = admitted(route, req, proto, false, client);
+    const admission = admitted(route, target, req, proto, false, client);
     if (!admission.ok) {
       const { status, title, message, headers } = admission.page;
       return sendPage(res, status, title, message, undefined, headers);
     }
     // Answer `Expect: 100-continue` only once we know the tunnel will take the body.
     if (expectsContinue) res.writeContinue();
-    forwardRequest(req, res, context(admission.registration, admission.forward, proto, false, client));
+    forwardRequest(req, res, context(admission.registration, target, admission.forward, proto, false, client));
   }
 
   /**
    * RFC 8441 extended CONNECT on HTTP/2: a WebSocket, admitted as any request is (offered only
    * outside a cluster, whose hop carries HTTP/1.1 upgrades). A CONNECT on HTTP/1.1 is refused.
    */
-  function onConnect(req: PublicRequest, res: PublicResponse | Duplex): void {
+  function onConnectUnguarded(req: PublicRequest, res: PublicResponse | Duplex): void {
     if (!isHttp2(req))
       return void (res as Duplex).end(
         rawPage(405, 'Method Not Allowed', 'Method not allowed', 'This relay does not tunnel CONNECT requests.'),
@@ -190,46 +239,62 @@ export async function startRelay(
     const problem = http2RequestProblem(req, config.maxHeaderBytes);
     if (problem)
       return sendPage(response, problem === 'size' ? 431 : 400, 'Bad request', 'The request head is too large or names two hosts.');
-    const admission = admitted(routeHost(requestAuthority(req), config.domain), req, 'https', true);
+    const named = { host: requestAuthority(req) ?? '', path: req.url ?? '/' };
+    const admission = admitted(routeHost(named.host, config.domain), named, req, 'https', true);
     if (!admission.ok) {
       const { status, title, message, headers } = admission.page;
       return sendPage(response, status, title, message, undefined, headers);
     }
-    forwardWebSocketConnect(req, response, context(admission.registration, admission.forward, 'https', true));
+    forwardWebSocketConnect(req, response, context(admission.registration, named, admission.forward, 'https', true));
   }
+  const onConnect = guarded(onConnectUnguarded, (_req, res) => (res as { destroy(): void }).destroy());
 
   function onUpgrade(proto: 'http' | 'https') {
-    return (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      socket.on('error', () => socket.destroy());
-      const hop = cluster?.hop(req);
-      if (hop === 'forbidden') return void socket.end(rawPage(403, 'Forbidden', FORBIDDEN_HOP[0], FORBIDDEN_HOP[1]));
-      const route = routeHost(req.headers.host, config.domain);
-      if (route.kind === 'apex') {
-        if ((req.url ?? '').split('?')[0] !== CONNECT_PATH) {
-          socket.end(rawPage(404, 'Not Found', 'Not found', `Agents connect to ${CONNECT_PATH}.`));
+    return guarded(
+      (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        socket.on('error', () => socket.destroy());
+        const hop = cluster?.hop(req);
+        if (hop === 'forbidden') return void socket.end(rawPage(403, 'Forbidden', FORBIDDEN_HOP[0], FORBIDDEN_HOP[1]));
+        const target = namedBy(req);
+        if (!target.ok) return void socket.end(rawPage(400, 'Bad Request', 'Bad request', target.problem));
+        const route = routeHost(target.host, config.domain);
+        if (route.kind === 'apex') {
+          if (target.path.split('?')[0] !== CONNECT_PATH) {
+            socket.end(rawPage(404, 'Not Found', 'Not found', `Agents connect to ${CONNECT_PATH}.`));
+            return;
+          }
+          wss.handleUpgrade(req, socket, head, (ws) => agents.accept(ws, req));
           return;
         }
-        wss.handleUpgrade(req, socket, head, (ws) => agents.accept(ws, req));
-        return;
-      }
-      if (cluster && route.kind === 'tunnel' && !registry.lookup(route.name)) {
-        if (!connections.mayReachTunnel(req.socket))
-          return void socket.end(rawPage(503, 'Service Unavailable', RELAY_FULL.title, RELAY_FULL.message, RELAY_FULL.headers));
-        const visitor = hop ?? { client: req.socket.remoteAddress ?? '', proto };
-        const here = () => upgradeHere(route, req, socket, head, visitor.proto, hop?.client);
-        return cluster.upgrade(route.name, req, socket, head, visitor, hop !== undefined, here);
-      }
-      upgradeHere(route, req, socket, head, hop?.proto ?? proto, hop?.client);
-    };
+        const named = { host: target.host ?? '', path: target.path };
+        if (cluster && route.kind === 'tunnel' && !registry.lookup(route.name)) {
+          if (!connections.mayReachTunnel(req.socket))
+            return void socket.end(rawPage(503, 'Service Unavailable', RELAY_FULL.title, RELAY_FULL.message, RELAY_FULL.headers));
+          const visitor = hop ?? { client: req.socket.remoteAddress ?? '', proto };
+          const here = () => upgradeHere(route, named, req, socket, head, visitor.proto, hop?.client);
+          return cluster.upgrade(route.name, req, socket, head, visitor, hop !== undefined, here);
+        }
+        upgradeHere(route, named, req, socket, head, hop?.proto ?? proto, hop?.client);
+      },
+      (_req, socket) => socket.destroy(),
+    );
   }
 
-  function upgradeHere(route: Route, req: IncomingMessage, socket: Duplex, head: Buffer, proto: 'http' | 'https', client?: string) {
-    const admission = admitted(route, req, proto, true, client);
+  function upgradeHere(
+    route: Route,
+    target: Named,
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    proto: 'http' | 'https',
+    client?: string,
+  ) {
+    const admission = admitted(route, target, req, proto, true, client);
     if (!admission.ok) {
       const { status, title, message, headers } = admission.page;
       return void socket.end(rawPage(status, title, title, message, headers));
     }
-    forwardUpgrade(req, socket, head, context(admission.registration, admission.forward, proto, true, client));
+    forwardUpgrade(req, socket, head, context(admission.registration, target, admission.forward, proto, true, client));
   }
 
   const serverOptions: http.ServerOptions = {
@@ -266,25 +331,37 @@ export async function startRelay(
     connections.guard(httpsServer, true);
     servers.push(httpsServer);
     httpsServer.on('request', onRequest('https'));
-    httpsServer.on('checkContinue', (req, res) => onRequest('https')(req, res, true));
+    httpsServer.on('checkContinue', onRequest('https', true));
     httpsServer.on('upgrade', onUpgrade('https'));
-    httpServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      // Other cluster nodes pass requests on over plain HTTP, to --advertise.
-      if (cluster?.hop(req) !== undefined) return onRequest('http')(req, res);
-      if (certificates.handleHttpChallenge(req, res)) return;
-      const host = (req.headers.host ?? config.domain).replace(/:\d+$/, '');
-      res.writeHead(308, { location: `https://${host}${portSuffix('https', tls.httpsPort)}${req.url ?? '/'}`, 'content-length': 0 });
-      res.end();
-    });
+    const hopped = onRequest('http');
+    httpServer.on(
+      'request',
+      guarded(
+        (req: IncomingMessage, res: ServerResponse) => {
+          // Other cluster nodes pass requests on over plain HTTP, to --advertise.
+          if (cluster?.hop(req) !== undefined) return hopped(req, res);
+          if (certificates.handleHttpChallenge(req, res)) return;
+          const target = namedBy(req);
+          if (!target.ok) return sendPage(res, 400, 'Bad request', target.problem);
+          const host = (target.host ?? config.domain).replace(/:\d*$/, '');
+          res.writeHead(308, { location: `https://${host}${portSuffix('https', tls.httpsPort)}${target.path}`, 'content-length': 0 });
+          res.end();
+        },
+        (_req, res) => res.destroy(),
+      ),
+    );
     if (cluster) httpServer.on('upgrade', onUpgrade('http'));
   } else {
     httpServer.on('request', onRequest('http'));
-    httpServer.on('checkContinue', (req, res) => onRequest('http')(req, res, true));
+    httpServer.on('checkContinue', onRequest('http', true));
     httpServer.on('upgrade', onUpgrade('http'));
   }
   const timedOut = (phase: ConnectionTimeout) => metrics.connectionTimedOut(phase);
-  for (const server of servers)
+  for (const server of servers) {
     server.on('clientError', (error, socket) => onClientError(error as NodeJS.ErrnoException, socket, timedOut));
+    // Without a listener Node drops a CONNECT without a word; a relay is no forward proxy, and says so.
+    if (server.listenerCount('connect') === 0) server.on('connect', onConnect);
+  }
 
   publicPort = await listen(httpServer, config.host, config.httpPort);
   const httpPort = publicPort;
@@ -334,6 +411,18 @@ export async function startRelay(
       await Promise.all(servers.map((server) => new Promise((r) => server.close(() => r(undefined)))));
     },
   };
+}
+
+/** The host a public request named and its target in origin form. */
+interface Named {
+  host: string;
+  path: string;
+}
+
+/** The host `req` names and its target in origin form: HTTP/2's :authority and :path; HTTP/1.1's Host or an absolute-form target (routing.ts). */
+function namedBy(req: PublicRequest): Target {
+  if (isHttp2(req)) return { ok: true, host: requestAuthority(req), path: req.url ?? '/' };
+  return requestTarget(req.url ?? '/', hostHeaders(req.rawHeaders));
 }
 
 const RELAY_FULL = { status: 503, title: RELAY_FULL_TITLE, message: RELAY_FULL_MESSAGE, headers: { connection: 'close' } };

@@ -33,11 +33,13 @@ export function forwardWebSocketConnect(req: Http2ServerRequest, res: Http2Serve
   head.headers.push('Sec-WebSocket-Key', randomBytes(16).toString('base64'));
   const stream = ctx.tunnel.openStream(head);
   let status = 0;
-  pipeHttp2Body(req, stream);
-  res.on('close', () => {
-    if (!stream.isDone) stream.reset('cancelled', 'the public client went away');
-    ctx.onDone(status, stream.sentBytes, stream.receivedBytes);
-  });
+  res.on(
+    'close',
+    stream.guard(() => {
+      ctx.onDone(status, stream.sentBytes, stream.receivedBytes);
+      if (!stream.isDone) stream.reset('cancelled', 'the public client went away');
+    }),
+  );
   stream.onEnd = () => {
     status = 502;
     sendPage(res, 502, 'The agent sent no response', NO_RESPONSE, `Tunnel: ${ctx.subdomain}`);
@@ -60,4 +62,9 @@ export function forwardWebSocketConnect(req: Http2ServerRequest, res: Http2Serve
     status = code;
     sendPage(res, code, title, reset.message, `Tunnel: ${ctx.subdomain}`);
   };
+  try {
+    pipeHttp2Body(req, stream);
+  } catch (error) {
+    stream.fail(error);
+  }
 }

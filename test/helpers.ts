@@ -8,6 +8,7 @@ import { suite } from 'uvu';
 import { WebSocketServer } from 'ws';
 import { startRelay, type Relay } from '../relay/server';
 import type { RelayConfig } from '../relay/config';
+import type { Clock } from '../core/clock';
 import { Agent, type AgentOptions } from '../extension/agent/agent';
 import type { RequestRecord } from '../extension/agent/requestRecord';
 
@@ -145,9 +146,9 @@ function sendBytes(res: http.ServerResponse, total: number): void {
 
 export const quietLog = () => undefined;
 
-/** An in-process relay on a free port with the embedded defaults, quiet. */
-export function relay(options: Partial<RelayConfig> = {}): Promise<Relay> {
-  return startRelay({ httpPort: 0, ...options }, undefined, quietLog);
+/** An in-process relay on a free port with the embedded defaults, quiet; on `clock`'s time when given (test/clock.ts). */
+export function relay(options: Partial<RelayConfig> = {}, clock?: Clock): Promise<Relay> {
+  return startRelay({ httpPort: 0, ...options }, undefined, quietLog, undefined, clock);
 }
 
 /** A live agent sharing `port` through `relay`. */
@@ -225,6 +226,19 @@ export function request(
     req.on('timeout', () => req.destroy(new Error('request timed out')));
     req.on('error', reject);
     req.end(options.body);
+  });
+}
+
+/** Writes `head` (latin1, or bytes as they are) to the relay at 127.0.0.1:`port` and collects everything until the socket closes. */
+export function rawRequest(port: number, head: string | Buffer, timeoutMs = 10_000): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no answer within ${timeoutMs} ms to ${JSON.stringify(String(head))}`)));
+    socket.on('data', (d: Buffer) => chunks.push(d));
+    socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? resolve(Buffer.concat(chunks)) : reject(error)));
+    socket.on('close', () => resolve(Buffer.concat(chunks)));
+    socket.write(typeof head === 'string' ? Buffer.from(head, 'latin1') : head);
   });
 }
 

@@ -13,6 +13,9 @@ import {
   MAX_FRAME_PAYLOAD,
   MAX_MESSAGE_BYTES,
   PROTOCOL_VERSION,
+  ProtocolError,
+  checkRefusal,
+  checkWelcome,
   decodeJson,
   type AccessPolicy,
   type Frame,
@@ -20,6 +23,7 @@ import {
   type Refusal,
   type Welcome,
 } from '../../core/protocol.js';
+import { systemClock, type Clock } from '../../core/clock.js';
 import { Tunnel } from '../../core/tunnel.js';
 import { newLinkKey, parsePolicy } from '../../core/access.js';
 import { VERSION } from '../../core/version.js';
@@ -56,6 +60,8 @@ export interface AgentOptions {
   captureBytes?: number;
   /** Compress text-like responses for visitors that accept br or gzip (default true). */
   compress?: boolean;
+  /** Drives heartbeats and the wait for WELCOME; tests pass one they advance by hand. */
+  clock?: Clock;
 }
 
 /** The access rules of a share besides its password, as its owner picks them. */
@@ -110,6 +116,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   private localClosed?: Promise<void>;
   /** The access policy sent in every HELLO; undefined for a share without one. */
   private readonly policy?: AccessPolicy;
+  private readonly clock: Clock;
 
   constructor(private readonly options: AgentOptions) {
     super();
@@ -119,6 +126,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.target = new URL(target.origin);
     this.relayUrl = relayEndpoint(options.relay);
     this.subdomain = options.subdomain?.toLowerCase();
+    this.clock = options.clock ?? systemClock;
     this.local = new LocalTarget(
       this.target,
       { hostHeader: options.hostHeader ?? 'rewrite', insecure: options.insecureTarget ?? false, compress: options.compress ?? true },
@@ -203,28 +211,41 @@ export class Agent extends EventEmitter<AgentEvents> {
       ...(masking === 'zero-key' ? { generateMask: zeroMask } : {}),
     });
     let refusal: Refusal | undefined;
+    let welcomed = false;
     let goingAway = false;
     /** Streams are served only once WELCOME came and, for a share with access rules, confirmed them. */
     let serving = false;
+    // A relay that accepts the socket but never answers HELLO would leave the agent connecting forever.
+    let cancelWelcomeTimer: (() => void) | undefined;
     const tunnel = new Tunnel(
       ws,
       {
         control: (frame: Frame) => {
-          if (frame.type === FrameType.Welcome) {
-            clearTimeout(welcomeTimer);
-            const welcome = decodeJson<Welcome>(frame, 'WELCOME');
+          if (frame.type === FrameType.Welcome && !welcomed && !refusal) {
+            const welcome = checkWelcome(decodeJson<Welcome>(frame, 'WELCOME'));
+            cancelWelcomeTimer?.();
+            welcomed = true;
             if (this.policy && !welcome.access) {
               refusal = { code: 'version', message: olderRelay(this.options.relay) };
               return tunnel.close(CloseCode.normal, 'the relay cannot enforce the access rules');
             }
             serving = true;
             this.welcomed(welcome);
-          } else if (frame.type === FrameType.Refuse) {
-            clearTimeout(welcomeTimer);
-            refusal = decodeJson<Refusal>(frame, 'REFUSE');
+          } else if (frame.type === FrameType.Refuse && !refusal) {
+            // Before WELCOME (a wrong token, a taken name) or after it (the operator revoked the token).
+            refusal = checkRefusal(decodeJson<Refusal>(frame, 'REFUSE'));
+            cancelWelcomeTimer?.();
           } else if (frame.type === FrameType.GoAway) {
             goingAway = true;
+          } else {
+            throw new ProtocolError(`the relay sent frame type ${frame.type} on stream 0 ${welcomed ? 'after WELCOME' : 'before WELCOME'}`);
           }
+        },
+        // A relay that breaks the protocol is named in the reconnect message; an exception is a bug to report.
+        fault: (error, stream) => {
+          if (error instanceof ProtocolError) return;
+          const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+          this.emit('log', 'error', `Internal error${stream ? ` on stream ${stream}` : ''}, please report it: ${detail}`);
         },
         open: (stream, head) => {
           if (!serving) return stream.reset('cancelled', 'the agent serves nothing before the relay confirmed its access rules');
@@ -238,27 +259,23 @@ export class Agent extends EventEmitter<AgentEvents> {
           this.scheduleReconnect(goingAway ? 'the relay restarted' : describeClose(code, reason, connectError), goingAway);
         },
       },
-      { masking },
+      { masking, clock: this.clock },
     );
     let connectError: string | undefined;
     ws.on('error', (error) => {
       connectError ??= error.message;
     });
     ws.on('unexpected-response', (_req, res) => {
-      const location = res.headers.location ?? '';
-      connectError =
-        location.startsWith('https://') && this.relayUrl.protocol === 'ws:'
-          ? `the relay serves HTTPS only: use --relay ${new URL(location).origin}`
-          : `the relay answered HTTP ${res.statusCode} instead of accepting the WebSocket (is ${this.options.relay} a Porthole relay?)`;
+      const httpsOrigin = this.relayUrl.protocol === 'ws:' ? originOf(res.headers.location, 'https:') : undefined;
+      connectError = httpsOrigin
+        ? `the relay serves HTTPS only: use --relay ${httpsOrigin}`
+        : `the relay answered HTTP ${res.statusCode} instead of accepting the WebSocket (is ${this.options.relay} a Porthole relay?)`;
       ws.terminate();
     });
-    // A relay that accepts the socket but never answers HELLO would leave the agent connecting forever.
-    let welcomeTimer: NodeJS.Timeout | undefined;
-    ws.on('close', () => clearTimeout(welcomeTimer));
+    ws.on('close', () => cancelWelcomeTimer?.());
     ws.on('open', () => {
-      welcomeTimer = setTimeout(
-        () => tunnel.close(CloseCode.protocolError, `the relay did not answer within ${WELCOME_TIMEOUT_MS / 1000} s`),
-        WELCOME_TIMEOUT_MS,
+      cancelWelcomeTimer = this.clock.after(WELCOME_TIMEOUT_MS, () =>
+        tunnel.close(CloseCode.protocolError, `the relay did not answer within ${WELCOME_TIMEOUT_MS / 1000} s`),
       );
       const hello: Hello = {
         protocol: PROTOCOL_VERSION,
@@ -280,7 +297,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.everLive = true;
     this.attempt = 0;
     if (this.tunnel) {
-      this.tunnel.sendFrameLimit = Math.min(welcome.maxFrame || MAX_FRAME_PAYLOAD, MAX_FRAME_PAYLOAD);
+      this.tunnel.sendFrameLimit = welcome.maxFrame ?? MAX_FRAME_PAYLOAD;
       this.tunnel.startHeartbeat(this.options.heartbeatMs ?? welcome.heartbeat * 1000);
     }
     this.local.setPublicUrl(welcome.url);
@@ -366,6 +383,12 @@ export function relayEndpoint(relay: string): URL {
  */
 function maskingNeeded(url: URL): boolean {
   return url.protocol === 'ws:' && !['localhost', '127.0.0.1', '[::1]'].includes(url.hostname) && !url.hostname.endsWith('.localhost');
+}
+
+/** The origin of `location` when it is a URL with `protocol`; a relay's Location header is the relay's text, not a promise. */
+function originOf(location: string | undefined, protocol: string): string | undefined {
+  const url = location && URL.canParse(location) ? new URL(location) : undefined;
+  return url?.protocol === protocol ? url.origin : undefined;
 }
 
 function zeroMask(mask: Buffer): void {

@@ -4,7 +4,8 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { Readable } from 'node:stream';
+import type { Socket } from 'node:net';
+import { type Duplex, Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import type { RequestHead } from '../../core/protocol.js';
 import { pipeReadable, pipeWritable } from '../../core/pipe.js';
@@ -129,7 +130,7 @@ export class LocalTarget {
       },
       onError: (error) => {
         const message = this.explain(error);
-        stream.reset(responded ? 'internal' : isTimeout(error) ? 'timeout' : 'unreachable', message);
+        stream.reset(responded || refusedByClient(error) ? 'internal' : isTimeout(error) ? 'timeout' : 'unreachable', message);
         encoder?.abort();
         log?.finish(message);
       },
@@ -186,49 +187,73 @@ export class LocalTarget {
     stream.onData = (chunk) => early.push(chunk);
     const headers = this.localHeaders(head.headers, true);
     log?.localRequest(headers);
-    const request = (this.url.protocol === 'https:' ? https : http).request({
-      host: this.url.hostname,
-      port: this.url.port || undefined,
-      method: head.method,
-      path: head.path,
-      headers,
-      agent: false,
-      rejectUnauthorized: !this.options.insecure,
-    });
-    stream.onReset = () => request.destroy();
-    request.on('upgrade', (response, socket, rest) => {
-      if (stream.isDone) return socket.destroy();
-      socket.setNoDelay(true);
-      const visitorHeaders = this.forVisitor(response.rawHeaders);
-      stream.sendResponse({ status: 101, statusText: response.statusMessage, headers: visitorHeaders });
-      log?.response(101, response.rawHeaders, visitorHeaders);
-      if (rest.length > 0) stream.write(rest);
-      pipeWritable(stream, socket);
-      for (const chunk of early.splice(0)) {
-        socket.write(chunk);
-        stream.consumed(chunk.length);
-      }
-      pipeReadable(socket, stream);
-      stream.onReset = () => socket.destroy();
-      socket.on('error', () => stream.reset('cancelled', 'the local server closed the upgraded connection'));
-      socket.on('close', () => {
-        stream.end();
-        log?.finish();
+    let request: http.ClientRequest;
+    try {
+      request = (this.url.protocol === 'https:' ? https : http).request({
+        host: this.url.hostname,
+        port: this.url.port || undefined,
+        method: head.method,
+        path: head.path,
+        headers,
+        agent: false,
+        rejectUnauthorized: !this.options.insecure,
       });
-    });
-    request.on('response', (response) => {
-      const status = response.statusCode ?? 502;
-      const visitorHeaders = this.forVisitor(response.rawHeaders);
-      stream.sendResponse({ status, statusText: response.statusMessage, headers: visitorHeaders });
-      log?.response(status, response.rawHeaders, visitorHeaders);
-      pipeReadable(response, stream);
-      response.on('end', () => log?.finish());
-    });
-    request.on('error', (error) => {
-      const message = this.explain(error);
-      stream.reset('unreachable', message);
+    } catch (error) {
+      // Node checks the method, path and headers as it builds the request, and throws.
+      const message = cannotSend(error as Error);
+      stream.reset('internal', message);
       log?.finish(message);
-    });
+      return;
+    }
+    stream.onReset = () => request.destroy();
+    request.on(
+      'upgrade',
+      stream.guard((response: http.IncomingMessage, socket: Duplex, rest: Buffer) => {
+        if (stream.isDone) return socket.destroy();
+        (socket as Socket).setNoDelay(true);
+        const visitorHeaders = this.forVisitor(response.rawHeaders);
+        stream.sendResponse({ status: 101, statusText: response.statusMessage, headers: visitorHeaders });
+        log?.response(101, response.rawHeaders, visitorHeaders);
+        if (rest.length > 0) stream.write(rest);
+        pipeWritable(stream, socket);
+        for (const chunk of early.splice(0)) {
+          socket.write(chunk);
+          stream.consumed(chunk.length);
+        }
+        pipeReadable(socket, stream);
+        stream.onReset = () => socket.destroy();
+        socket.on(
+          'error',
+          stream.guard(() => stream.reset('cancelled', 'the local server closed the upgraded connection')),
+        );
+        socket.on(
+          'close',
+          stream.guard(() => {
+            stream.end();
+            log?.finish();
+          }),
+        );
+      }),
+    );
+    request.on(
+      'response',
+      stream.guard((response: http.IncomingMessage) => {
+        const status = response.statusCode ?? 502;
+        const visitorHeaders = this.forVisitor(response.rawHeaders);
+        stream.sendResponse({ status, statusText: response.statusMessage, headers: visitorHeaders });
+        log?.response(status, response.rawHeaders, visitorHeaders);
+        pipeReadable(response, stream);
+        response.on('end', () => log?.finish());
+      }),
+    );
+    request.on(
+      'error',
+      stream.guard((error: Error) => {
+        const message = this.explain(error);
+        stream.reset('unreachable', message);
+        log?.finish(message);
+      }),
+    );
     request.end();
   }
 
@@ -271,6 +296,9 @@ export class LocalTarget {
         return `The local server at ${where} closed the connection before answering.`;
       case 'UND_ERR_HEADERS_TIMEOUT':
         return `The local server at ${where} did not answer within ${HEADERS_TIMEOUT_MS / 1000} s.`;
+      case 'UND_ERR_INVALID_ARG':
+      case 'UND_ERR_NOT_SUPPORTED':
+        return cannotSend(error);
       case 'DEPTH_ZERO_SELF_SIGNED_CERT':
       case 'SELF_SIGNED_CERT_IN_CHAIN':
       case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
@@ -289,6 +317,16 @@ function errorCode(error: Error): string | undefined {
 
 function isTimeout(error: Error): boolean {
   return errorCode(error) === 'UND_ERR_HEADERS_TIMEOUT';
+}
+
+function cannotSend(error: Error): string {
+  return `The agent cannot send this request to the local server: ${error.message}`;
+}
+
+/** undici refused to make the request (a method, path or header it does not send): no fault of the local server. */
+function refusedByClient(error: Error): boolean {
+  const code = errorCode(error);
+  return code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED';
 }
 
 function flatten(headers: Record<string, string | string[] | undefined>): string[] {

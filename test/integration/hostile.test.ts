@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import http from 'node:http';
 import WebSocket from 'ws';
 import { CONNECT_PATH, FrameType, PROTOCOL_VERSION, encodeFrame, encodeJson, encodeResponseHead } from '../../core/protocol';
-import { agent, relay, request, sleep, startOrigin, waitFor, type Origin } from '../helpers';
+import { agent, rawRequest, relay, request, sleep, startOrigin, waitFor, type Origin } from '../helpers';
 import type { Relay } from '../../relay/server';
 
 const ctx = {} as { origin: Origin; relay: Relay };
@@ -45,7 +45,11 @@ it('frames that once crashed the relay now close only the sender, with a reason'
     ['a password that is not text', { basicAuth: 5 }, undefined, /HELLO needs/],
     ['a header value with CR/LF', {}, respond('200\nOK\nx-evil\na\r\nSet-Cookie: pwned=1\nx'), /invalid header "x-evil"/],
     ['a header name with a space', {}, respond('200\n\nbad name\nx'), /invalid header "bad name"/],
+    ['an empty header name', {}, respond('200\n\n\nx'), /invalid header ""/],
+    ['an informational status for a request that asked for no upgrade', {}, respond('101\nSwitching'), /status 101, but no upgrade/],
     ['a status text with CR', {}, respond('200\nOK\rx: y'), /invalid status text/],
+    // Its close reason is longer in UTF-8 bytes than a close frame holds: once a RangeError that ended the relay.
+    ['a header name of forty ÿ', {}, respond(`200\n\n${'ÿ'.repeat(40)}\nx`), /invalid header/],
     ['a status that is not a number', {}, respond('OK\n'), /no valid status/],
     ['a header without a value', {}, respond('200\nOK\nx-lonely'), /no valid status or headers/],
     [
@@ -73,14 +77,60 @@ it('frames that once crashed the relay now close only the sender, with a reason'
     }
     const { code, reason: text } = await rogue.closed;
     assert.is(code, 1002, label);
-    assert.match(text, reason, label);
+    assert.match(text, reason, `${label}: ${text}`);
     assert.is(
       (await request(ctx.relay.httpPort, bystander.host, { path: '/hello' })).status,
       200,
       `${label}: the relay and its other tunnels live on`,
     );
   }
+  assert.equal(ctx.relay.metrics.faults, { protocol: cases.length, exception: 0 }, 'each counted, as a protocol error');
   await bystander.stop();
+});
+
+it('a request naming two hosts is refused; an absolute-form target goes where it names; CONNECT is refused', async () => {
+  const a = await agent(ctx.relay.url, ctx.origin.port, { subdomain: 'named' });
+  const port = ctx.relay.httpPort;
+  const statusLine = (answer: Buffer) => answer.toString('latin1').split('\r\n')[0];
+  const twoHosts = await rawRequest(port, `GET /hello HTTP/1.1\r\nHost: ${a.host}\r\nHost: other.localhost\r\nConnection: close\r\n\r\n`);
+  assert.is(statusLine(twoHosts), 'HTTP/1.1 400 Bad Request');
+  assert.match(twoHosts.toString(), /more than one Host header/);
+
+  const before = ctx.origin.seen.length;
+  const absolute = await rawRequest(port, `GET http://${a.host}/hello?x=1 HTTP/1.1\r\nHost: nosuch.localhost\r\nConnection: close\r\n\r\n`);
+  assert.is(statusLine(absolute), 'HTTP/1.1 200 OK');
+  assert.match(absolute.toString(), /hello from origin/);
+  assert.is(ctx.origin.seen.length, before + 1);
+  assert.is(ctx.origin.seen[before]['x-forwarded-host'], a.host, 'the host the request named, not its Host header');
+
+  const userinfo = await rawRequest(port, `GET http://me@${a.host}/hello HTTP/1.1\r\nHost: ${a.host}\r\nConnection: close\r\n\r\n`);
+  assert.is(statusLine(userinfo), 'HTTP/1.1 400 Bad Request');
+  const connect = await rawRequest(port, `CONNECT ${a.host} HTTP/1.1\r\nHost: ${a.host}\r\n\r\n`);
+  assert.is(statusLine(connect), 'HTTP/1.1 405 Method Not Allowed');
+  assert.is((await request(port, a.host, { path: '/hello' })).status, 200);
+  await a.stop();
+});
+
+it('response heads a library could refuse reach the visitor intact: latin1 values, odd cookies, a status past 599', async () => {
+  const rogue = await rogueAgent('odd-heads', {}, (ws, stream) => {
+    ws.send(
+      Buffer.concat([
+        encodeResponseHead(stream, {
+          status: 599,
+          statusText: 'Caf\xe9',
+          headers: ['X-Latin', 'caf\xe9 \xff', 'Set-Cookie', '\xff=\xff; Domain=; domain', 'Set-Cookie', 'a=1;domain=x;Domain=y; Path=/'],
+        }),
+        encodeFrame(FrameType.End, stream),
+      ]),
+    );
+  });
+  await waitFor(() => ctx.relay.registry.lookup('odd-heads')?.tunnel, 2000, 'registration');
+  const reply = await request(ctx.relay.httpPort, `odd-heads.localhost:${ctx.relay.httpPort}`, { timeout: 3000 });
+  assert.is(reply.status, 599);
+  assert.is(reply.headers['x-latin'], 'caf\xe9 \xff');
+  assert.equal(reply.headers['set-cookie'], ['\xff=\xff; domain', 'a=1; Path=/']);
+  assert.equal(ctx.relay.metrics.faults.exception, 0);
+  rogue.ws.terminate();
 });
 
 it('an agent that ends a stream without a response gives the visitor a 502 that says so', async () => {

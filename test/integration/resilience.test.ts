@@ -5,6 +5,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { Agent, type AgentState } from '../../extension/agent/agent';
 import { CONNECT_PATH, FrameType, PROTOCOL_VERSION, encodeFrame, encodeJson, type Refusal } from '../../core/protocol';
 import { agent, exitWithin, freePort, relay, request, run, share, startOrigin, waitFor, type Origin } from '../helpers';
+import { ManualClock } from '../clock';
 
 const ctx = {} as { origin: Origin };
 const it = suite('resilience', ctx);
@@ -45,22 +46,26 @@ it('the relay restarts: the agent reconnects and the same URL works again', asyn
 });
 
 it('an agent killed outright: 503 during the grace period, nobody else takes the name, then 404', async () => {
-  const r = await relay({ gracePeriodMs: 1500 });
+  const clock = new ManualClock();
+  const r = await relay({ gracePeriodMs: 60_000 }, clock);
   const killed = await share([String(ctx.origin.port), '--relay', r.url, '--subdomain', 'doomed']);
   const host = new URL(killed.url).host;
   assert.is((await request(r.httpPort, host, { path: '/hello' })).status, 200);
   killed.process.kill('SIGKILL');
   await waitFor(async () => (await request(r.httpPort, host, { path: '/hello' })).status === 503, 5000, 'the reconnecting page');
   const page = await request(r.httpPort, host, { path: '/hello' });
-  assert.match(page.body.toString(), /waiting up to \d+ s for it to reconnect/);
+  assert.match(page.body.toString(), /waiting up to 60 s for it to reconnect/);
   const thief = new Agent({ target: String(ctx.origin.port), relay: r.url, subdomain: 'doomed' });
   const refused = await thief.start().then(
     () => undefined,
     (e: Error & { code?: string }) => e,
   );
   assert.is(refused?.code, 'taken');
-  assert.match(refused?.message ?? '', /reserved for its previous agent/);
-  await waitFor(async () => (await request(r.httpPort, host, { path: '/hello' })).status === 404, 5000, 'the 404 after the grace period');
+  assert.match(refused?.message ?? '', /reserved for its previous agent for 60 more seconds/);
+  clock.advance(59_999);
+  assert.is((await request(r.httpPort, host, { path: '/hello' })).status, 503, 'a millisecond before the grace period ends');
+  clock.advance(1);
+  assert.is((await request(r.httpPort, host, { path: '/hello' })).status, 404, 'once it has ended');
   await r.close(0);
 });
 
@@ -75,37 +80,71 @@ it('a clean stop frees the name at once', async () => {
   await r.close(0);
 });
 
-it('the relay detects a silent agent within two heartbeat intervals', async () => {
-  const interval = 500;
-  const r = await relay({ heartbeatMs: interval, gracePeriodMs: 5000 });
+it('the relay detects a silent agent after two heartbeat intervals, and not before', async () => {
+  const clock = new ManualClock();
+  const r = await relay({ heartbeatMs: 15_000, gracePeriodMs: 60_000 }, clock);
   const ws = await rawAgent(r.httpPort, { autoPong: false });
+  const pinged = new Promise((resolve) => ws.once('ping', resolve));
+  const closed = closeOf(ws);
   ws.send(encodeJson(FrameType.Hello, 0, { protocol: PROTOCOL_VERSION, agent: 'silent', subdomain: 'silent' }));
-  await waitFor(() => r.registry.lookup('silent')?.tunnel, 2000, 'registration');
-  const started = Date.now();
-  const { code } = await closeOf(ws);
-  assert.is(code, 4001);
-  // Two intervals, plus what a busy 2-core machine may add to a timer.
-  assert.ok(Date.now() - started <= 2 * interval + 250, `detected after ${Date.now() - started} ms`);
+  const tunnel = await waitFor(() => r.registry.lookup('silent')?.tunnel, 2000, 'registration');
+  clock.advance(15_000);
+  await pinged;
+  assert.ok(tunnel.isOpen, 'one interval without a word is allowed');
+  clock.advance(15_000);
+  assert.equal(await closed, { code: 4001, reason: 'no heartbeat for 30 s' });
   assert.ok(r.registry.lookup('silent')?.reconnectingUntil, 'the name waits for its agent');
   await r.close(0);
 });
 
-it('the agent detects a silent relay and reconnects', async () => {
+it('an agent that never says HELLO is cut off after 10 s', async () => {
+  const clock = new ManualClock();
+  const r = await relay({}, clock);
+  const ws = await rawAgent(r.httpPort);
+  const closed = closeOf(ws);
+  clock.advance(9_999);
+  // A close frame sent by then would arrive before the answer to this ping.
+  await new Promise((resolve) => ws.ping(undefined, undefined, () => ws.once('pong', resolve)));
+  assert.is(ws.readyState, WebSocket.OPEN, 'still connected a millisecond before the deadline');
+  clock.advance(1);
+  assert.equal(await closed, { code: 1002, reason: 'no HELLO within 10 s' });
+  await r.close(0);
+});
+
+it('the agent detects a silent relay after two heartbeat intervals and reconnects', async () => {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', autoPong: false });
   await new Promise((resolve) => wss.once('listening', resolve));
   wss.on('connection', (ws) =>
     ws.on('message', () =>
-      ws.send(encodeJson(FrameType.Welcome, 0, { url: 'http://x.localhost', subdomain: 'x', resume: 'r'.repeat(24), heartbeat: 0.2 })),
+      ws.send(encodeJson(FrameType.Welcome, 0, { url: 'http://x.localhost', subdomain: 'x', resume: 'r'.repeat(24), heartbeat: 15 })),
     ),
   );
-  const a = new Agent({
-    target: String(ctx.origin.port),
-    relay: `http://127.0.0.1:${(wss.address() as { port: number }).port}`,
-    heartbeatMs: 200,
-  });
+  const clock = new ManualClock();
+  const a = new Agent({ target: String(ctx.origin.port), relay: `http://127.0.0.1:${(wss.address() as { port: number }).port}`, clock });
   await a.start();
-  const reconnecting = await waitFor(() => (a.state.status === 'reconnecting' ? a.state : undefined), 2000, 'reconnecting state');
+  const tunnel = () => (a as unknown as { tunnel?: { isOpen: boolean } }).tunnel;
+  clock.advance(15_000);
+  assert.ok(tunnel()?.isOpen, 'one interval without a word is allowed');
+  clock.advance(15_000);
+  const reconnecting = await waitFor(() => (a.state.status === 'reconnecting' ? a.state : undefined), 5000, 'reconnecting state');
   assert.match(reconnecting.reason, /stopped answering heartbeats/);
+  await a.stop();
+  wss.close();
+});
+
+it('the agent gives up on a relay that accepts the WebSocket but never answers HELLO, after 10 s, and tries again', async () => {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await new Promise((resolve) => wss.once('listening', resolve));
+  const connections: WebSocket[] = [];
+  wss.on('connection', (ws) => connections.push(ws));
+  const clock = new ManualClock();
+  const a = new Agent({ target: String(ctx.origin.port), relay: `http://127.0.0.1:${(wss.address() as { port: number }).port}`, clock });
+  void a.start().catch(() => undefined);
+  await waitFor(() => connections.length === 1 && a.state.status === 'connecting', 5000, 'the first connection');
+  await waitFor(() => clock.pending > 0, 5000, 'the agent to wait for WELCOME');
+  clock.advance(10_000);
+  const reconnecting = await waitFor(() => (a.state.status === 'reconnecting' ? a.state : undefined), 5000, 'reconnecting state');
+  assert.match(reconnecting.reason, /did not answer within 10 s/);
   await a.stop();
   wss.close();
 });

@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Registry, nameProblem } from '../../relay/registry';
 import type { Tunnel } from '../../core/tunnel';
+import { ManualClock } from '../clock';
 
 const tunnel = (label: string) => ({ label }) as unknown as Tunnel;
 
@@ -25,8 +26,9 @@ test('a random name is readable and unique', () => {
   registry.clear();
 });
 
-test('a taken name is refused; its owner gets it back with the resume secret during the grace period', async () => {
-  const registry = new Registry({ gracePeriodMs: 150, maxTunnelsPerToken: 5 });
+test('a taken name is refused; its owner gets it back with the resume secret during the grace period', () => {
+  const clock = new ManualClock();
+  const registry = new Registry({ gracePeriodMs: 60_000, maxTunnelsPerToken: 5 }, clock);
   const first = tunnel('first');
   const claim = registry.claim({ protocol: 1, agent: 't', subdomain: 'myapp' }, 'owner', first);
   assert.ok(claim.ok);
@@ -40,13 +42,18 @@ test('a taken name is refused; its owner gets it back with the resume secret dur
   assert.ok(!thief.ok && thief.refusal.code === 'taken' && /in use/.test(thief.refusal.message));
 
   registry.disconnected(claim.registration, first, false);
+  clock.advance(45_000);
   const during = registry.claim({ protocol: 1, agent: 't', subdomain: 'myapp' }, 'other', tunnel('thief'));
-  assert.ok(!during.ok && /reserved for its previous agent/.test(during.refusal.message));
+  assert.ok(!during.ok && /reserved for its previous agent for 15 more seconds/.test(during.refusal.message), JSON.stringify(during));
+  clock.advance(14_999);
   const back = registry.claim({ protocol: 1, agent: 't', subdomain: 'myapp', resume }, 'owner', tunnel('second'));
   assert.ok(back.ok);
+  assert.is(clock.pending, 0, 'coming back ends the grace period');
 
   if (back.ok) registry.disconnected(back.registration, back.registration.tunnel as Tunnel, false);
-  await new Promise((r) => setTimeout(r, 250));
+  clock.advance(59_999);
+  assert.ok(registry.lookup('myapp'), 'still reserved a millisecond before the grace period ends');
+  clock.advance(1);
   assert.is(registry.lookup('myapp'), undefined, 'the name is free once the grace period is over');
 });
 

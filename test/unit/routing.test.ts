@@ -1,7 +1,7 @@
 /** Host routing as a table: every spelling a client may send, and what it reaches. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { routeHost, type Route } from '../../relay/routing';
+import { hostHeaders, requestTarget, routeHost, type Route, type Target } from '../../relay/routing';
 
 const apex: Route = { kind: 'apex' };
 const tunnel = (name: string): Route => ({ kind: 'tunnel', name });
@@ -34,5 +34,36 @@ for (const [host, domain, route] of TABLE) {
     assert.equal(routeHost(host, domain), route);
   });
 }
+
+const named = (host: string | undefined, path: string): Target => ({ ok: true, host, path });
+const TARGETS: [string, string[], Target | RegExp][] = [
+  ['/', ['myapp.example.dev'], named('myapp.example.dev', '/')],
+  ['/a?b=c', ['myapp.example.dev'], named('myapp.example.dev', '/a?b=c')],
+  ['//double', ['myapp.example.dev'], named('myapp.example.dev', '//double')],
+  ['*', ['myapp.example.dev'], named('myapp.example.dev', '*')],
+  ['/x', [], named(undefined, '/x')],
+  // Absolute form, as proxies send it: the target names the host, and Host is not read.
+  ['http://other.example.dev/a?b', ['myapp.example.dev'], named('other.example.dev', '/a?b')],
+  ['HTTPS://other.example.dev:8443', ['myapp.example.dev'], named('other.example.dev:8443', '/')],
+  ['http://other.example.dev?q', [], named('other.example.dev', '/?q')],
+  ['http:///nohost', ['myapp.example.dev'], named('', '/nohost')],
+  ['/x', ['myapp.example.dev', 'myapp.example.dev'], /more than one Host/],
+  ['/x', ['a.example.dev', 'b.example.dev'], /more than one Host/],
+  ['http://me@other.example.dev/', [], /path or an http\(s\) URL/],
+  ['ftp://other.example.dev/', [], /path or an http\(s\) URL/],
+  ['other.example.dev:443', [], /path or an http\(s\) URL/],
+];
+
+for (const [url, hosts, expected] of TARGETS) {
+  test(`target ${JSON.stringify(url)} with Host ${JSON.stringify(hosts)}`, () => {
+    const target = requestTarget(url, hosts);
+    if (expected instanceof RegExp) assert.ok(!target.ok && expected.test(target.problem), JSON.stringify(target));
+    else assert.equal(target, expected);
+  });
+}
+
+test('every Host header is found, whatever its case', () => {
+  assert.equal(hostHeaders(['Host', 'a', 'X-Host', 'b', 'HOST', 'c', 'hostname', 'd', 'host', '']), ['a', 'c', '']);
+});
 
 test.run();

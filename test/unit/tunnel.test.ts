@@ -5,10 +5,19 @@ import type { AddressInfo } from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import WebSocket, { WebSocketServer } from 'ws';
-import { DATA_FRAME_BYTES, FrameType, INITIAL_WINDOW, MAX_FRAME_PAYLOAD, encodeFrame, type RequestHead } from '../../core/protocol';
+import {
+  DATA_FRAME_BYTES,
+  FrameType,
+  INITIAL_WINDOW,
+  MAX_FRAME_PAYLOAD,
+  encodeFrame,
+  type Frame,
+  type RequestHead,
+} from '../../core/protocol';
 import type { Masking } from '../../core/messageWriter';
 import type { TunnelStream } from '../../core/stream';
 import { Tunnel } from '../../core/tunnel';
+import { waitFor } from '../wait.cjs';
 
 const head: RequestHead = { method: 'POST', path: '/', headers: [], body: true };
 const tick = (ms = 20) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -16,7 +25,11 @@ v8.setFlagsFromString('--expose-gc');
 const collectGarbage = vm.runInNewContext('gc') as () => void;
 
 /** A relay-side Tunnel and a client WebSocket connected to it, wrapped in an agent-side Tunnel. */
-async function pair(onOpen?: (stream: TunnelStream, head: RequestHead) => void, agentMasking: Masking = 'random-key') {
+async function pair(
+  onOpen?: (stream: TunnelStream, head: RequestHead) => void,
+  agentMasking: Masking = 'random-key',
+  control: { agent?: (frame: Frame) => void; relay?: (frame: Frame) => void } = {},
+) {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   await new Promise((resolve) => wss.once('listening', resolve));
   const serverSide = new Promise<WebSocket>((resolve) => wss.once('connection', resolve));
@@ -30,9 +43,15 @@ async function pair(onOpen?: (stream: TunnelStream, head: RequestHead) => void, 
       : {};
   const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, zeroKey);
   const closed: { code?: number; reason?: string } = {};
+  const faults: { side: 'agent' | 'relay'; error: unknown; stream?: number }[] = [];
   const agent = new Tunnel(
     client,
-    { control: () => undefined, open: onOpen, closed: (code, reason) => Object.assign(closed, { code, reason }) },
+    {
+      control: control.agent ?? (() => undefined),
+      open: onOpen,
+      closed: (code, reason) => Object.assign(closed, { code, reason }),
+      fault: (error, stream) => faults.push({ side: 'agent', error, stream }),
+    },
     { masking: agentMasking },
   );
   await new Promise((resolve) => client.once('open', resolve));
@@ -40,13 +59,18 @@ async function pair(onOpen?: (stream: TunnelStream, head: RequestHead) => void, 
   const relayClosed: { code?: number; reason?: string } = {};
   const relay = new Tunnel(
     relaySocket,
-    { control: () => undefined, closed: (code, reason) => Object.assign(relayClosed, { code, reason }) },
+    {
+      control: control.relay ?? (() => undefined),
+      closed: (code, reason) => Object.assign(relayClosed, { code, reason }),
+      fault: (error, stream) => faults.push({ side: 'relay', error, stream }),
+    },
     { masking: 'none' },
   );
   return {
     relay,
     agent,
     client,
+    faults,
     relayClosed,
     closed,
     done: () => {
@@ -76,6 +100,8 @@ it('credit windows: a sender stops at the window and resumes as the receiver con
     offset += 64 * 1024;
   }
   assert.is(offset, INITIAL_WINDOW, 'write() says stop once the window is spent');
+  const arrived = () => received.reduce((n, b) => n + b.length, 0);
+  await waitFor(() => arrived() >= INITIAL_WINDOW, 5000, 'the first window to arrive');
   await tick(100);
   assert.is(
     received.reduce((n, b) => n + b.length, 0),
@@ -236,6 +262,71 @@ it('closing the tunnel resets every open stream', async () => {
   await tick(100);
   assert.equal(resets, ['cancelled', 'cancelled', 'cancelled']);
   assert.is(t.relay.streams.size, 0);
+  t.done();
+});
+
+const closeOf = (ws: WebSocket) =>
+  new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+
+it("an exception in a stream owner's callback resets that stream alone; the tunnel and its other streams carry on", async () => {
+  const agentResets: [number, string][] = [];
+  const t = await pair((stream) => {
+    stream.onReset = (reset) => agentResets.push([stream.id, reset.code]);
+    stream.onEnd = () => stream.sendResponse({ status: 200, headers: [] });
+  });
+  const doomed = t.relay.openStream(head);
+  const fine = t.relay.openStream(head);
+  doomed.onResponse = () => {
+    throw new TypeError('a library refused what the peer sent');
+  };
+  const resets: string[] = [];
+  doomed.onReset = (reset) => resets.push(reset.message);
+  const answered = new Promise<number>((resolve) => {
+    fine.onResponse = (response) => resolve(response.status);
+  });
+  doomed.end();
+  fine.end();
+  assert.is(await answered, 200, 'the other stream got its answer');
+  await tick(50);
+  assert.ok(doomed.isDone);
+  assert.equal(agentResets, [[doomed.id, 'internal']], 'the peer is told the stream is over');
+  assert.equal(resets, ['internal error: a library refused what the peer sent'], 'the owner hears of it as a reset');
+  assert.equal(
+    t.faults.map((f) => [f.side, f.stream, (f.error as Error).message]),
+    [['relay', doomed.id, 'a library refused what the peer sent']],
+  );
+  assert.ok(t.relay.isOpen && t.agent.isOpen, 'the tunnel lives on');
+  t.done();
+});
+
+it('an exception outside any stream closes the connection with 1011 and is reported', async () => {
+  const t = await pair(undefined, 'random-key', {
+    relay: () => {
+      throw new RangeError('nobody foresaw this');
+    },
+  });
+  const closed = closeOf(t.client);
+  t.client.send(encodeFrame(FrameType.GoAway, 0, Buffer.from('{}')));
+  assert.equal(await closed, { code: 1011, reason: 'internal error: nobody foresaw this' });
+  assert.equal(
+    t.faults.map((f) => [f.side, f.stream, (f.error as Error).message]),
+    [['relay', undefined, 'nobody foresaw this']],
+  );
+  t.done();
+});
+
+it('a close reason quoting what the peer sent is cut to the 123 bytes a close frame holds, at a character boundary', async () => {
+  const t = await pair();
+  const stream = t.relay.openStream(head);
+  const closed = closeOf(t.client);
+  t.client.send(encodeFrame(FrameType.Response, stream.id, Buffer.from(`200\n\n${'ÿ'.repeat(40)}\nx`, 'latin1')));
+  const { code, reason } = await closed;
+  assert.is(code, 1002);
+  assert.match(reason, /^malformed frame: RESPONSE on stream 1 has an invalid header "ÿÿ.*…$/);
+  assert.ok(Buffer.byteLength(reason) <= 123, `${Buffer.byteLength(reason)} bytes`);
+  assert.match(t.relayClosed.reason ?? '', /ÿ{40}/, 'this side keeps the whole reason for its log');
   t.done();
 });
 

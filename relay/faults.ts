@@ -1,0 +1,28 @@
+/**
+ * What went wrong on one connection and cost that connection (or one stream of it) alone: an agent
+ * that broke the protocol, or an exception caught at one of the relay's listeners. Each is logged
+ * with where it happened and counted in /_porthole/metrics; the relay serves on.
+ */
+import type { Log } from './log.js';
+import type { Metrics } from './metrics.js';
+import { ProtocolError } from '../core/protocol.js';
+
+/** Where on the relay it happened, for the log line. */
+export interface FaultScene {
+  tunnel?: string;
+  stream?: number;
+  remote?: string;
+  url?: string;
+}
+
+export type ReportFault = (error: unknown, where: FaultScene) => void;
+
+export function faultReporter(log: Log, metrics: Metrics): ReportFault {
+  return (error, where) => {
+    const protocol = error instanceof ProtocolError;
+    metrics.faults[protocol ? 'protocol' : 'exception']++;
+    const message = error instanceof Error ? error.message : String(error);
+    if (protocol) return log('agent.protocol-error', { ...where, error: message });
+    log('relay.exception', { ...where, error: message, stack: error instanceof Error ? error.stack : undefined });
+  };
+}
