@@ -8,8 +8,8 @@
  * Small messages also spare the receiver: ws copies a message that spans two socket reads into a
  * fresh buffer, and those copies (and the garbage collections they trigger) cost as much again.
  */
-import type { Socket } from 'node:net';
 import type WebSocket from 'ws';
+import { frameSocket } from './wsSocket.js';
 
 /**
  * How this end masks what it sends (RFC 6455 §5.3). Servers never mask. Clients must, but the key
@@ -28,10 +28,9 @@ const SEND_OPTIONS = { binary: true, compress: false };
 
 export function writeMessages(ws: WebSocket, masking: Masking, messages: OutgoingMessage[], sent: () => void): void {
   if (messages.length === 1 && !messages[0].payload) return ws.send(messages[0].head, SEND_OPTIONS, sent);
-  // ws keeps its socket private; without it (or when masking copies anyway) ws.send does the work.
-  const socket = (ws as unknown as { _socket?: Socket })._socket;
-  // With an extension (compression) negotiated ws may queue frames itself: never write past them.
-  if (masking === 'random-key' || !socket || ws.extensions) {
+  // Without the socket (or when masking copies anyway) ws.send does the work.
+  const socket = masking === 'random-key' ? undefined : frameSocket(ws);
+  if (!socket) {
     return ws.send(Buffer.concat(messages.flatMap((m) => (m.payload ? [m.head, m.payload] : [m.head]))), SEND_OPTIONS, sent);
   }
   socket.cork();

@@ -17,6 +17,7 @@ import {
 import type { Masking } from '../../core/messageWriter';
 import type { TunnelStream } from '../../core/stream';
 import { Tunnel } from '../../core/tunnel';
+import { frameSocket } from '../../core/wsSocket';
 import { waitFor } from '../wait.cjs';
 
 const head: RequestHead = { method: 'POST', path: '/', headers: [], body: true };
@@ -205,7 +206,7 @@ it('a peer that overruns a stream window is disconnected with a reason', async (
 
 it('a peer that stops reading: writers pause at the connection limit, not after every stream has filled its window', async () => {
   const t = await pair();
-  (t.client as unknown as { _socket: { pause(): void } })._socket.pause();
+  frameSocket(t.client)?.pause();
   const streams = Array.from({ length: 32 }, () => t.relay.openStream(head));
   const paused = new Set<TunnelStream>();
   for (const stream of streams) stream.onWritable = () => paused.delete(stream);
