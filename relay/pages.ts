@@ -1,4 +1,6 @@
 /** The relay's own pages: what a visitor sees when there is no tunnel answer to show. */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { escapeHtml } from '../core/text.js';
 import type { PublicResponse } from './http2.js';
 
@@ -41,12 +43,33 @@ export function sendPage(
 }
 
 /** The same page written straight to a socket, for upgrade requests that have no ServerResponse. */
-export function rawPage(status: number, reason: string, title: string, message: string, headers: Record<string, string> = {}): string {
+export function rawPage(
+  status: number,
+  reason: string,
+  title: string,
+  message: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): string {
   const body = render(title, message);
   const extra = Object.entries(headers)
     .map(([name, value]) => `${name}: ${value}\r\n`)
     .join('');
-  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`;
+  // A response to HEAD has no body, whatever its Content-Length says: bytes after the head would be read as the next response.
+  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${method === 'HEAD' ? '' : body}`;
+}
+
+/** Ends an upgrade request's socket (it has no ServerResponse) with one of the relay's pages. */
+export function endWithPage(
+  req: IncomingMessage,
+  socket: Duplex,
+  status: number,
+  reason: string,
+  title: string,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
+  socket.end(rawPage(status, reason, title, message, headers, req.method));
 }
 
 export function statusPage(domain: string, tunnels: number, version: string): string {

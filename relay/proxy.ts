@@ -5,7 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ProtocolError, type RequestHead, type Reset, type ResponseHead } from '../core/protocol.js';
-import { rawPage, sendPage } from './pages.js';
+import { endWithPage, sendPage } from './pages.js';
 import { pipeReadable, pipeWritable } from '../core/pipe.js';
 import type { Tunnel } from '../core/tunnel.js';
 import type { Forwarding } from './admission.js';
@@ -170,7 +170,7 @@ export function forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffe
   );
   stream.onEnd = () => {
     status = 502;
-    socket.end(rawPage(502, 'Bad Gateway', 'The agent sent no response', NO_RESPONSE));
+    endWithPage(req, socket, 502, 'Bad Gateway', 'The agent sent no response', NO_RESPONSE);
   };
   stream.onResponse = (answer) => {
     if (answer.status < 200 && answer.status !== 101)
@@ -188,7 +188,7 @@ export function forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffe
     if (status !== 0) return socket.destroy();
     const [code, title] = STATUS_FOR_RESET[reset.code];
     status = code;
-    socket.end(rawPage(code, title, title, reset.message));
+    endWithPage(req, socket, code, title, title, reset.message);
   };
   try {
     if (head.length > 0) stream.write(head);

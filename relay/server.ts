@@ -13,7 +13,7 @@ import type { CertificateSource } from './tls/source.js';
 import { defaultConfig, type RelayConfig } from './config.js';
 import { createLog, type Log } from './log.js';
 import { type ConnectionTimeout, Metrics } from './metrics.js';
-import { sendPage, rawPage } from './pages.js';
+import { endWithPage, sendPage, rawPage } from './pages.js';
 import { admit, unknownHost, type Admission, type Forwarding } from './admission.js';
 import { AgentGate } from './agents.js';
 import { ConnectionGuard, RELAY_FULL_MESSAGE, RELAY_FULL_TITLE } from './connectionGuard.js';
@@ -254,13 +254,13 @@ export async function startRelay(
       (req: IncomingMessage, socket: Duplex, head: Buffer) => {
         socket.on('error', () => socket.destroy());
         const hop = cluster?.hop(req);
-        if (hop === 'forbidden') return void socket.end(rawPage(403, 'Forbidden', FORBIDDEN_HOP[0], FORBIDDEN_HOP[1]));
+        if (hop === 'forbidden') return endWithPage(req, socket, 403, 'Forbidden', FORBIDDEN_HOP[0], FORBIDDEN_HOP[1]);
         const target = namedBy(req);
-        if (!target.ok) return void socket.end(rawPage(400, 'Bad Request', 'Bad request', target.problem));
+        if (!target.ok) return endWithPage(req, socket, 400, 'Bad Request', 'Bad request', target.problem);
         const route = routeHost(target.host, config.domain);
         if (route.kind === 'apex') {
           if (target.path.split('?')[0] !== CONNECT_PATH) {
-            socket.end(rawPage(404, 'Not Found', 'Not found', `Agents connect to ${CONNECT_PATH}.`));
+            endWithPage(req, socket, 404, 'Not Found', 'Not found', `Agents connect to ${CONNECT_PATH}.`);
             return;
           }
           wss.handleUpgrade(req, socket, head, (ws) => agents.accept(ws, req));
@@ -269,7 +269,7 @@ export async function startRelay(
         const named = { host: target.host ?? '', path: target.path };
         if (cluster && route.kind === 'tunnel' && !registry.lookup(route.name)) {
           if (!connections.mayReachTunnel(req.socket))
-            return void socket.end(rawPage(503, 'Service Unavailable', RELAY_FULL.title, RELAY_FULL.message, RELAY_FULL.headers));
+            return endWithPage(req, socket, 503, 'Service Unavailable', RELAY_FULL.title, RELAY_FULL.message, RELAY_FULL.headers);
           const visitor = hop ?? { client: req.socket.remoteAddress ?? '', proto };
           const here = () => upgradeHere(route, named, req, socket, head, visitor.proto, hop?.client);
           return cluster.upgrade(route.name, req, socket, head, visitor, hop !== undefined, here);
@@ -292,7 +292,7 @@ export async function startRelay(
     const admission = admitted(route, target, req, proto, true, client);
     if (!admission.ok) {
       const { status, title, message, headers } = admission.page;
-      return void socket.end(rawPage(status, title, title, message, headers));
+      return endWithPage(req, socket, status, title, title, message, headers);
     }
     forwardUpgrade(req, socket, head, context(admission.registration, target, admission.forward, proto, true, client));
   }

@@ -111,6 +111,17 @@ it('a request naming two hosts is refused; an absolute-form target goes where it
   await a.stop();
 });
 
+it('a page answering an upgrade request made with HEAD has no body (it would be read as the next response)', async () => {
+  const answer = await rawRequest(
+    ctx.relay.httpPort,
+    'HEAD / HTTP/1.1\r\nHost: nosuch.localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n',
+  );
+  const text = answer.toString('latin1');
+  assert.match(text, /^HTTP\/1\.1 404 No such tunnel\r\n/);
+  assert.match(text, /\r\ncontent-length: [1-9]\d*\r\n/i, 'the length the page would have');
+  assert.ok(text.endsWith('\r\n\r\n'), `nothing after the head: ${JSON.stringify(text.slice(-80))}`);
+});
+
 it('response heads a library could refuse reach the visitor intact: latin1 values, odd cookies, a status past 599', async () => {
   const rogue = await rogueAgent('odd-heads', {}, (ws, stream) => {
     ws.send(
