@@ -6,6 +6,8 @@
 import type { Log } from './log.js';
 import type { Metrics } from './metrics.js';
 import { ProtocolError } from '../core/protocol.js';
+import { routeHost } from './routing.js';
+import { requestAuthority, type PublicRequest } from './http2.js';
 
 /** Where on the relay it happened, for the log line. */
 export interface FaultScene {
@@ -25,4 +27,23 @@ export function faultReporter(log: Log, metrics: Metrics): ReportFault {
     if (protocol) return log('agent.protocol-error', { ...where, error: message });
     log('relay.exception', { ...where, error: message, stack: error instanceof Error ? error.stack : undefined });
   };
+}
+
+/**
+ * Wraps the listeners for public requests: an exception in one cuts that request's connection
+ * (`cut`), is reported with the tunnel its Host names, and the relay serves on. Once a request has a
+ * tunnel stream, the stream guards what follows (core/stream.ts).
+ */
+export function requestGuard(report: ReportFault, domain: string) {
+  return <A extends [PublicRequest, ...unknown[]]>(listener: (...args: A) => void, cut: (...args: A) => void) =>
+    (...args: A): void => {
+      try {
+        listener(...args);
+      } catch (error) {
+        const [req] = args;
+        const route = routeHost(requestAuthority(req), domain);
+        report(error, { tunnel: route.kind === 'tunnel' ? route.name : undefined, remote: req.socket.remoteAddress, url: req.url });
+        cut(...args);
+      }
+    };
 }

@@ -21,7 +21,7 @@ import { ConnectionLimits } from './connectionLimits.js';
 import { serveApex, type ApexOptions } from './apex.js';
 import { hostHeaders, requestTarget, routeHost, type Route, type Target } from './routing.js';
 import { CONNECT_PATH, CloseCode, FrameType, MAX_MESSAGE_BYTES } from '../core/protocol.js';
-import { faultReporter } from './faults.js';
+import { faultReporter, requestGuard } from './faults.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { forwardRequest, forwardUpgrade, type ForwardContext } from './proxy.js';
 import { createHttp2Listener, http2RequestProblem, isHttp2, requestAuthority, type PublicRequest, type PublicResponse } from './http2.js';
@@ -75,23 +75,8 @@ export async function startRelay(
   const metrics = new Metrics(limits);
   const connections = new ConnectionGuard(limits, metrics, log);
   const fault = faultReporter(log, metrics);
+  const guarded = requestGuard(fault, config.domain);
 
-  /**
-   * A listener for a public request: an exception in it cuts that request's connection, is logged
-   * and counted, and the relay serves on. (Once a stream is open, the stream guards what follows.)
-   */
-  function guarded<A extends [PublicRequest, ...unknown[]]>(listener: (...args: A) => void, cut: (...args: A) => void) {
-    return (...args: A) => {
-      try {
-        listener(...args);
-      } catch (error) {
-        const [req] = args;
-        const route = routeHost(requestAuthority(req), config.domain);
-        fault(error, { tunnel: route.kind === 'tunnel' ? route.name : undefined, remote: req.socket.remoteAddress, url: req.url });
-        cut(...args);
-      }
-    };
-  }
   const tlsOn = Boolean(config.tls && certificates);
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES });
   let publicPort = config.httpPort;

@@ -1,7 +1,9 @@
 /** What went wrong on one connection is logged with where it happened, counted, and written safely. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { faultReporter } from '../../relay/faults';
+import http from 'node:http';
+import net from 'node:net';
+import { faultReporter, requestGuard } from '../../relay/faults';
 import { createLog } from '../../relay/log';
 import { Metrics } from '../../relay/metrics';
 import { Registry } from '../../relay/registry';
@@ -45,6 +47,26 @@ test("a protocol error is the agent's, logged without a stack and counted apart"
   );
   assert.match(r.rendered(), /porthole_faults_total\{kind="protocol"\} 1\n/);
   assert.match(r.rendered(), /porthole_faults_total\{kind="exception"\} 1\n/);
+});
+
+test('an exception in a request listener cuts that connection and is reported with the tunnel its Host names', () => {
+  const r = reporter();
+  const cut: string[] = [];
+  const guard = requestGuard(r.report, 'example.dev');
+  const req = new http.IncomingMessage(new net.Socket());
+  req.headers.host = 'MyApp.example.dev:443';
+  req.url = '/x?y';
+  const listener = guard(
+    (_req: http.IncomingMessage, what: string) => {
+      if (what === 'bad') throw new RangeError('Invalid status code: 1000');
+    },
+    (_req, what) => cut.push(what),
+  );
+  listener(req, 'fine');
+  listener(req, 'bad');
+  assert.equal(cut, ['bad']);
+  const [event] = r.events();
+  assert.equal([event.event, event.tunnel, event.url, event.error], ['relay.exception', 'myapp', '/x?y', 'Invalid status code: 1000']);
 });
 
 test('the metrics tell the relay process memory', () => {
