@@ -5,7 +5,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { suite } from 'uvu';
-import { WebSocketServer } from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { startRelay, type Relay } from '../relay/server';
 import type { RelayConfig } from '../relay/config';
 import type { Clock } from '../core/clock';
@@ -242,6 +242,21 @@ export function rawRequest(port: number, head: string | Buffer, timeoutMs = 10_0
   });
 }
 
+/** Resolves once the peer has handled everything sent on `ws` before (its pong follows it), or the connection is gone; 5 s at most. */
+export function handledByPeer(ws: WebSocket): Promise<void> {
+  if (ws.readyState !== WebSocket.OPEN) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(done, 5000);
+    ws.once('pong', done);
+    ws.once('close', done);
+    ws.ping();
+  });
+}
+
 export function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
@@ -287,6 +302,33 @@ export function run(args: string[], env: NodeJS.ProcessEnv = {}, command = proce
     handle.err += d;
   });
   return handle;
+}
+
+export type RelayLogLine = { time: string; event: string; [field: string]: unknown };
+export type RelayProcess = Child & { log(): RelayLogLine[] };
+
+/** `node relay --log-format json` on `port` as a real process; resolves once it logged relay.listening. */
+export async function startRelayProcess(port: number, args: string[] = []): Promise<RelayProcess> {
+  const child = run(['relay', '--http-port', String(port), '--log-format', 'json', ...args]);
+  const log = () =>
+    child.err
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as RelayLogLine);
+  try {
+    await waitFor(
+      () => {
+        if (child.process.exitCode !== null) throw new Error(`the relay exited ${child.process.exitCode}: ${child.err}`);
+        return child.err.includes('"relay.listening"');
+      },
+      10_000,
+      'the relay to listen',
+    );
+  } catch (error) {
+    await child.stop('SIGKILL');
+    throw error;
+  }
+  return Object.assign(child, { log });
 }
 
 /** `porthole share` as a real process; resolves once it printed its ready event. */

@@ -9,7 +9,15 @@ import { fileURLToPath } from 'node:url';
 import { ensureDebianPackages } from './debian.cjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
-const only = process.argv.slice(2);
+// `--scale N` runs the property-based tests N times longer (npm run fuzz).
+const args = process.argv.slice(2);
+const scaleAt = args.indexOf('--scale');
+const fuzzScale = scaleAt === -1 ? 1 : Number(args.splice(scaleAt, 2)[1]);
+if (!(fuzzScale >= 1)) {
+  console.error('--scale takes a number of times, 1 or more');
+  process.exit(2);
+}
+const only = args;
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
 const uvu = (dir) => [bin('uvu'), '-r', 'tsx', dir, '\\.test\\.ts$'];
 
@@ -23,6 +31,8 @@ const stages = [
   { name: 'integration', limit: 600, cmd: uvu('test/integration') },
   // Three relays as real processes on one Redis, with HAProxy in front for the failover tests.
   { name: 'cluster', limit: 300, cmd: uvu('test/cluster') },
+  // fast-check properties over what peers send; a failure prints the seed and the shrunk case.
+  { name: 'fuzz', limit: 180 * fuzzScale, cmd: uvu('test/fuzz') },
   { name: 'tls', limit: 600, cmd: [process.execPath, 'test/pebble.mjs', ...uvu('test/tls')] },
   { name: 'vscode', limit: 900, cmd: [process.execPath, 'test/vscode/run.mjs'] },
   // Two rows of the framework matrix, real dev servers in Chromium through a relay over HTTPS (the
@@ -51,7 +61,7 @@ function runStage(stage) {
       cwd: root,
       stdio: ['ignore', 'pipe', 'inherit'],
       detached: true,
-      env: { ...process.env, NO_COLOR: '1' },
+      env: { ...process.env, NO_COLOR: '1', PORTHOLE_FUZZ_SCALE: String(fuzzScale) },
     });
     let output = '';
     child.stdout.on('data', (d) => {

@@ -14,7 +14,20 @@ import { Agent, type AgentError, type AgentState } from '../../extension/agent/a
 import { staticCertificate } from '../../relay/tls/staticCertificate';
 import { startRelay } from '../../relay/server';
 import { selfSignedCertificate } from '../selfSigned.cjs';
-import { agent, freePort, quietLog, relay, request, run, startOrigin, waitFor, type Child, type Origin } from '../helpers';
+import {
+  agent,
+  freePort,
+  quietLog,
+  relay,
+  request,
+  run,
+  startOrigin,
+  startRelayProcess,
+  waitFor,
+  type Origin,
+  type RelayLogLine,
+  type RelayProcess,
+} from '../helpers';
 
 const ADMIN = 'admin-token-0123456789';
 const ctx = {} as { origin: Origin; dir: string };
@@ -53,25 +66,9 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined
   }
 }
 
-type LogLine = { time: string; event: string; [field: string]: unknown };
-
-/** `node relay --log-format json` on `port`; resolves once it logged relay.listening. */
-async function relayProcess(port: number, args: string[] = []): Promise<Child & { log(): LogLine[] }> {
-  const child = later(run(['relay', '--http-port', String(port), '--log-format', 'json', ...args]), (c) => c.stop('SIGKILL'));
-  const log = () =>
-    child.err
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as LogLine);
-  await waitFor(
-    () => {
-      if (child.process.exitCode !== null) throw new Error(`the relay exited ${child.process.exitCode}: ${child.err}`);
-      return child.err.includes('"relay.listening"');
-    },
-    10_000,
-    'the relay to listen',
-  );
-  return Object.assign(child, { log });
+/** `node relay --log-format json` on `port`, stopped after the test. */
+async function relayProcess(port: number, args: string[] = []): Promise<RelayProcess> {
+  return later(await startRelayProcess(port, args), (c) => c.stop('SIGKILL'));
 }
 
 /** Prometheus text → { 'name{labels}': value }, checking every sample line's shape on the way. */
@@ -220,7 +217,7 @@ it('--log-format json prints one JSON object per line for every event, and nothi
 
   const lines = child.err.trimEnd().split('\n');
   for (const line of lines) {
-    const entry = JSON.parse(line) as LogLine;
+    const entry = JSON.parse(line) as RelayLogLine;
     assert.type(entry.event, 'string', line);
     assert.ok(!Number.isNaN(Date.parse(entry.time)) && entry.time.endsWith('Z'), `time in ${line}`);
   }
