@@ -3,24 +3,25 @@
  * read it from here, so a test can drive them by hand instead of sleeping through them.
  */
 
-/** The real clock, or a test's. Timers never keep the process alive on their own. */
+/** A timer a Clock set, to hand back to its `cancel`. */
+export type Timer = object;
+
+/** The real clock, or a test's. Its timers never keep the process alive on their own. */
 export interface Clock {
   /** Milliseconds since the epoch, like Date.now(). */
   now(): number;
-  /** Calls `callback` once, `ms` from now; the returned function cancels it. */
-  after(ms: number, callback: () => void): () => void;
-  /** Calls `callback` every `ms`; the returned function stops it. */
-  every(ms: number, callback: () => void): () => void;
+  /** Calls `callback` once, `ms` from now. */
+  after(ms: number, callback: () => void): Timer;
+  /** Calls `callback` every `ms`. */
+  every(ms: number, callback: () => void): Timer;
+  /** Stops a timer of either kind; undefined is ignored. */
+  cancel(timer: Timer | undefined): void;
 }
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  after(ms, callback) {
-    const timer = setTimeout(callback, ms).unref();
-    return () => clearTimeout(timer);
-  },
-  every(ms, callback) {
-    const timer = setInterval(callback, ms).unref();
-    return () => clearInterval(timer);
-  },
+  after: (ms, callback) => setTimeout(callback, ms).unref(),
+  every: (ms, callback) => setInterval(callback, ms).unref(),
+  // Node's clearTimeout stops intervals too: both are Timeout objects.
+  cancel: (timer) => clearTimeout(timer as NodeJS.Timeout | undefined),
 };

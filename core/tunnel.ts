@@ -20,7 +20,7 @@ import {
   type RequestHead,
 } from './protocol.js';
 import { closePeer } from './close.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock, type Timer } from './clock.js';
 import { writeMessages, type Masking, type OutgoingMessage } from './messageWriter.js';
 import { type StreamHost, TunnelStream } from './stream.js';
 
@@ -72,7 +72,7 @@ export class Tunnel implements StreamHost {
   private run: Buffer[] = [];
   private batchBytes = 0;
   private flushScheduled = false;
-  private stopHeartbeat?: () => void;
+  private heartbeat?: Timer;
   private heardFrom = true;
   private closed = false;
   /** Why this side closed, when it did: a terminated socket reports only 1006. */
@@ -112,8 +112,8 @@ export class Tunnel implements StreamHost {
    * so dead agents do not linger and NAT boxes see traffic on idle tunnels.
    */
   startHeartbeat(intervalMs: number): void {
-    this.stopHeartbeat?.();
-    this.stopHeartbeat = this.clock.every(intervalMs, () => {
+    this.clock.cancel(this.heartbeat);
+    this.heartbeat = this.clock.every(intervalMs, () => {
       if (!this.heardFrom) {
         this.close(CloseCode.heartbeatTimeout, `no heartbeat for ${Math.round((2 * intervalMs) / 1000)} s`);
         this.ws.terminate();
@@ -169,18 +169,19 @@ export class Tunnel implements StreamHost {
     if (this.batchBytes >= BATCH_BYTES) this.flush();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(this.scheduledFlush);
+      setImmediate(Tunnel.scheduledFlush, this);
     }
   }
 
-  private readonly scheduledFlush = (): void => {
+  /** The flush at the end of a turn of the event loop: nothing above it would catch what it throws. */
+  private static scheduledFlush(tunnel: Tunnel): void {
     try {
-      this.flush();
+      tunnel.flush();
     } catch (error) {
-      this.handlers.fault(error);
-      this.ws.terminate();
+      tunnel.handlers.fault(error);
+      tunnel.ws.terminate();
     }
-  };
+  }
 
   private joinRun(): Buffer {
     const head = this.run.length === 1 ? this.run[0] : Buffer.concat(this.run);
@@ -269,7 +270,7 @@ export class Tunnel implements StreamHost {
   private onClose(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
-    this.stopHeartbeat?.();
+    this.clock.cancel(this.heartbeat);
     this.messages = [];
     this.run = [];
     this.batchBytes = 0;

@@ -70,7 +70,7 @@ export class AgentGate {
         control: (frame) => onControl(frame),
         fault: (error, stream) => this.options.fault(error, { tunnel: registration?.subdomain, stream, remote }),
         closed: (code, reason) => {
-          cancelHelloTimer();
+          clock.cancel(helloTimer);
           // A revoked token's name is not kept for an agent that can no longer come back.
           const clean = code === CloseCode.normal || code === CloseCode.refused;
           ended = { clean };
@@ -82,7 +82,7 @@ export class AgentGate {
       { masking: 'none', receiveFrameLimit: this.options.maxFramePayload, clock },
     );
     tunnel.startHeartbeat(this.options.heartbeatMs);
-    const cancelHelloTimer = clock.after(HELLO_TIMEOUT_MS, () =>
+    const helloTimer = clock.after(HELLO_TIMEOUT_MS, () =>
       tunnel.close(CloseCode.protocolError, `no HELLO within ${HELLO_TIMEOUT_MS / 1000} s`),
     );
 
@@ -98,7 +98,7 @@ export class AgentGate {
         throw new ProtocolError(greeted ? `unexpected frame type ${frame.type} on stream 0` : 'the first frame must be HELLO');
       }
       greeted = true;
-      cancelHelloTimer();
+      clock.cancel(helloTimer);
       const hello = checkHello(decodeJson<Hello>(frame, 'HELLO'));
       if (hello.protocol !== PROTOCOL_VERSION) {
         const update =

@@ -11,7 +11,7 @@ import type { Tunnel } from '../core/tunnel.js';
 import type { Hello, Refusal } from '../core/protocol.js';
 import { safeEqual } from './secrets.js';
 import { DNS_LABEL } from '../core/names.js';
-import { systemClock, type Clock } from '../core/clock.js';
+import { systemClock, type Clock, type Timer } from '../core/clock.js';
 
 const RESERVED_NAMES = new Set(['www', 'api', 'admin', 'relay', 'status', 'mail', '_porthole']);
 
@@ -84,8 +84,8 @@ export interface Registration {
   /** Who may open it, beyond anyone: plain data with digests (relay/access.ts); undefined for a public share. */
   access?: AccessRules;
   activeStreams: number;
-  /** Cancels the end of the grace period (the agent came back). */
-  cancelGrace?: () => void;
+  /** Ends the grace period; cancelled when the agent comes back. */
+  graceTimer?: Timer;
   reconnectingUntil?: number;
 }
 
@@ -158,8 +158,8 @@ export class Registry implements NameClaims {
     const existing = this.names.get(subdomain);
     if (existing) {
       const replaced = existing.tunnel;
-      existing.cancelGrace?.();
-      existing.cancelGrace = undefined;
+      this.clock.cancel(existing.graceTimer);
+      existing.graceTimer = undefined;
       existing.reconnectingUntil = undefined;
       existing.resume = resume;
       existing.tunnel = tunnel;
@@ -184,7 +184,7 @@ export class Registry implements NameClaims {
     registration.tunnel = undefined;
     if (clean || this.limits.gracePeriodMs <= 0) return this.release(registration);
     registration.reconnectingUntil = this.clock.now() + this.limits.gracePeriodMs;
-    registration.cancelGrace = this.clock.after(this.limits.gracePeriodMs, () => {
+    registration.graceTimer = this.clock.after(this.limits.gracePeriodMs, () => {
       if (!registration.tunnel) this.release(registration);
     });
   }
@@ -193,13 +193,13 @@ export class Registry implements NameClaims {
   drop(subdomain: string): Registration | undefined {
     const registration = this.names.get(subdomain);
     if (!registration) return undefined;
-    registration.cancelGrace?.();
+    this.clock.cancel(registration.graceTimer);
     this.names.delete(subdomain);
     return registration;
   }
 
   clear(): void {
-    for (const registration of this.names.values()) registration.cancelGrace?.();
+    for (const registration of this.names.values()) this.clock.cancel(registration.graceTimer);
     this.names.clear();
   }
 

@@ -1,7 +1,7 @@
 /** A clock a test moves by hand, for grace periods, heartbeats and handshake deadlines without sleeping. */
-import type { Clock } from '../core/clock';
+import type { Clock, Timer } from '../core/clock';
 
-interface Timer {
+interface ManualTimer {
   at: number;
   /** Set for a repeating timer: its interval. */
   every?: number;
@@ -10,7 +10,7 @@ interface Timer {
 
 export class ManualClock implements Clock {
   private time: number;
-  private timers: Timer[] = [];
+  private timers: ManualTimer[] = [];
 
   constructor(start = Date.now()) {
     this.time = start;
@@ -20,12 +20,17 @@ export class ManualClock implements Clock {
     return this.time;
   }
 
-  after(ms: number, callback: () => void): () => void {
+  after(ms: number, callback: () => void): Timer {
     return this.add({ at: this.time + ms, callback });
   }
 
-  every(ms: number, callback: () => void): () => void {
+  every(ms: number, callback: () => void): Timer {
     return this.add({ at: this.time + ms, every: ms, callback });
+  }
+
+  cancel(timer: Timer | undefined): void {
+    const index = this.timers.indexOf(timer as ManualTimer);
+    if (index !== -1) this.timers.splice(index, 1);
   }
 
   /** Moves time forward by `ms`, firing each timer that falls due on the way, in order. */
@@ -33,7 +38,10 @@ export class ManualClock implements Clock {
     const end = this.time + ms;
     for (;;) {
       // The first due; of two due at once, the one set first.
-      const due = this.timers.reduce<Timer | undefined>((first, t) => (t.at <= end && (!first || t.at < first.at) ? t : first), undefined);
+      const due = this.timers.reduce<ManualTimer | undefined>(
+        (first, t) => (t.at <= end && (!first || t.at < first.at) ? t : first),
+        undefined,
+      );
       if (!due) break;
       this.time = due.at;
       if (due.every) due.at += due.every;
@@ -48,11 +56,8 @@ export class ManualClock implements Clock {
     return this.timers.length;
   }
 
-  private add(timer: Timer): () => void {
+  private add(timer: ManualTimer): Timer {
     this.timers.push(timer);
-    return () => {
-      const index = this.timers.indexOf(timer);
-      if (index !== -1) this.timers.splice(index, 1);
-    };
+    return timer;
   }
 }

@@ -23,7 +23,7 @@ import {
   type Refusal,
   type Welcome,
 } from '../../core/protocol.js';
-import { systemClock, type Clock } from '../../core/clock.js';
+import { systemClock, type Clock, type Timer } from '../../core/clock.js';
 import { Tunnel } from '../../core/tunnel.js';
 import { newLinkKey, parsePolicy } from '../../core/access.js';
 import { VERSION } from '../../core/version.js';
@@ -216,14 +216,14 @@ export class Agent extends EventEmitter<AgentEvents> {
     /** Streams are served only once WELCOME came and, for a share with access rules, confirmed them. */
     let serving = false;
     // A relay that accepts the socket but never answers HELLO would leave the agent connecting forever.
-    let cancelWelcomeTimer: (() => void) | undefined;
+    let welcomeTimer: Timer | undefined;
     const tunnel = new Tunnel(
       ws,
       {
         control: (frame: Frame) => {
           if (frame.type === FrameType.Welcome && !welcomed && !refusal) {
             const welcome = checkWelcome(decodeJson<Welcome>(frame, 'WELCOME'));
-            cancelWelcomeTimer?.();
+            this.clock.cancel(welcomeTimer);
             welcomed = true;
             if (this.policy && !welcome.access) {
               refusal = { code: 'version', message: olderRelay(this.options.relay) };
@@ -234,7 +234,7 @@ export class Agent extends EventEmitter<AgentEvents> {
           } else if (frame.type === FrameType.Refuse && !refusal) {
             // Before WELCOME (a wrong token, a taken name) or after it (the operator revoked the token).
             refusal = checkRefusal(decodeJson<Refusal>(frame, 'REFUSE'));
-            cancelWelcomeTimer?.();
+            this.clock.cancel(welcomeTimer);
           } else if (frame.type === FrameType.GoAway) {
             goingAway = true;
           } else {
@@ -272,9 +272,9 @@ export class Agent extends EventEmitter<AgentEvents> {
         : `the relay answered HTTP ${res.statusCode} instead of accepting the WebSocket (is ${this.options.relay} a Porthole relay?)`;
       ws.terminate();
     });
-    ws.on('close', () => cancelWelcomeTimer?.());
+    ws.on('close', () => this.clock.cancel(welcomeTimer));
     ws.on('open', () => {
-      cancelWelcomeTimer = this.clock.after(WELCOME_TIMEOUT_MS, () =>
+      welcomeTimer = this.clock.after(WELCOME_TIMEOUT_MS, () =>
         tunnel.close(CloseCode.protocolError, `the relay did not answer within ${WELCOME_TIMEOUT_MS / 1000} s`),
       );
       const hello: Hello = {
