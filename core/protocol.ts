@@ -383,9 +383,7 @@ const HEARTBEAT_SECONDS = { min: 0.1, max: 24 * 3600 };
 /** The agent's check of WELCOME: the URL is opened in a browser, the heartbeat and frame size drive timers and loops. */
 export function checkWelcome(welcome: Welcome): Welcome {
   const { url, subdomain, resume, heartbeat, maxFrame } = welcome;
-  if (typeof url !== 'string' || !/^https?:\/\/[^/\s]/i.test(url) || !URL.canParse(url)) {
-    throw new ProtocolError("WELCOME needs the tunnel's http:// or https:// URL");
-  }
+  if (!isWebUrl(url)) throw new ProtocolError("WELCOME needs the tunnel's http:// or https:// URL");
   if (typeof subdomain !== 'string' || typeof resume !== 'string') throw new ProtocolError('WELCOME needs a subdomain and a resume secret');
   if (typeof heartbeat !== 'number' || !(heartbeat >= HEARTBEAT_SECONDS.min && heartbeat <= HEARTBEAT_SECONDS.max)) {
     throw new ProtocolError(`WELCOME needs a heartbeat of ${HEARTBEAT_SECONDS.min} to ${HEARTBEAT_SECONDS.max} seconds`);
@@ -393,7 +391,24 @@ export function checkWelcome(welcome: Welcome): Welcome {
   if (maxFrame !== undefined && !(Number.isInteger(maxFrame) && maxFrame >= DATA_FRAME_BYTES && maxFrame <= MAX_FRAME_PAYLOAD)) {
     throw new ProtocolError(`WELCOME's frame size must be a whole number from ${DATA_FRAME_BYTES} to ${MAX_FRAME_PAYLOAD}`);
   }
+  if (welcome.link !== undefined && !isWebUrl(welcome.link))
+    throw new ProtocolError("WELCOME's private link must be an http:// or https:// URL");
+  if (welcome.access !== undefined && !isAccessSummary(welcome.access)) {
+    throw new ProtocolError("WELCOME's access summary needs password and privateLink (true or false), allowIps and openPaths (counts)");
+  }
   return welcome;
+}
+
+/** An http(s) URL Node can parse: what the agent and VS Code may open, copy or show as a QR code. */
+function isWebUrl(url: unknown): url is string {
+  return typeof url === 'string' && /^https?:\/\/[^/\s]/i.test(url) && URL.canParse(url);
+}
+
+function isAccessSummary(access: unknown): access is AccessSummary {
+  if (access === null || typeof access !== 'object') return false;
+  const { password, privateLink, allowIps, openPaths } = access as Record<string, unknown>;
+  const count = (n: unknown) => Number.isInteger(n) && (n as number) >= 0;
+  return typeof password === 'boolean' && typeof privateLink === 'boolean' && count(allowIps) && count(openPaths);
 }
 
 /** The agent's check of REFUSE: a known code and a message, or the refusal is itself malformed. */

@@ -123,10 +123,16 @@ export class AgentGate {
       const access = checked;
       const claim = this.options.claims.claim(hello, hello.token ?? 'anonymous', tunnel, access);
       if (claim instanceof Promise) {
-        claim.then(welcome, (error: Error) => {
-          log('agent.claim-failed', { subdomain: hello.subdomain, error: error.message, remote });
-          tunnel.close(CloseCode.tryAgain, 'the relay could not decide on the name; try again');
-        });
+        claim
+          .then(welcome, (error: Error) => {
+            log('agent.claim-failed', { subdomain: hello.subdomain, error: error.message, remote });
+            tunnel.close(CloseCode.tryAgain, 'the relay could not decide on the name; try again');
+          })
+          // Out of the WebSocket's listener, nothing else would catch it: a rejection left alone ends the process.
+          .catch((error: unknown) => {
+            this.options.fault(error, { tunnel: registration?.subdomain, remote });
+            tunnel.close(CloseCode.internalError, 'internal error while welcoming the agent');
+          });
       } else welcome(claim);
 
       function welcome(claim: Claim | Deferral): void {

@@ -82,6 +82,11 @@ export const controlPayload: fc.Arbitrary<Buffer> = fc.oneof(
       resume: fc.oneof(anyText, fc.jsonValue()),
       heartbeat: fc.oneof(fc.double(), fc.jsonValue()),
       maxFrame: fc.oneof(fc.integer(), fc.double(), fc.jsonValue()),
+      link: fc.oneof(fc.constantFrom('https://a.localhost/?k=1', 'javascript:1', 'https://['), anyText, fc.jsonValue()),
+      access: fc.oneof(
+        fc.record({ password: fc.boolean(), privateLink: fc.boolean(), allowIps: fc.integer(), openPaths: fc.nat() }),
+        fc.jsonValue(),
+      ),
     })
     .map((value) => Buffer.from(JSON.stringify(value))),
   fc.jsonValue().map((value) => Buffer.from(JSON.stringify(value) ?? '')),

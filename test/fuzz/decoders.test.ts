@@ -107,7 +107,7 @@ test('a RESPONSE head that decodes is one Node writes without throwing', () => {
   );
 });
 
-test('a WELCOME that passes its check is an http(s) URL with numbers no timer or loop chokes on', () => {
+test('a WELCOME that passes its check has http(s) URLs, and numbers no timer or loop chokes on', () => {
   fc.assert(
     fc.property(aFrame, (f) => {
       let welcome: ReturnType<typeof checkWelcome>;
@@ -120,6 +120,8 @@ test('a WELCOME that passes its check is an http(s) URL with numbers no timer or
       assert.ok(['http:', 'https:'].includes(new URL(welcome.url).protocol));
       assert.ok(welcome.heartbeat >= 0.1 && welcome.heartbeat * 1000 < 2 ** 31);
       assert.ok(welcome.maxFrame === undefined || (Number.isInteger(welcome.maxFrame) && welcome.maxFrame >= DATA_FRAME_BYTES));
+      assert.ok(welcome.link === undefined || ['http:', 'https:'].includes(new URL(welcome.link).protocol));
+      assert.ok(welcome.access === undefined || (welcome.access.allowIps >= 0 && typeof welcome.access.password === 'boolean'));
       return true;
     }),
     runs(1000),

@@ -89,26 +89,33 @@ it('frames that once crashed the relay now close only the sender, with a reason'
 });
 
 it('a request naming two hosts is refused; an absolute-form target goes where it names; CONNECT is refused', async () => {
-  const a = await agent(ctx.relay.url, ctx.origin.port, { subdomain: 'named' });
-  const port = ctx.relay.httpPort;
-  const statusLine = (answer: Buffer) => answer.toString('latin1').split('\r\n')[0];
-  const twoHosts = await rawRequest(port, `GET /hello HTTP/1.1\r\nHost: ${a.host}\r\nHost: other.localhost\r\nConnection: close\r\n\r\n`);
-  assert.is(statusLine(twoHosts), 'HTTP/1.1 400 Bad Request');
-  assert.match(twoHosts.toString(), /more than one Host header/);
+  // Preserve: the local server sees the host the request named as its Host.
+  const a = await agent(ctx.relay.url, ctx.origin.port, { subdomain: 'named', hostHeader: 'preserve' });
+  try {
+    const port = ctx.relay.httpPort;
+    const statusLine = (answer: Buffer) => answer.toString('latin1').split('\r\n')[0];
+    const twoHosts = await rawRequest(port, `GET /hello HTTP/1.1\r\nHost: ${a.host}\r\nHost: other.localhost\r\nConnection: close\r\n\r\n`);
+    assert.is(statusLine(twoHosts), 'HTTP/1.1 400 Bad Request');
+    assert.match(twoHosts.toString(), /more than one Host header/);
 
-  const before = ctx.origin.seen.length;
-  const absolute = await rawRequest(port, `GET http://${a.host}/hello?x=1 HTTP/1.1\r\nHost: nosuch.localhost\r\nConnection: close\r\n\r\n`);
-  assert.is(statusLine(absolute), 'HTTP/1.1 200 OK');
-  assert.match(absolute.toString(), /hello from origin/);
-  assert.is(ctx.origin.seen.length, before + 1);
-  assert.is(ctx.origin.seen[before]['x-forwarded-host'], a.host, 'the host the request named, not its Host header');
+    const before = ctx.origin.seen.length;
+    const absolute = await rawRequest(
+      port,
+      `GET http://${a.host}/hello?x=1 HTTP/1.1\r\nHost: nosuch.localhost\r\nConnection: close\r\n\r\n`,
+    );
+    assert.is(statusLine(absolute), 'HTTP/1.1 200 OK');
+    assert.match(absolute.toString(), /hello from origin/);
+    assert.is(ctx.origin.seen.length, before + 1);
+    assert.is(ctx.origin.seen[before].host, a.host, 'the host the request named, not its Host header');
 
-  const userinfo = await rawRequest(port, `GET http://me@${a.host}/hello HTTP/1.1\r\nHost: ${a.host}\r\nConnection: close\r\n\r\n`);
-  assert.is(statusLine(userinfo), 'HTTP/1.1 400 Bad Request');
-  const connect = await rawRequest(port, `CONNECT ${a.host} HTTP/1.1\r\nHost: ${a.host}\r\n\r\n`);
-  assert.is(statusLine(connect), 'HTTP/1.1 405 Method Not Allowed');
-  assert.is((await request(port, a.host, { path: '/hello' })).status, 200);
-  await a.stop();
+    const userinfo = await rawRequest(port, `GET http://me@${a.host}/hello HTTP/1.1\r\nHost: ${a.host}\r\nConnection: close\r\n\r\n`);
+    assert.is(statusLine(userinfo), 'HTTP/1.1 400 Bad Request');
+    const connect = await rawRequest(port, `CONNECT ${a.host} HTTP/1.1\r\nHost: ${a.host}\r\n\r\n`);
+    assert.is(statusLine(connect), 'HTTP/1.1 405 Method Not Allowed');
+    assert.is((await request(port, a.host, { path: '/hello' })).status, 200);
+  } finally {
+    await a.stop();
+  }
 });
 
 it('a page answering an upgrade request made with HEAD has no body (it would be read as the next response)', async () => {
@@ -135,13 +142,16 @@ it('response heads a library could refuse reach the visitor intact: latin1 value
       ]),
     );
   });
-  await waitFor(() => ctx.relay.registry.lookup('odd-heads')?.tunnel, 2000, 'registration');
-  const reply = await request(ctx.relay.httpPort, `odd-heads.localhost:${ctx.relay.httpPort}`, { timeout: 3000 });
-  assert.is(reply.status, 599);
-  assert.is(reply.headers['x-latin'], 'caf\xe9 \xff');
-  assert.equal(reply.headers['set-cookie'], ['\xff=\xff; domain', 'a=1; Path=/']);
-  assert.equal(ctx.relay.metrics.faults.exception, 0);
-  rogue.ws.terminate();
+  try {
+    await waitFor(() => ctx.relay.registry.lookup('odd-heads')?.tunnel, 2000, 'registration');
+    const reply = await request(ctx.relay.httpPort, `odd-heads.localhost:${ctx.relay.httpPort}`, { timeout: 3000 });
+    assert.is(reply.status, 599);
+    assert.is(reply.headers['x-latin'], 'caf\xe9 \xff');
+    assert.equal(reply.headers['set-cookie'], ['\xff=\xff; domain', 'a=1; Path=/']);
+    assert.equal(ctx.relay.metrics.faults.exception, 0);
+  } finally {
+    rogue.ws.terminate();
+  }
 });
 
 it('an agent that ends a stream without a response gives the visitor a 502 that says so', async () => {

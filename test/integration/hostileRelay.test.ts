@@ -81,6 +81,12 @@ it('a WELCOME whose URL, heartbeat or frame size could misdirect the agent or sp
     ['a fractional frame size', { maxFrame: 20_000.5 }, /frame size/],
     ['a frame size below one DATA frame', { maxFrame: 10 }, /frame size/],
     ['no resume secret', { resume: undefined }, /subdomain and a resume secret/],
+    ['a private link that is no web URL (copied, shown as a QR code)', { link: 'file:///etc/passwd' }, /private link must be an http/],
+    [
+      'an access summary of the wrong shape',
+      { access: { password: 'yes', privateLink: false, allowIps: 1, openPaths: 0 } },
+      /access summary/,
+    ],
   ];
   for (const [label, override, reason] of cases) {
     const relay = await fakeRelay((ws) => ws.send(encodeJson(FrameType.Welcome, 0, { ...WELCOME, ...override })));
