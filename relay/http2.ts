@@ -126,8 +126,9 @@ function closeWhenIdle(session: ServerHttp2Session, ms: number): void {
   startIdle();
 }
 
+/** By what the request is, not the version it claims: an HTTP/1.1 client may write "HTTP/2.0" in its request line. */
 export function isHttp2(req: PublicRequest): req is Http2ServerRequest {
-  return req.httpVersionMajor === 2;
+  return req instanceof http2.Http2ServerRequest;
 }
 
 export function isHttp2Response(res: PublicResponse): res is Http2ServerResponse {

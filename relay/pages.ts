@@ -2,7 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { escapeHtml } from '../core/text.js';
-import type { PublicResponse } from './http2.js';
+import { isHttp2Response, type PublicResponse } from './http2.js';
 
 function render(title: string, message: string, hint?: string): string {
   return `<!doctype html>
@@ -36,7 +36,7 @@ export function sendPage(
     'cache-control': 'no-store',
     ...rest,
     // HTTP/2 has no Connection field (RFC 9113 §8.2.2); a stream ends alone.
-    ...(connection !== undefined && res.req.httpVersionMajor !== 2 ? { connection } : {}),
+    ...(connection !== undefined && !isHttp2Response(res) ? { connection } : {}),
   });
   if (res.req.method === 'HEAD') res.end();
   else res.end(body);

@@ -88,7 +88,7 @@ it('frames that once crashed the relay now close only the sender, with a reason'
   await bystander.stop();
 });
 
-it('a request naming two hosts is refused; an absolute-form target goes where it names; CONNECT is refused', async () => {
+it('a request naming two hosts is refused; an absolute-form target goes where it names; CONNECT is refused; HTTP/2.0 in a request line is HTTP/1.1', async () => {
   // Preserve: the local server sees the host the request named as its Host.
   const a = await agent(ctx.relay.url, ctx.origin.port, { subdomain: 'named', hostHeader: 'preserve' });
   try {
@@ -112,6 +112,10 @@ it('a request naming two hosts is refused; an absolute-form target goes where it
     assert.is(statusLine(userinfo), 'HTTP/1.1 400 Bad Request');
     const connect = await rawRequest(port, `CONNECT ${a.host} HTTP/1.1\r\nHost: ${a.host}\r\n\r\n`);
     assert.is(statusLine(connect), 'HTTP/1.1 405 Method Not Allowed');
+    // Found by the visitor fuzz: a request line claiming HTTP/2.0 on the HTTP/1.1 listener was taken for an HTTP/2 stream.
+    const claims2 = await rawRequest(port, `GET /hello HTTP/2.0\r\nHost: ${a.host}\r\nConnection: close\r\n\r\n`);
+    assert.is(statusLine(claims2), 'HTTP/1.1 200 OK');
+    assert.match(claims2.toString(), /hello from origin/);
     assert.is((await request(port, a.host, { path: '/hello' })).status, 200);
   } finally {
     await a.stop();
