@@ -1,5 +1,6 @@
 /** `porthole share <port|url>`: the agent on the command line, printing the URL and one line per request. */
 import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
 import { DEFAULT_HTTP_PORT } from '../../relay/config.js';
 import { startEmbeddedRelay } from '../../relay/embedded.js';
 import type { Relay } from '../../relay/server.js';
@@ -245,7 +246,23 @@ function harRecorder(file: string) {
 
 class UsageError extends Error {}
 
+/**
+ * undici parses HTTP with llhttp compiled to WebAssembly: one 33 KB state-machine function that V8
+ * runs as Liftoff code first and, once its tiering budget is spent, recompiles with TurboFan in the
+ * background (0.1–0.25 s of CPU). By default that happens after about 50 socket reads, which is the
+ * first 3 MiB of a fresh agent's first download, although a body only passes through the parser
+ * uncounted; head parsing is where TurboFan pays. This budget tiers it up after about 550 small
+ * requests or 700 MiB of bodies, so a page load still gets it and a bulk transfer is not
+ * charged for it (saves ~100 ms of the agent's CPU on a cold 100 MiB download; the same per small
+ * request once warm). Set before undici compiles llhttp, at its first request. The VS Code extension
+ * host is not ours to tune.
+ */
+function deferWasmTierUp(): void {
+  v8.setFlagsFromString('--wasm-tiering-budget=1000000000');
+}
+
 async function main(): Promise<void> {
+  deferWasmTierUp();
   const [command, ...rest] = process.argv.slice(2);
   if (command === '--version' || command === '-v') return void console.log(VERSION);
   if (!command || command === '--help' || command === '-h' || rest.includes('--help')) return void console.log(USAGE);
