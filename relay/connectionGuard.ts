@@ -11,6 +11,7 @@
 import type net from 'node:net';
 import type { Log } from './log.js';
 import type { ConnectionRefusal, Metrics } from './metrics.js';
+import { LogThrottle } from './logThrottle.js';
 import { rawPage } from './pages.js';
 import { type ConnectionLimits, type RefusalReason, type Slot, descriptorLimit } from './connectionLimits.js';
 
@@ -168,39 +169,21 @@ export class ConnectionGuard {
 
 /** One line per address per minute, however many connections it gets refused. */
 export class RefusalLog {
-  private readonly lastLine = new Map<string, { at: number; refused: number }>();
-  private others = { at: Number.NEGATIVE_INFINITY, refused: 0 };
+  private readonly throttle: LogThrottle;
 
   constructor(
     private readonly log: Log,
-    private readonly now = Date.now,
-  ) {}
+    now = Date.now,
+  ) {
+    this.throttle = new LogThrottle(LOG_WINDOW_MS, LOGGED_ADDRESSES, now);
+  }
 
   refused(address: string, reason: ConnectionRefusal, held: number): void {
-    const now = this.now();
-    let entry = this.lastLine.get(address);
-    if (!entry) {
-      if (this.lastLine.size >= LOGGED_ADDRESSES) this.forget(now);
-      if (this.lastLine.size >= LOGGED_ADDRESSES) return this.refusedByOthers(now, reason);
-      entry = { at: Number.NEGATIVE_INFINITY, refused: 0 };
-      this.lastLine.set(address, entry);
-    }
-    entry.refused++;
-    if (now - entry.at < LOG_WINDOW_MS) return;
-    this.log('connection.refused', { address, reason, held, refused: entry.refused });
-    entry.at = now;
-    entry.refused = 0;
-  }
-
-  private refusedByOthers(now: number, reason: ConnectionRefusal): void {
-    this.others.refused++;
-    if (now - this.others.at < LOG_WINDOW_MS) return;
-    this.log('connection.refused', { address: `others (over ${LOGGED_ADDRESSES} addresses)`, reason, refused: this.others.refused });
-    this.others = { at: now, refused: 0 };
-  }
-
-  private forget(now: number): void {
-    for (const [address, entry] of this.lastLine) if (now - entry.at >= LOG_WINDOW_MS) this.lastLine.delete(address);
+    const line = this.throttle.due(address);
+    if (!line) return;
+    if (line.others)
+      this.log('connection.refused', { address: `others (over ${LOGGED_ADDRESSES} addresses)`, reason, refused: line.count });
+    else this.log('connection.refused', { address, reason, held, refused: line.count });
   }
 }
 
