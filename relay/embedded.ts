@@ -15,9 +15,9 @@ export interface EmbeddedRelay {
 /** Starts on `port`, or on any free port when that one is in use; `0` always picks a free port. */
 export async function startEmbeddedRelay(log: Log, port = DEFAULT_HTTP_PORT): Promise<EmbeddedRelay> {
   try {
-    return { relay: await startRelay({ httpPort: port }, undefined, log) };
+    return { relay: await startRelay({ config: { httpPort: port }, log }) };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) throw error;
-    return { relay: await startRelay({ httpPort: 0 }, undefined, log), busyPort: port };
+    return { relay: await startRelay({ config: { httpPort: 0 }, log }), busyPort: port };
   }
 }

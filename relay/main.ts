@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     ? (subdomain: string) => (cluster as ClusterNode).isLive(subdomain)
     : (subdomain: string) => Boolean(registry?.lookup(subdomain)?.tunnel);
   const certificates = await certificatesFor(config, isLiveName, log, cluster);
-  const relay = await startRelay(config, certificates, log, cluster);
+  const relay = await startRelay({ config, certificates, log, cluster });
   registry = relay.registry;
   if (config.logFormat === 'text') {
     console.log(`Porthole relay ready at ${relay.url}`);

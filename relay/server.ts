@@ -48,15 +48,23 @@ export interface Relay {
   close(graceMs?: number): Promise<void>;
 }
 
-export async function startRelay(
-  options: Partial<RelayConfig> = {},
-  certificates?: CertificateSource,
-  log: Log = createLog(options.logFormat ?? 'text'),
+/** What a relay is started with; only settings that differ from the embedded defaults need saying. */
+export interface RelayOptions {
+  /** Settings; what is left out is the embedded default (config.ts). */
+  config?: Partial<RelayConfig>;
+  /** With `config.tls`: where the certificates come from (ACME, or files). */
+  certificates?: CertificateSource;
+  /** Default: text lines on stderr (JSON with `config.logFormat`). */
+  log?: Log;
   /** With --redis: this relay is one node of a cluster (relay/cluster/). */
-  cluster?: ClusterHooks,
-  clock: Clock = systemClock,
-): Promise<Relay> {
-  const config: RelayConfig = { ...defaultConfig(), ...options };
+  cluster?: ClusterHooks;
+  /** Default: the system's; tests pass one they drive (test/clock.ts). */
+  clock?: Clock;
+}
+
+export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
+  const config: RelayConfig = { ...defaultConfig(), ...options.config };
+  const { certificates, cluster, clock = systemClock, log = createLog(config.logFormat) } = options;
   const registry = new Registry(
     {
       gracePeriodMs: config.gracePeriodMs,

@@ -148,7 +148,7 @@ export const quietLog = () => undefined;
 
 /** An in-process relay on a free port with the embedded defaults, quiet; on `clock`'s time when given (test/clock.ts). */
 export function relay(options: Partial<RelayConfig> = {}, clock?: Clock): Promise<Relay> {
-  return startRelay({ httpPort: 0, ...options }, undefined, quietLog, undefined, clock);
+  return startRelay({ config: { httpPort: 0, ...options }, log: quietLog, clock });
 }
 
 /** A live agent sharing `port` through `relay`. */

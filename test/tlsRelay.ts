@@ -39,11 +39,11 @@ export function makeCertificate(): Certificate {
 /** An in-process relay on free ports serving HTTPS with `certificate` (HTTP/2 unless told otherwise). */
 export async function tlsRelay(certificate: Certificate, options: Partial<RelayConfig> = {}): Promise<Relay & { httpsPort: number }> {
   const { certFile, keyFile } = certificate;
-  const relay = await startRelay(
-    { httpPort: 0, domain: DOMAIN, tls: { kind: 'files', httpsPort: 0, certFile, keyFile }, ...options },
-    staticCertificate(certFile, keyFile),
-    quietLog,
-  );
+  const relay = await startRelay({
+    config: { httpPort: 0, domain: DOMAIN, tls: { kind: 'files', httpsPort: 0, certFile, keyFile }, ...options },
+    certificates: staticCertificate(certFile, keyFile),
+    log: quietLog,
+  });
   return Object.assign(relay, { httpsPort: relay.httpsPort as number });
 }
 

@@ -49,9 +49,10 @@ it.before(async () => {
   ctx.origin = await recordingOrigin();
   ctx.logs = [];
   // Listening on :: takes IPv6 and IPv4 (as IPv4-mapped addresses), like a relay on a public server.
-  ctx.relay = await startRelay({ httpPort: 0, host: '::' }, undefined, (event, fields) =>
-    ctx.logs.push(`${event} ${JSON.stringify(fields)}`),
-  );
+  ctx.relay = await startRelay({
+    config: { httpPort: 0, host: '::' },
+    log: (event, fields) => ctx.logs.push(`${event} ${JSON.stringify(fields)}`),
+  });
 });
 it.after(async () => {
   await ctx.relay.close(0);

@@ -83,11 +83,11 @@ it('HTTPS: a stalled TLS handshake is cut, and a refused connection is closed wi
   let secure: Relay | undefined;
   const sockets: net.Socket[] = [];
   try {
-    secure = await startRelay(
-      { httpPort: 0, headTimeoutMs: 1000, maxConnectionsPerAddress: 2, tls: { kind: 'files', httpsPort: 0, certFile, keyFile } },
+    secure = await startRelay({
+      config: { httpPort: 0, headTimeoutMs: 1000, maxConnectionsPerAddress: 2, tls: { kind: 'files', httpsPort: 0, certFile, keyFile } },
       certificates,
-      quietLog,
-    );
+      log: quietLog,
+    });
     const port = secure.httpsPort as number;
     // Two TCP connections that never start their handshake: the address's whole share.
     const stalled = [net.connect(port, '127.0.0.1'), net.connect(port, '127.0.0.1')];

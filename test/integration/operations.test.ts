@@ -159,11 +159,11 @@ it("with TLS, metrics report each certificate's expiry and are not served over p
   const [httpPort, httpsPort] = [await freePort(), await freePort()];
   const source = staticCertificate(cert, key);
   later(
-    await startRelay(
-      { httpPort, domain: 'ops.test', adminToken: ADMIN, tls: { kind: 'files', httpsPort, certFile: cert, keyFile: key } },
-      source,
-      quietLog,
-    ),
+    await startRelay({
+      config: { httpPort, domain: 'ops.test', adminToken: ADMIN, tls: { kind: 'files', httpsPort, certFile: cert, keyFile: key } },
+      certificates: source,
+      log: quietLog,
+    }),
     (x) => x.close(0),
   );
   const text = await new Promise<string>((resolve, reject) => {

@@ -238,7 +238,7 @@ test('a refused name shows as an error in the status bar until dismissed', async
 
 test('a relay that wants a token: refused, then Set Relay Token stores it and the share comes up', async () => {
   const app = await origin('token page');
-  const relay = await startRelay({ httpPort: 0, tokens: ['team-token-1'] }, undefined, () => undefined);
+  const relay = await startRelay({ config: { httpPort: 0, tokens: ['team-token-1'] }, log: () => undefined });
   await setSetting('relayUrl', relay.url);
   try {
     assert.equal(await vscode.commands.executeCommand('porthole.sharePort', String(app.port)), undefined);
