@@ -29,14 +29,20 @@ export function faultReporter(log: Log, metrics: Metrics): ReportFault {
   };
 }
 
+/** A listener for public requests, wrapped so that an exception in it costs its own connection alone (`cut`). */
+export type RequestGuard = <A extends [PublicRequest, ...unknown[]]>(
+  listener: (...args: A) => void,
+  cut: (...args: A) => void,
+) => (...args: A) => void;
+
 /**
  * Wraps the listeners for public requests: an exception in one cuts that request's connection
  * (`cut`), is reported with the tunnel its Host names, and the relay serves on. Once a request has a
  * tunnel stream, the stream guards what follows (core/stream.ts).
  */
-export function requestGuard(report: ReportFault, domain: string) {
-  return <A extends [PublicRequest, ...unknown[]]>(listener: (...args: A) => void, cut: (...args: A) => void) =>
-    (...args: A): void => {
+export function requestGuard(report: ReportFault, domain: string): RequestGuard {
+  return (listener, cut) =>
+    (...args) => {
       try {
         listener(...args);
       } catch (error) {

@@ -15,6 +15,12 @@ h1{font-size:1.4rem}p.hint{color:#666}footer{margin-top:3rem;color:#999;font-siz
 `;
 }
 
+/** The page for a request head past --max-header-size, on HTTP/1.1 and HTTP/2 alike. */
+export const HEADERS_TOO_LARGE = {
+  title: 'Request headers too large',
+  message: 'The request headers are larger than this relay accepts (--max-header-size).',
+};
+
 /** Sends one of the relay's pages, unless the response already started. */
 export function sendPage(
   res: PublicResponse,

@@ -8,7 +8,7 @@ import tls from 'node:tls';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Relay } from '../../relay/server';
-import { agent, type Child, freePort, relay, startOrigin, waitFor, type Origin } from '../helpers';
+import { agent, type Child, freePort, relay, request, startOrigin, waitFor, type Origin } from '../helpers';
 import { type Certificate, connectH2, DOMAIN, curl, h2Request, http1Get, makeCertificate, shareOverTls, tlsRelay } from '../tlsRelay';
 
 interface Context {
@@ -198,6 +198,15 @@ test('a Host that names another host than :authority is refused, never routed by
   } finally {
     session.close();
   }
+});
+
+test('plain HTTP is sent to the HTTPS port the relay bound (--https-port 0), the method and path kept', async (ctx) => {
+  const { httpPort, httpsPort } = ctx.relay;
+  const redirect = await request(httpPort, `hapi.${DOMAIN}:${httpPort}`, { method: 'POST', path: '/form?x=1', body: 'a=b' });
+  assert.is(redirect.status, 308);
+  assert.is(redirect.headers.location, `https://hapi.${DOMAIN}:${httpsPort}/form?x=1`);
+  const apex = await request(httpPort, DOMAIN, { path: '/' });
+  assert.is(apex.headers.location, `https://${DOMAIN}:${httpsPort}/`);
 });
 
 test('plain HTTP stays HTTP/1.1, even when curl offers h2c; --no-http2 serves HTTPS visitors HTTP/1.1 only', async (ctx) => {
