@@ -15,18 +15,22 @@
  * - A timer renews each certificate when less than `renewBeforeMs` (default: a third of its lifetime,
  *   30 days for Let's Encrypt's 90) remains, while the server keeps running.
  * - Events for `log`: acme.order (one per order placed; reason: start-up, on demand, renewal, expired),
- *   acme.issued, acme.failed, tls.loaded, tls.stored-unusable, tls.no-tunnel, tls.apex-fallback,
- *   tls.live-check-failed, tls.renew-skipped, acme.cleanup-failed, acme.deactivate-failed.
+ *   acme.issued, acme.failed, acme.renew-failed, tls.loaded, tls.stored-unusable, tls.no-tunnel,
+ *   tls.apex-fallback, tls.sni-failed, tls.live-check-failed, tls.renew-skipped, acme.challenge-lookup-failed,
+ *   acme.cleanup-failed, acme.deactivate-failed.
+ * - Ordering, and when a certificate is due, are orders.ts.
  */
 import type http from 'node:http';
 import type tls from 'node:tls';
 import * as acme from 'acme-client';
 import { AcmeIssuer } from './acmeIssuer.js';
 import { CertificateStore, type CertificateRecord } from './certificateStore.js';
+import { CertificateOrders } from './orders.js';
 import { MemoryChallenges, type CertificateStorage, type HttpChallenges } from './storage.js';
 import type { Dns01Hook } from './dns01.js';
 import type { CertificateLog, CertificateSource, SniCallback } from './source.js';
 import { DNS_LABEL } from '../../core/names.js';
+import { ConfigError, StartupError } from '../startupError.js';
 
 export interface CertificateOptions {
   /** The relay's apex, e.g. `example.dev`; tunnels are `<name>.example.dev`. */
@@ -59,6 +63,7 @@ export interface CertificateOptions {
 /** The renewal timer wakes at least this often, whatever the certificates' dates, so clock jumps do no harm. */
 const MAX_CHECK_INTERVAL_MS = 60 * 60 * 1000;
 const MIN_CHECK_DELAY_MS = 100;
+const RETRY_AFTER_FAILURE_MS = 15 * 60 * 1000;
 
 export class CertificateManager implements CertificateSource {
   private readonly domain: string;
@@ -67,10 +72,8 @@ export class CertificateManager implements CertificateSource {
   private readonly directoryUrl: string;
   private readonly store: CertificateStorage;
   private readonly challenges: HttpChallenges;
-  private issuer?: AcmeIssuer;
+  private readonly orders: CertificateOrders;
   private readonly certs = new Map<string, CertificateRecord>();
-  private readonly pending = new Map<string, Promise<CertificateRecord>>();
-  private readonly failedAt = new Map<string, number>();
   private readonly servers = new Set<tls.Server>();
   private timer?: NodeJS.Timeout;
   private stopped = false;
@@ -78,7 +81,7 @@ export class CertificateManager implements CertificateSource {
   constructor(private readonly opts: CertificateOptions) {
     this.domain = opts.domain.toLowerCase().replace(/\.$/, '');
     if (!this.domain.split('.').every((l) => DNS_LABEL.test(l)) || !this.domain.includes('.')) {
-      throw new Error(
+      throw new ConfigError(
         `"${opts.domain}" is not a domain name a certificate can be issued for; pass the relay's public name, e.g. --domain example.dev`,
       );
     }
@@ -86,12 +89,29 @@ export class CertificateManager implements CertificateSource {
     this.directoryUrl = opts.directoryUrl ?? acme.directory.letsencrypt.production;
     this.store = opts.store ?? new CertificateStore(opts.dataDir, this.directoryUrl);
     this.challenges = opts.challenges ?? new MemoryChallenges();
+    this.orders = new CertificateOrders({
+      domain: this.domain,
+      store: this.store,
+      dns01: Boolean(opts.dns01),
+      renewBeforeMs: opts.renewBeforeMs,
+      retryAfterFailureMs: opts.retryAfterFailureMs ?? RETRY_AFTER_FAILURE_MS,
+      log: opts.log,
+      current: (name) => this.certs.get(name),
+      ready: (record) => this.remember(record),
+      settled: () => this.schedule(),
+    });
   }
 
+  /** The primary certificate, stored or ordered now; what stands in its way is a StartupError that says what to check. */
   async start(): Promise<void> {
     await this.store.init();
-    const accountKey = await this.store.accountKey(() => acme.crypto.createPrivateEcdsaKey('P-256'));
-    this.issuer = new AcmeIssuer({
+    let accountKey: Buffer;
+    try {
+      accountKey = await this.store.accountKey(() => acme.crypto.createPrivateEcdsaKey('P-256'));
+    } catch (error) {
+      throw new StartupError(`Cannot read or store the ACME account key: ${(error as Error).message}`);
+    }
+    this.orders.issuer = new AcmeIssuer({
       directoryUrl: this.directoryUrl,
       email: this.opts.email,
       accountKey,
@@ -103,7 +123,12 @@ export class CertificateManager implements CertificateSource {
       backoffMaxMs: this.opts.backoffMaxMs ?? 10_000,
     });
     const stored = await this.stored(this.primary);
-    if (!stored || stored.notAfter.getTime() <= Date.now()) await this.obtain(this.primary, stored ? 'expired' : 'start-up');
+    if (!stored || stored.notAfter.getTime() <= Date.now()) {
+      // The order's message names the names and what to check (DNS, port 80, the DNS-01 hook).
+      await this.orders.obtain(this.primary, stored ? 'expired' : 'start-up').catch((error: Error) => {
+        throw new StartupError(error.message);
+      });
+    }
     this.schedule();
   }
 
@@ -120,7 +145,9 @@ export class CertificateManager implements CertificateSource {
         record
           ? cb(null, record.context)
           : cb(new Error(`no certificate for ${servername} yet: the relay is still obtaining its certificate for ${this.primary}`)),
-      );
+      )
+      // Out of the handshake's own callbacks nothing would catch this: a rejection left alone ends the process.
+      .catch((error: Error) => this.opts.log('tls.sni-failed', { servername, error: error.message }));
   };
 
   serverOptions(): { SNICallback: SniCallback; cert?: string; key?: string } {
@@ -142,10 +169,16 @@ export class CertificateManager implements CertificateSource {
       res.writeHead(keyAuthorization ? 200 : 404, { 'content-type': 'text/plain' });
       res.end(keyAuthorization ?? 'No ACME challenge is pending with this token.\n');
     };
-    this.challenges.get(token).then(answer, (err: Error) => {
-      this.opts.log('acme.challenge-lookup-failed', { token, error: err.message });
-      answer(undefined);
-    });
+    this.challenges
+      .get(token)
+      .then(answer, (err: Error) => {
+        this.opts.log('acme.challenge-lookup-failed', { token, error: err.message });
+        answer(undefined);
+      })
+      .catch((error: Error) => {
+        this.opts.log('acme.challenge-answer-failed', { token, error: error.message });
+        res.destroy();
+      });
     return true;
   }
 
@@ -174,13 +207,14 @@ export class CertificateManager implements CertificateSource {
       this.opts.log('tls.no-tunnel', { servername: name });
       return undefined;
     }
+    const { orders } = this;
     let record = this.certs.get(name);
     if (!record) {
-      if (this.coolingDown(name)) return undefined;
-      record = await this.once(name, async () => (await this.stored(name)) ?? this.order(name, 'on demand'));
+      if (orders.coolingDown(name)) return undefined;
+      record = await orders.once(name, async () => (await this.stored(name)) ?? orders.order(name, 'on demand'));
     }
-    if (record.notAfter.getTime() <= Date.now()) return this.coolingDown(name) ? undefined : this.obtain(name, 'expired');
-    if (Date.now() >= this.renewAt(record)) this.obtain(name, 'renewal').catch(() => undefined); // logged in order()
+    if (record.notAfter.getTime() <= Date.now()) return orders.coolingDown(name) ? undefined : orders.obtain(name, 'expired');
+    if (Date.now() >= orders.dueAt(record)) orders.inBackground(name, 'renewal');
     return record;
   }
 
@@ -213,92 +247,10 @@ export class CertificateManager implements CertificateSource {
     }
   }
 
-  /** One task per name at a time: every handshake waiting for the same name shares its load or order. */
-  private once(name: string, task: () => Promise<CertificateRecord>): Promise<CertificateRecord> {
-    let pending = this.pending.get(name);
-    if (!pending) {
-      pending = task().finally(() => {
-        this.pending.delete(name);
-        this.schedule();
-      });
-      this.pending.set(name, pending);
-    }
-    return pending;
-  }
-
-  private obtain(name: string, reason: string): Promise<CertificateRecord> {
-    return this.once(name, () => this.order(name, reason));
-  }
-
-  /** Orders under the store's lock; a certificate another node stored meanwhile, not yet due, is used instead. */
-  private order(name: string, reason: string): Promise<CertificateRecord> {
-    return this.store.exclusive(name, async () => {
-      const stored = await this.store.load(name).catch(() => undefined);
-      if (
-        stored &&
-        stored.notAfter.getTime() > Date.now() &&
-        Date.now() < this.renewAt(stored) &&
-        stored.serial !== this.certs.get(name)?.serial
-      ) {
-        this.remember(stored);
-        this.opts.log('tls.loaded', { name, serial: stored.serial, notAfter: stored.notAfter.toISOString(), from: 'another order' });
-        return stored;
-      }
-      return this.placeOrder(name, reason);
-    });
-  }
-
-  private async placeOrder(name: string, reason: string): Promise<CertificateRecord> {
-    const names = name.startsWith('*.') ? [this.domain, name] : [name];
-    const issuer = this.issuer;
-    if (!issuer) throw new Error('CertificateManager.start() must finish before certificates can be ordered');
-    const started = Date.now();
-    this.opts.log('acme.order', { names: names.join(','), reason });
-    try {
-      const { certPem, keyPem } = await issuer.issue(names);
-      const record = await this.store.save(name, certPem, keyPem);
-      this.remember(record);
-      this.failedAt.delete(name);
-      this.opts.log('acme.issued', {
-        names: names.join(','),
-        serial: record.serial,
-        notAfter: record.notAfter.toISOString(),
-        ms: Date.now() - started,
-      });
-      return record;
-    } catch (err) {
-      this.failedAt.set(name, Date.now());
-      const error = new Error(`ACME order for ${names.join(' and ')} failed: ${(err as Error).message}; ${this.hint(name)}`);
-      this.opts.log('acme.failed', { names: names.join(','), reason, error: error.message, ms: Date.now() - started });
-      throw error;
-    }
-  }
-
-  private hint(name: string): string {
-    if (this.opts.dns01) return `check that the DNS-01 hook can publish TXT records for _acme-challenge.${this.domain}`;
-    const record = name === this.domain ? this.domain : `*.${this.domain}`;
-    return `check that DNS for ${record} points at this server and port 80 is reachable from the internet`;
-  }
-
   private remember(record: CertificateRecord): void {
     this.certs.set(record.name, record);
     if (record.name !== this.primary) return;
     for (const server of this.servers) server.setSecureContext({ cert: record.certPem, key: record.keyPem });
-  }
-
-  private get retryAfterFailureMs(): number {
-    return this.opts.retryAfterFailureMs ?? 15 * 60 * 1000;
-  }
-
-  private coolingDown(name: string): boolean {
-    return Date.now() < (this.failedAt.get(name) ?? -Infinity) + this.retryAfterFailureMs;
-  }
-
-  /** Capped at half the lifetime so a large renewBeforeMs cannot make every fresh certificate due at once. */
-  private renewAt(record: CertificateRecord): number {
-    const lifetime = record.notAfter.getTime() - record.notBefore.getTime();
-    const before = Math.min(this.opts.renewBeforeMs ?? lifetime / 3, lifetime / 2);
-    return Math.max(record.notAfter.getTime() - before, (this.failedAt.get(record.name) ?? -Infinity) + this.retryAfterFailureMs);
   }
 
   /** Sleeps until the next certificate is due (or an hour), renews what is due, and sleeps again. */
@@ -307,24 +259,29 @@ export class CertificateManager implements CertificateSource {
     clearTimeout(this.timer);
     let next = Date.now() + MAX_CHECK_INTERVAL_MS;
     for (const record of this.certs.values()) {
-      if (!this.pending.has(record.name)) next = Math.min(next, this.renewAt(record));
+      if (!this.orders.busy(record.name)) next = Math.min(next, this.orders.dueAt(record));
     }
-    this.timer = setTimeout(() => void this.renewDue(), Math.max(MIN_CHECK_DELAY_MS, next - Date.now()));
+    const renew = () =>
+      this.renewDue().catch((error: Error) => this.opts.log('acme.renew-failed', { error: error.message, next: 'checking again later' }));
+    this.timer = setTimeout(renew, Math.max(MIN_CHECK_DELAY_MS, next - Date.now()));
     this.timer.unref();
   }
 
   private async renewDue(): Promise<void> {
-    for (const record of [...this.certs.values()]) {
-      if (Date.now() < this.renewAt(record) || this.pending.has(record.name)) continue;
-      const sub = record.name === this.primary ? undefined : this.subdomainOf(record.name);
-      if (sub !== undefined && !(await this.isLive(sub))) {
-        // Its tunnel is gone: no order spent on it. The files stay; a returning tunnel gets a new one on demand.
-        this.certs.delete(record.name);
-        this.opts.log('tls.renew-skipped', { name: record.name, why: 'no live tunnel' });
-        continue;
+    try {
+      for (const record of [...this.certs.values()]) {
+        if (Date.now() < this.orders.dueAt(record) || this.orders.busy(record.name)) continue;
+        const sub = record.name === this.primary ? undefined : this.subdomainOf(record.name);
+        if (sub !== undefined && !(await this.isLive(sub))) {
+          // Its tunnel is gone: no order spent on it. The files stay; a returning tunnel gets a new one on demand.
+          this.certs.delete(record.name);
+          this.opts.log('tls.renew-skipped', { name: record.name, why: 'no live tunnel' });
+          continue;
+        }
+        this.orders.inBackground(record.name, 'renewal');
       }
-      this.obtain(record.name, 'renewal').catch(() => undefined); // logged in order()
+    } finally {
+      this.schedule();
     }
-    this.schedule();
   }
 }
