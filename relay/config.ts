@@ -7,7 +7,12 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { DATA_FRAME_BYTES, MAX_FRAME_PAYLOAD } from '../core/protocol.js';
 import { DEFAULT_IPV6_PREFIX, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, defaultMaxConnections } from './connectionLimits.js';
+import { clusterConfig, type ClusterConfig } from './clusterConfig.js';
+import { WELL_KNOWN_PORT } from './publicUrl.js';
+import { ConfigError } from './startupError.js';
 
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_DOMAIN = 'localhost';
 export const DEFAULT_HTTP_PORT = 8080;
 export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
 export const DEFAULT_MAX_STREAMS_PER_TUNNEL = 128;
@@ -21,11 +26,14 @@ export const DEFAULT_KEEP_ALIVE_SECONDS = 30;
 /** Node's http server wants a head timeout no longer than its whole-request timeout (300 s). */
 const MAX_HEAD_TIMEOUT_SECONDS = 300;
 export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
+export const DEFAULT_DATA_DIR = '.porthole';
 
 export interface RelayConfig {
   host: string;
   domain: string;
   httpPort: number;
+  /** --public-url: the port visitors and agents use, when a balancer or port forward in front has another than the listener's. */
+  publicPort?: number;
   /** Agent tokens; empty means "no token needed", allowed only on loopback. */
   tokens: string[];
   tokensFile?: string;
@@ -52,14 +60,6 @@ export interface RelayConfig {
   cluster?: ClusterConfig;
 }
 
-export interface ClusterConfig {
-  redisUrl: string;
-  /** Authenticates node-to-node requests; the same on every node. */
-  secret: string;
-  /** How the other nodes reach this one; default http://<host>:<http port>. */
-  advertise?: string;
-}
-
 export type TlsConfig = {
   httpsPort: number;
 } & (
@@ -67,49 +67,11 @@ export type TlsConfig = {
   | { kind: 'files'; certFile: string; keyFile: string }
 );
 
-export const USAGE = `Usage: node relay [options]
-
-Starts a Porthole relay. With no options: http://<name>.localhost:8080 on 127.0.0.1, no TLS, no token.
-
-  --domain NAME            apex domain; tunnels are <name>.NAME           (PORTHOLE_DOMAIN, default localhost)
-  --host ADDRESS           address to listen on                           (PORTHOLE_HOST, default 127.0.0.1)
-  --http-port N            HTTP port (80 with TLS)                        (PORTHOLE_HTTP_PORT, default 8080)
-  --token T                an agent token; repeat for several             (PORTHOLE_TOKENS, comma-separated)
-  --tokens-file FILE       agent tokens, one per line; re-read on SIGHUP  (PORTHOLE_TOKENS_FILE)
-  --admin-token T          token for /_porthole/metrics                   (PORTHOLE_ADMIN_TOKEN)
-  --grace SECONDS          how long a dropped agent's name stays reserved (PORTHOLE_GRACE, default 60)
-  --heartbeat SECONDS      ping interval; silent peers are cut after two  (PORTHOLE_HEARTBEAT, default 15)
-  --max-header-size BYTES  largest public request head                    (PORTHOLE_MAX_HEADER_SIZE, default 16384)
-  --max-streams N          concurrent requests per tunnel                 (PORTHOLE_MAX_STREAMS, default 128)
-  --max-tunnels-per-token N                                               (PORTHOLE_MAX_TUNNELS_PER_TOKEN, default 16)
-  --max-frame-size BYTES   largest protocol frame payload                 (PORTHOLE_MAX_FRAME_SIZE, default 262144)
-  --max-connections N      connections at once, agents included           (PORTHOLE_MAX_CONNECTIONS, default 9/10 of the open-files limit)
-  --max-connections-per-ip N   from one client address; 0 = no limit      (PORTHOLE_MAX_CONNECTIONS_PER_IP, default 256)
-  --ipv6-prefix BITS       IPv6 clients are counted per prefix            (PORTHOLE_IPV6_PREFIX, default 64)
-  --head-timeout SECONDS   for a TLS handshake, then for each request head (PORTHOLE_HEAD_TIMEOUT, default 10)
-  --keep-alive-timeout SECONDS   an idle connection is closed after this  (PORTHOLE_KEEP_ALIVE_TIMEOUT, default 30)
-  --log-format text|json   one JSON object per line with json             (PORTHOLE_LOG_FORMAT, default text)
-
-TLS (Let's Encrypt, or your own certificate):
-  --acme-email ADDRESS     enables automatic certificates                 (PORTHOLE_ACME_EMAIL)
-  --acme-directory URL     ACME directory (default Let's Encrypt production) (PORTHOLE_ACME_DIRECTORY)
-  --data-dir DIR           account key and certificates                   (PORTHOLE_DATA_DIR, default ./.porthole)
-  --acme-dns-hook MODULE   one wildcard certificate through DNS-01 with this hook module (PORTHOLE_ACME_DNS_HOOK)
-  --acme-skip-self-check   test only: skip the client's own pre-validation fetch
-  --tls-cert FILE, --tls-key FILE   bring your own certificate (a wildcard for *.domain)
-  --https-port N           HTTPS port                                     (PORTHOLE_HTTPS_PORT, default 443)
-  --no-http2               serve visitors HTTP/1.1 only over HTTPS        (PORTHOLE_NO_HTTP2=1; default: h2 and http/1.1 by ALPN)
-
-Cluster (several relays on one Redis; every node with the same domain, tokens and TLS settings):
-  --redis URL              redis://[:password@]HOST:PORT[/DB], rediss:// for TLS  (PORTHOLE_REDIS)
-  --cluster-secret S       authenticates node-to-node traffic; required with --redis (PORTHOLE_CLUSTER_SECRET)
-  --advertise URL          how the other nodes reach this one (PORTHOLE_ADVERTISE, default http://<host>:<http-port>)
-  --help`;
-
 const OPTIONS = {
   domain: { type: 'string' },
   host: { type: 'string' },
   'http-port': { type: 'string' },
+  'public-url': { type: 'string' },
   'https-port': { type: 'string' },
   token: { type: 'string', multiple: true },
   'tokens-file': { type: 'string' },
@@ -140,15 +102,10 @@ const OPTIONS = {
   help: { type: 'boolean' },
 } as const;
 
-/** A setting the person has to fix; main prints the message and exits 2. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
 export function defaultConfig(): RelayConfig {
   return {
-    host: '127.0.0.1',
-    domain: 'localhost',
+    host: DEFAULT_HOST,
+    domain: DEFAULT_DOMAIN,
     httpPort: DEFAULT_HTTP_PORT,
     tokens: [],
     gracePeriodMs: DEFAULT_GRACE_SECONDS * 1000,
@@ -173,7 +130,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   try {
     values = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values;
   } catch (error) {
-    throw new ConfigError(`${(error as Error).message}\n\n${USAGE}`);
+    throw new FlagError((error as Error).message);
   }
   if (values.help) return undefined;
   const text = (flag: keyof typeof OPTIONS): string | undefined => {
@@ -227,21 +184,22 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   if ((certFile === undefined) !== (keyFile === undefined)) throw new ConfigError('--tls-cert and --tls-key go together: give both files.');
   if (email && certFile) throw new ConfigError('Choose one: --acme-email (automatic certificates) or --tls-cert/--tls-key (your own).');
   const tlsOn = Boolean(email || certFile);
-  config.httpPort = number('http-port', tlsOn ? 80 : DEFAULT_HTTP_PORT);
+  config.httpPort = number('http-port', tlsOn ? WELL_KNOWN_PORT.http : DEFAULT_HTTP_PORT);
   if (email) {
     config.tls = {
       kind: 'acme',
-      httpsPort: number('https-port', 443),
+      httpsPort: number('https-port', WELL_KNOWN_PORT.https),
       email,
       directory: text('acme-directory') ?? LETS_ENCRYPT_DIRECTORY,
-      dataDir: text('data-dir') ?? '.porthole',
+      dataDir: text('data-dir') ?? DEFAULT_DATA_DIR,
       skipSelfCheck: Boolean(values['acme-skip-self-check']),
       dnsHook: text('acme-dns-hook'),
     };
   } else if (certFile && keyFile) {
-    config.tls = { kind: 'files', httpsPort: number('https-port', 443), certFile, keyFile };
+    config.tls = { kind: 'files', httpsPort: number('https-port', WELL_KNOWN_PORT.https), certFile, keyFile };
   }
 
+  config.publicPort = publicPort(text('public-url'), config.domain, tlsOn);
   config.cluster = clusterConfig(text('redis'), text('cluster-secret'), text('advertise'), config.host);
 
   if (config.tokens.length === 0 && !isLoopback(config.host)) {
@@ -253,38 +211,32 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   return config;
 }
 
-const MIN_CLUSTER_SECRET = 16;
+/** A flag the relay does not know, or one without its value: main prints the usage after the message. */
+export class FlagError extends ConfigError {
+  override name = 'FlagError';
+}
 
-function clusterConfig(redisUrl?: string, secret?: string, advertise?: string, host = ''): ClusterConfig | undefined {
-  if (redisUrl === undefined) {
-    if (secret !== undefined || advertise !== undefined)
-      throw new ConfigError('--cluster-secret and --advertise only mean something with --redis.');
-    return undefined;
+/**
+ * --public-url: the relay as visitors and agents reach it, e.g. https://example.dev:8443 behind a
+ * balancer listening on 8443 while the relay listens on 443. Only its port differs from what the
+ * relay knows: the scheme follows TLS and the host is --domain, so both must agree.
+ */
+function publicPort(raw: string | undefined, domain: string, tls: boolean): number | undefined {
+  if (raw === undefined) return undefined;
+  const scheme = tls ? 'https' : 'http';
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`--public-url must be a URL like ${scheme}://${domain}:8443, not "${raw}".`);
   }
-  if (!/^rediss?:\/\/[^/]/.test(redisUrl))
-    throw new ConfigError(`--redis must be a Redis URL like redis://10.0.0.5:6379 or rediss://:password@host:6380/0, not "${redisUrl}".`);
-  if (!secret || secret.length < MIN_CLUSTER_SECRET) {
-    throw new ConfigError(
-      `--redis needs --cluster-secret (at least ${MIN_CLUSTER_SECRET} characters, the same on every node): it authenticates the requests nodes pass to each other. Make one with: openssl rand -hex 24`,
-    );
-  }
-  if (advertise !== undefined) {
-    let url: URL;
-    try {
-      url = new URL(advertise);
-    } catch {
-      throw new ConfigError(`--advertise must be a URL like http://10.0.0.5:8080, not "${advertise}".`);
-    }
-    if (url.protocol !== 'http:' || url.pathname !== '/')
-      throw new ConfigError(`--advertise must be http://HOST:PORT with no path, not "${advertise}".`);
-    return { redisUrl, secret, advertise: url.origin };
-  }
-  if (host === '0.0.0.0' || host === '::') {
-    throw new ConfigError(
-      `With --host ${host}, give --advertise http://<this node's private address>:<http port>: the other nodes need an address to reach this one.`,
-    );
-  }
-  return { redisUrl, secret };
+  if (url.protocol !== `${scheme}:`)
+    throw new ConfigError(`--public-url must start with ${scheme}:// on a relay ${tls ? 'with' : 'without'} TLS, not "${raw}".`);
+  if (url.hostname !== domain)
+    throw new ConfigError(`--public-url must name the relay's --domain (${domain}), not ${url.hostname}: tunnels are <name>.${domain}.`);
+  if (url.pathname !== '/' || url.search || url.hash || url.username || url.password)
+    throw new ConfigError(`--public-url is a scheme, host and port only, like ${scheme}://${domain}:8443, not "${raw}".`);
+  return url.port ? Number(url.port) : WELL_KNOWN_PORT[scheme];
 }
 
 export function readTokensFile(file: string): string[] {

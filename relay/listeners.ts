@@ -12,6 +12,7 @@ import type { RelayConfig } from './config.js';
 import { createHttp2Listener } from './http2.js';
 import type { ConnectionTimeout } from './metrics.js';
 import { HEADERS_TOO_LARGE, rawPage } from './pages.js';
+import { StartupError } from './startupError.js';
 import type { SniCallback } from './tls/source.js';
 
 /** How often Node checks its connections for the head timeout (its default, 30 s, would let a head take 40). */
@@ -80,15 +81,33 @@ export function createListeners(config: RelayConfig, options: ListenerOptions): 
   };
 }
 
-/** Listens on `host`:`port` (0: any free port); resolves with the port bound. */
-export function listen(server: Server, host: string, port: number): Promise<number> {
+/** Listens on `host`:`port` (0: any free port) as `flag` asked; resolves with the port bound, or rejects with what to do. */
+export function listen(server: Server, host: string, port: number, flag: '--http-port' | '--https-port'): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (error: NodeJS.ErrnoException) => reject(listenError(error, host, port, flag));
+    server.once('error', failed);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve((server.address() as AddressInfo).port);
     });
   });
+}
+
+function listenError(error: NodeJS.ErrnoException, host: string, port: number, flag: string): Error {
+  const { code } = error;
+  if (code === 'EADDRINUSE')
+    return new StartupError(
+      `${host}:${port} is in use: another program listens there. Stop it, or choose another port with ${flag}.`,
+      code,
+    );
+  if (code === 'EACCES')
+    return new StartupError(
+      `${flag} ${port}: ports below 1024 need a privilege. Run the relay with the systemd unit in relay/deploy/ (it grants CAP_NET_BIND_SERVICE; see "Deploy a relay" in the README), or choose a port above 1023.`,
+      code,
+    );
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return new StartupError(`--host ${host} is no address of this machine (${code}). Give one of its addresses, 0.0.0.0 or ::.`, code);
+  return error;
 }
 
 function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, timedOut: (phase: ConnectionTimeout) => void): void {

@@ -3,10 +3,13 @@ import { CertificateManager } from './tls/certificates.js';
 import { loadDns01Hook } from './tls/dns01.js';
 import type { CertificateSource } from './tls/source.js';
 import { staticCertificate } from './tls/staticCertificate.js';
-import { ConfigError, USAGE, isLoopback, parseConfig, readTokensFile, type RelayConfig } from './config.js';
+import { defaultAdvertise } from './clusterConfig.js';
+import { FlagError, isLoopback, parseConfig, readTokensFile, type RelayConfig } from './config.js';
 import { createLog, type Log } from './log.js';
 import type { Registry } from './registry.js';
 import { startRelay } from './server.js';
+import { StartupError } from './startupError.js';
+import { USAGE } from './usage.js';
 import type { ClusterNode } from './cluster/node.js';
 
 /** Certificates from files or from ACME; ACME issues only for names whose tunnel is live right now. */
@@ -42,9 +45,9 @@ async function main(): Promise<void> {
   let log: Log = plainLog;
   let cluster: ClusterNode | undefined;
   if (config.cluster) {
-    // Every line says which node wrote it.
-    const node = config.cluster.advertise ?? `http://${config.host}:${config.httpPort}`;
-    log = (event, fields) => plainLog(event, { node, ...fields });
+    // Every line says which node wrote it: its URL for the other nodes, known now or (with --http-port 0) once it joined.
+    const known = config.cluster.advertise ?? (config.httpPort === 0 ? undefined : defaultAdvertise(config.host, config.httpPort));
+    log = (event, fields) => plainLog(event, { node: cluster?.url || known, ...fields });
     // Loaded only here: a relay without --redis never evaluates the cluster's code or its libraries.
     const { startCluster } = await import('./cluster/node.js');
     cluster = await startCluster({
@@ -111,14 +114,9 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((error: Error & { code?: string }) => {
-  if (error instanceof ConfigError) console.error(`porthole relay: ${error.message}`);
-  else if (error.code === 'EADDRINUSE')
-    console.error(`porthole relay: ${error.message}. Another program uses that port: stop it, or pick another with --http-port.`);
-  else if (error.code === 'EACCES')
-    console.error(
-      `porthole relay: ${error.message}. Ports below 1024 need a privilege: run the relay with the systemd unit in relay/deploy/ (it grants CAP_NET_BIND_SERVICE), see "Deploy a relay" in the README.`,
-    );
+main().catch((error: Error) => {
+  // A mistake in the set-up says what to do; anything else is a bug, and its stack helps whoever reports it.
+  if (error instanceof StartupError) console.error(`porthole relay: ${error.message}${error instanceof FlagError ? `\n\n${USAGE}` : ''}`);
   else console.error(`porthole relay: ${error.stack ?? error.message}`);
   process.exit(2);
 });

@@ -6,6 +6,9 @@
 
 export type Scheme = 'http' | 'https';
 
+/** A URL with its scheme's own port leaves the port out. */
+export const WELL_KNOWN_PORT: Record<Scheme, number> = { http: 80, https: 443 };
+
 export class PublicUrls {
   private readonly suffix: string;
 
@@ -35,5 +38,5 @@ export class PublicUrls {
 }
 
 function portSuffix(scheme: Scheme, port: number): string {
-  return (scheme === 'http' && port === 80) || (scheme === 'https' && port === 443) ? '' : `:${port}`;
+  return port === WELL_KNOWN_PORT[scheme] ? '' : `:${port}`;
 }

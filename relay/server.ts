@@ -9,6 +9,7 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { MAX_MESSAGE_BYTES } from '../core/protocol.js';
 import { AgentGate } from './agents.js';
 import type { ApexOptions } from './apex.js';
+import { defaultAdvertise } from './clusterConfig.js';
 import type { ClusterHooks } from './clustering.js';
 import { defaultConfig, type RelayConfig } from './config.js';
 import { ConnectionGuard } from './connectionGuard.js';
@@ -136,17 +137,20 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const onConnect = connectListener(side);
   for (const server of listeners.all) server.on('connect', onConnect);
 
-  const httpPort = await listen(httpServer, config.host, config.httpPort);
+  const httpPort = await listen(httpServer, config.host, config.httpPort, '--http-port');
   let httpsPort: number | undefined;
   if (httpsServer && certificates && config.tls) {
     // The CA validates the apex over HTTP-01 on the HTTP port, so that one must listen first.
     await certificates.start();
     certificates.attach(httpsServer as tls.Server);
-    httpsPort = await listen(httpsServer, config.host, config.tls.httpsPort);
+    httpsPort = await listen(httpsServer, config.host, config.tls.httpsPort, '--https-port');
   }
-  urls = httpsPort === undefined ? new PublicUrls('http', config.domain, httpPort) : new PublicUrls('https', config.domain, httpsPort);
+  urls =
+    httpsPort === undefined
+      ? new PublicUrls('http', config.domain, config.publicPort ?? httpPort)
+      : new PublicUrls('https', config.domain, config.publicPort ?? httpsPort);
   const url = urls.apex;
-  await cluster?.join(`http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${httpPort}`);
+  await cluster?.join(defaultAdvertise(config.host, httpPort));
   log('relay.listening', {
     url,
     host: config.host,

@@ -47,7 +47,8 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterNode
 
 export class ClusterNode implements ClusterHooks {
   inFlight = 0;
-  private url = '';
+  /** How the other nodes reach this one (--advertise, or the default), once it joined. */
+  url = '';
   private readonly token: string;
   private readonly tokenBytes: Buffer;
   private readonly directory: NodeDirectory;
@@ -247,7 +248,7 @@ export class ClusterNode implements ClusterHooks {
           this.routes.changed(name);
           if (outcome.kind === 'unreachable') {
             this.forwardErrors++;
-            this.options.log('cluster.forward-failed', { tunnel: name, node: entry.url, error: outcome.error.message });
+            this.options.log('cluster.forward-failed', { tunnel: name, to: entry.url, error: outcome.error.message });
             if (body) return answer(reconnecting(name));
           }
         }

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import Redis from 'ioredis';
 import type { Log } from '../log.js';
+import { StartupError } from '../startupError.js';
 
 /** A command that gets no answer in this time fails; the node then acts as if Redis were away. */
 const COMMAND_TIMEOUT_MS = 2_000;
@@ -97,7 +98,7 @@ export async function connectRedis(url: string, name: string, log: Log, readyMs 
   } catch (error) {
     command.disconnect();
     subscriber.disconnect();
-    throw new Error(
+    throw new StartupError(
       `Cannot reach Redis at ${redacted(url)}: ${lastError || (error as Error).message}. Check --redis (redis://[:password@]host:port[/db], rediss:// for TLS) and that Redis is running.`,
     );
   } finally {

@@ -13,6 +13,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import tls from 'node:tls';
 import type { CertificateStorage } from './storage.js';
+import { StartupError } from '../startupError.js';
 
 /** A certificate ready to serve. */
 export interface CertificateRecord {
@@ -77,7 +78,7 @@ export class CertificateStore implements CertificateStorage {
       await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
       await fs.access(this.dir, fs.constants.W_OK);
     } catch (err) {
-      throw new Error(
+      throw new StartupError(
         `Cannot use the data directory ${this.dir} for certificates: ${(err as Error).message}; create it or pick another --data-dir`,
       );
     }

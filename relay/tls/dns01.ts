@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { StartupError } from '../startupError.js';
 
 export interface Dns01Hook {
   /**
@@ -36,11 +37,13 @@ export async function loadDns01Hook(modulePath: string): Promise<Dns01Hook> {
   try {
     mod = (await import(url)) as { default?: unknown };
   } catch (err) {
-    throw new Error(`Cannot load the DNS-01 hook ${modulePath}: ${(err as Error).message}`);
+    throw new StartupError(`Cannot load the DNS-01 hook ${modulePath}: ${(err as Error).message}`);
   }
   const hook = isHook(mod.default) ? mod.default : mod;
   if (!isHook(hook)) {
-    throw new Error(`The DNS-01 hook ${modulePath} must export set(name, value) and clear(name, value) functions that return promises`);
+    throw new StartupError(
+      `The DNS-01 hook ${modulePath} must export set(name, value) and clear(name, value) functions that return promises`,
+    );
   }
   return hook;
 }

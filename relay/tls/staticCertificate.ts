@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import type tls from 'node:tls';
 import { parseCertificate, type CertificateRecord } from './certificateStore.js';
 import type { CertificateLog, CertificateSource, SniCallback } from './source.js';
+import { StartupError } from '../startupError.js';
 
 export interface StaticCertificateOptions {
   /** Default: one hour. */
@@ -18,7 +19,7 @@ function read(certPath: string, keyPath: string): CertificateRecord {
   try {
     return parseCertificate(certPath, fs.readFileSync(certPath, 'utf8'), fs.readFileSync(keyPath, 'utf8'));
   } catch (err) {
-    throw new Error(
+    throw new StartupError(
       `Cannot use --tls-cert ${certPath} with --tls-key ${keyPath}: ${(err as Error).message}; pass a PEM certificate chain and its private key`,
     );
   }

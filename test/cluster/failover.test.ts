@@ -6,7 +6,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type Child, type Origin, request, share, sleep, startOrigin, waitFor } from '../helpers';
+import { type Child, type Origin, freePort, request, share, sleep, startOrigin, waitFor } from '../helpers';
 import { type Balancer, type Node, type RedisServer, startHaproxy, startNodes, startRedis, via } from './support';
 
 const ctx = {} as { redis: RedisServer; nodes: Node[]; balancer: Balancer; origin: Origin; agents: Child[] };
@@ -14,8 +14,13 @@ const test = suite('failover through HAProxy', ctx);
 
 test.before(async () => {
   ctx.redis = await startRedis();
-  ctx.nodes = await startNodes(ctx.redis, 3);
-  ctx.balancer = await startHaproxy(ctx.nodes.map((n) => n.port));
+  // The nodes listen on ports of their own; visitors and agents know only the balancer's (--public-url).
+  const balancerPort = await freePort();
+  ctx.nodes = await startNodes(ctx.redis, 3, ['--public-url', `http://localhost:${balancerPort}`]);
+  ctx.balancer = await startHaproxy(
+    ctx.nodes.map((n) => n.port),
+    balancerPort,
+  );
   ctx.origin = await startOrigin();
   ctx.agents = [];
 });
@@ -29,7 +34,7 @@ test.after(async () => {
 });
 
 /** `porthole share` through the balancer; resolves once exactly one node holds its tunnel. */
-async function shareThroughBalancer(name: string): Promise<{ agent: Child; holder: Node }> {
+async function shareThroughBalancer(name: string): Promise<{ agent: Child & { url: string }; holder: Node }> {
   const live = ctx.nodes.filter((n) => n.process.exitCode === null && n.process.signalCode === null);
   const before = await Promise.all(live.map((n) => request(n.port, `localhost:${n.port}`, { path: '/_porthole/health' })));
   const counts = before.map((r) => JSON.parse(r.body.toString()).tunnels as number);
@@ -68,6 +73,12 @@ const ask = (port: number, name: string, i: number) =>
     () => 0,
   );
 
+test('the URL an agent gets through the balancer names the balancer, not the node (--public-url)', async () => {
+  const { agent } = await shareThroughBalancer('portal');
+  assert.is(agent.url, `http://portal.localhost:${ctx.balancer.port}`);
+  assert.is((await request(ctx.balancer.port, new URL(agent.url).host, { path: '/hello' })).status, 200);
+});
+
 test('SIGKILL of the node holding a tunnel: the same URL is served by a surviving node within 10 s, never a 404', async () => {
   const { holder } = await shareThroughBalancer('phoenix');
   await shareThroughBalancer('bystander');
@@ -89,6 +100,18 @@ test('SIGKILL of the node holding a tunnel: the same URL is served by a survivin
   assert.not.ok(statuses.includes(404), `a visitor saw a 404: ${statuses.join(' ')}`);
   for (const node of survivors) assert.is(await ask(node.port, 'phoenix', i++), 200);
   assert.ok(Date.now() - started < 10_000);
+  // A survivor that tried the dead node says so: which node it is (node=), and which it could not reach (to=).
+  const failed = survivors.flatMap((n) =>
+    n
+      .log()
+      .filter((e) => e.event === 'cluster.forward-failed')
+      .map((e) => [n, e] as const),
+  );
+  assert.ok(failed.length > 0, 'a survivor tried the node that died');
+  for (const [node, line] of failed) {
+    assert.is(line.node, `http://127.0.0.1:${node.port}`);
+    assert.is(line.to, `http://127.0.0.1:${holder.port}`);
+  }
   ctx.nodes = survivors;
 });
 

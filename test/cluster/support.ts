@@ -81,7 +81,7 @@ export interface Node extends Child {
   log(): { event: string; [field: string]: unknown }[];
 }
 
-/** `node relay --redis …` on `port` (a free one by default); resolves once it is listening, in the cluster. */
+/** `node relay --redis …` on `port` (a free one by default; 0 lets the relay pick); resolves once it is listening, in the cluster. */
 export async function startNode(
   redis: RedisServer,
   options: { port?: number; args?: string[]; env?: NodeJS.ProcessEnv } = {},
@@ -100,14 +100,15 @@ export async function startNode(
         }
       }),
   });
-  await waitFor(
+  const listening = await waitFor(
     async () => {
       if (child.process.exitCode !== null) throw new Error(`the node exited ${child.process.exitCode}: ${child.err.slice(-1500)}`);
-      return node.log().some((e) => e.event === 'relay.listening');
+      return node.log().find((e) => e.event === 'relay.listening');
     },
     30_000,
     `node on ${port} to be healthy`,
   );
+  node.port = Number(listening.httpPort);
   return node;
 }
 
@@ -150,9 +151,9 @@ export interface Balancer {
   stop(): Promise<void>;
 }
 
-/** HAProxy in TCP mode, round robin over the nodes, checking them every 300 ms. */
-export async function startHaproxy(ports: number[]): Promise<Balancer> {
-  const port = await freePort();
+/** HAProxy in TCP mode on `port` (a free one by default), round robin over the nodes, checking them every 300 ms. */
+export async function startHaproxy(ports: number[], port?: number): Promise<Balancer> {
+  port ??= await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porthole-haproxy-'));
   const config = path.join(dir, 'haproxy.cfg');
   const servers = ports.map((p, i) => `  server node${i} 127.0.0.1:${p} check inter 300 fall 1 rise 1`).join('\n');

@@ -10,7 +10,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import WebSocket from 'ws';
 import { type Child, type Origin, exitWithin, request, sha256, share, startOrigin, waitFor } from '../helpers';
-import { type Node, type RedisServer, health, hello, holderOf, startNodes, startRedis, via } from './support';
+import { type Node, type RedisServer, health, hello, holderOf, startNode, startNodes, startRedis, via } from './support';
 
 const ADMIN = 'cluster-admin-token';
 const ctx = {} as { redis: RedisServer; nodes: Node[]; origin: Origin; alpha: Child; beta: Child; owner: Node; others: Node[] };
@@ -244,9 +244,19 @@ test('metrics say which node and count the cluster', async () => {
   assert.match(text, /porthole_cluster_forward_errors_total 0/);
 });
 
-test('log lines say which node wrote them', async () => {
+test('log lines say which node wrote them, with the port it bound (--http-port 0)', async () => {
   const connected = ctx.owner.log().find((e) => e.event === 'agent.connected' && e.tunnel === 'alpha');
   assert.is(connected?.node, `http://127.0.0.1:${ctx.owner.port}`);
+  const picked = await startNode(ctx.redis, { port: 0 });
+  try {
+    const url = `http://127.0.0.1:${picked.port}`;
+    assert.ok(picked.port > 0);
+    const [listening] = picked.log().filter((e) => e.event === 'relay.listening');
+    assert.is(listening.node, url);
+    assert.is((await health(picked.port)).node, url);
+  } finally {
+    await picked.stop();
+  }
 });
 
 test('a node stopped with SIGTERM leaves the list at once', async () => {

@@ -197,6 +197,43 @@ it("with TLS, metrics report each certificate's expiry and are not served over p
   assert.is(plain.headers.location, `https://ops.test:${httpsPort}/_porthole/metrics`);
 });
 
+it('start-up mistakes get one line that says what to do and exit 2, with no stack trace', async () => {
+  const taken = later(await relay(), (x) => x.close(0));
+  const missing = path.join(ctx.dir, 'missing.pem');
+  const [cert, key] = [path.join(ctx.dir, 'start.cert.pem'), path.join(ctx.dir, 'start.key.pem')];
+  selfSignedCertificate({ cert, key, names: ['localhost'], days: 1 });
+  const cases: [string[], RegExp][] = [
+    [['--http-port', String(taken.httpPort)], /127\.0\.0\.1:\d+ is in use: another program listens there\. .*--http-port/],
+    [['--http-port', '0', '--https-port', String(taken.httpPort), '--tls-cert', cert, '--tls-key', key], /in use.*--https-port/],
+    [['--http-port', '0', '--tls-cert', missing, '--tls-key', missing], /Cannot use --tls-cert .*missing\.pem .*ENOENT/],
+    [
+      ['--http-port', '0', '--redis', `redis://127.0.0.1:${await freePort()}`, '--cluster-secret', 'a'.repeat(20)],
+      /Cannot reach Redis at .*Check --redis/,
+    ],
+    [['--http-port', '0', '--acme-email', 'ops@example.dev'], /"localhost" is not a domain name a certificate can be issued for/],
+    [
+      ['--http-port', '0', '--acme-email', 'ops@example.dev', '--domain', 'example.dev', '--acme-dns-hook', missing],
+      /Cannot load the DNS-01 hook/,
+    ],
+    [['--bogus'], /Unknown option '--bogus'[\s\S]*Usage: node relay/],
+  ];
+  for (const [args, message] of cases) {
+    const child = later(run(['relay', ...args]), (c) => c.stop('SIGKILL'));
+    assert.is(await within(child.exited, 15_000), 2, `${args.join(' ')}: ${child.err}`);
+    assert.match(child.err, /^porthole relay: /m, args.join(' '));
+    assert.match(child.err, message, args.join(' '));
+    assert.not.match(child.err, /\n\s+at /, `${args.join(' ')}: no stack trace\n${child.err}`);
+  }
+});
+
+it('--public-url: tunnel URLs carry the port people use, not the one the relay listens on', async () => {
+  const r = later(await relay({ publicPort: 8000 }), (x) => x.close(0));
+  assert.is(r.url, 'http://localhost:8000');
+  const shared = later(await agent(r.url.replace(':8000', `:${r.httpPort}`), ctx.origin.port, { subdomain: 'fronted' }), (a) => a.stop());
+  assert.is(shared.host, 'fronted.localhost:8000');
+  assert.is((await request(r.httpPort, shared.host, { path: '/hello' })).status, 200);
+});
+
 it('--log-format json prints one JSON object per line for every event, and nothing else', async () => {
   const port = await freePort();
   const child = await relayProcess(port, ['--token', 'log-token-123456']);

@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, parseConfig } from '../../relay/config';
+import { parseConfig } from '../../relay/config';
+import { ConfigError } from '../../relay/startupError';
 import { defaultMaxConnections } from '../../relay/connectionLimits';
 
 test('no flags: the embedded default is a local relay on 127.0.0.1:8080 for *.localhost', () => {
@@ -90,7 +91,31 @@ test('HTTP/2 is on by default; --no-http2 or PORTHOLE_NO_HTTP2=1 turns it off', 
   assert.is(parseConfig([], { PORTHOLE_NO_HTTP2: '' })?.http2, true);
 });
 
-test.run();
+test('--public-url states the port people use; scheme and host must agree with TLS and --domain', () => {
+  assert.is(parseConfig([], {})?.publicPort, undefined);
+  assert.is(parseConfig(['--domain', 'example.dev', '--public-url', 'http://example.dev:8000'], {})?.publicPort, 8000);
+  assert.is(parseConfig(['--domain', 'example.dev', '--public-url', 'http://Example.dev/'], {})?.publicPort, 80);
+  const tls = ['--domain', 'example.dev', '--tls-cert', 'c.pem', '--tls-key', 'k.pem'];
+  assert.is(parseConfig([...tls], { PORTHOLE_PUBLIC_URL: 'https://example.dev' })?.publicPort, 443);
+  assert.is(parseConfig([...tls, '--public-url', 'https://example.dev:8443'], {})?.publicPort, 8443);
+  const refused: [string[], RegExp][] = [
+    [['--public-url', 'example.dev:8000'], /must start with http:\/\/ on a relay without TLS/],
+    [['--public-url', 'not a url'], /must be a URL like http:\/\/localhost:8443/],
+    [[...tls, '--public-url', 'http://example.dev:8000'], /must start with https:\/\/ on a relay with TLS/],
+    [
+      ['--domain', 'example.dev', '--public-url', 'http://other.dev:8000'],
+      /must name the relay's --domain \(example\.dev\), not other\.dev/,
+    ],
+    [['--domain', 'example.dev', '--public-url', 'http://example.dev:8000/relay'], /scheme, host and port only/],
+  ];
+  for (const [argv, message] of refused) {
+    assert.throws(
+      () => parseConfig(argv, {}),
+      (e: Error) => e instanceof ConfigError && message.test(e.message),
+      argv.join(' '),
+    );
+  }
+});
 
 test('--redis makes a cluster node: it needs --cluster-secret, and an address the others can reach', () => {
   const secret = 'a-cluster-secret-of-32-characters';
@@ -119,3 +144,5 @@ test('--redis makes a cluster node: it needs --cluster-secret, and an address th
     );
   }
 });
+
+test.run();
