@@ -24,7 +24,9 @@ import { Tunnel } from '../core/tunnel.js';
 import type { Clock } from '../core/clock.js';
 import { safeEqual } from './secrets.js';
 import { accessRules, summarize } from './access.js';
+import { peerLog, type PeerLog } from './logThrottle.js';
 import { privateLink } from '../core/access.js';
+import { VERSION } from '../core/version.js';
 
 /** An agent that has not said HELLO by then is disconnected. */
 const HELLO_TIMEOUT_MS = 10_000;
@@ -48,12 +50,15 @@ export interface AgentGateOptions {
 
 export class AgentGate {
   private tokens: Buffer[];
+  /** Lines about agents that never registered: anyone can cause them, as often as they connect. */
+  private readonly strangers: PeerLog;
 
   constructor(
     tokens: string[],
     private readonly options: AgentGateOptions,
   ) {
     this.tokens = tokens.map((t) => Buffer.from(t));
+    this.strangers = peerLog(options.log, () => options.clock.now());
   }
 
   /** Takes over a fresh agent WebSocket. */
@@ -62,19 +67,28 @@ export class AgentGate {
     const remote = req.socket.remoteAddress;
     let registration: Registration | undefined;
     let greeted = false;
+    /** Set once a line said why this agent got no tunnel (refused, deferred, a protocol error). */
+    let explained = false;
     /** Set once the connection ended, for a claim the cluster decides after that. */
     let ended: { clean: boolean } | undefined;
     const tunnel = new Tunnel(
       ws,
       {
         control: (frame) => onControl(frame),
-        fault: (error, stream) => this.options.fault(error, { tunnel: registration?.subdomain, stream, remote }),
+        fault: (error, stream) => {
+          explained = true;
+          this.options.fault(error, { tunnel: registration?.subdomain, stream, remote });
+        },
         closed: (code, reason) => {
           clock.cancel(helloTimer);
           // A revoked token's name is not kept for an agent that can no longer come back.
           const clean = code === CloseCode.normal || code === CloseCode.refused;
           ended = { clean };
-          if (!registration) return;
+          if (!registration) {
+            // Gone before a tunnel and nothing said why (no HELLO in time, an oversized message, a hang-up): say it here.
+            if (!explained) this.strangers('agent.rejected', remote, { code, reason: reason || undefined, greeted });
+            return;
+          }
           registry.disconnected(registration, tunnel, clean);
           log('agent.disconnected', { tunnel: registration.subdomain, code, reason: reason || undefined, clean, remote });
         },
@@ -88,7 +102,8 @@ export class AgentGate {
 
     const refuse = (refusal: Refusal) => {
       metrics.refusedAgents++;
-      log('agent.refused', { code: refusal.code, reason: refusal.message, remote });
+      explained = true;
+      this.strangers('agent.refused', remote, { code: refusal.code, reason: refusal.message });
       tunnel.sendControl(FrameType.Refuse, refusal);
       tunnel.close(CloseCode.refused, refusal.code);
     };
@@ -104,10 +119,10 @@ export class AgentGate {
         const update =
           hello.protocol > PROTOCOL_VERSION
             ? 'Update the relay (the newer agent speaks a protocol it does not know yet), or use an older agent.'
-            : 'Update Porthole (npm install -g porthole-tunnel@latest, or update the VS Code extension).';
+            : `Update this agent to Porthole ${VERSION}: the VS Code extension from the newer .vsix, the porthole command with git pull && npm install in its clone, or npm install -g ./porthole-tunnel-${VERSION}.tgz.`;
         return refuse({
           code: 'version',
-          message: `This agent speaks Porthole protocol ${hello.protocol} but the relay speaks ${PROTOCOL_VERSION}. ${update}`,
+          message: `This agent speaks Porthole protocol ${hello.protocol} but the relay (Porthole ${VERSION}) speaks ${PROTOCOL_VERSION}. ${update}`,
         });
       }
       if (!this.admits(hello.token)) {
@@ -125,6 +140,7 @@ export class AgentGate {
       if (claim instanceof Promise) {
         claim
           .then(welcome, (error: Error) => {
+            explained = true;
             log('agent.claim-failed', { subdomain: hello.subdomain, error: error.message, remote });
             tunnel.close(CloseCode.tryAgain, 'the relay could not decide on the name; try again');
           })
@@ -138,6 +154,7 @@ export class AgentGate {
       function welcome(claim: Claim | Deferral): void {
         if (!claim.ok) {
           if ('refusal' in claim) return refuse(claim.refusal);
+          explained = true;
           log('agent.deferred', { subdomain: hello.subdomain, why: claim.retry, remote });
           return tunnel.close(CloseCode.tryAgain, claim.retry);
         }

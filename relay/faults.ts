@@ -4,6 +4,7 @@
  * with where it happened and counted in /_porthole/metrics; the relay serves on.
  */
 import type { Log } from './log.js';
+import { peerLog } from './logThrottle.js';
 import type { Metrics } from './metrics.js';
 import { ProtocolError } from '../core/protocol.js';
 import { routeHost } from './routing.js';
@@ -19,12 +20,18 @@ export interface FaultScene {
 
 export type ReportFault = (error: unknown, where: FaultScene) => void;
 
+/**
+ * Logs and counts faults. A protocol error is the agent's doing, and it may do it at will: its lines
+ * are written at most once a minute per address (logThrottle.ts). An exception is a bug of ours:
+ * every one is written, with its stack.
+ */
 export function faultReporter(log: Log, metrics: Metrics): ReportFault {
+  const agentLog = peerLog(log);
   return (error, where) => {
     const protocol = error instanceof ProtocolError;
     metrics.faults[protocol ? 'protocol' : 'exception']++;
     const message = error instanceof Error ? error.message : String(error);
-    if (protocol) return log('agent.protocol-error', { ...where, error: message });
+    if (protocol) return agentLog('agent.protocol-error', where.remote, { ...where, error: message });
     log('relay.exception', { ...where, error: message, stack: error instanceof Error ? error.stack : undefined });
   };
 }

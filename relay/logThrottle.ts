@@ -4,6 +4,7 @@
  * per window, and that line says how many times it happened since the previous one. Keys are
  * remembered up to a bound; past it, the rest share one line per window.
  */
+import type { Log, LogFields } from './log.js';
 
 /** A line to write now, covering `count` occurrences (this one included) of its key, or with `others` of every key past the bound. */
 export interface DueLine {
@@ -50,4 +51,21 @@ export class LogThrottle {
   private forget(now: number): void {
     for (const [key, entry] of this.lastLine) if (now - entry.at >= this.windowMs) this.lastLine.delete(key);
   }
+}
+
+/** A log line about a peer: its event, its address (`remote`) and what else it says. */
+export type PeerLog = (event: string, remote: string | undefined, fields: LogFields) => void;
+
+/**
+ * `log` for lines a peer can cause at will (a refused or rejected agent, a protocol error): each
+ * event at most once a minute per address, with `times` saying how many it stands for.
+ */
+export function peerLog(log: Log, now: () => number = Date.now): PeerLog {
+  const throttle = new LogThrottle(undefined, undefined, now);
+  return (event, remote, fields) => {
+    const line = throttle.due(`${event} ${remote ?? ''}`);
+    if (!line) return;
+    const said = { ...fields, remote: line.others ? 'others (too many addresses to tell apart)' : remote };
+    log(event, line.count > 1 ? { ...said, times: line.count } : said);
+  };
 }

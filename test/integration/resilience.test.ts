@@ -3,7 +3,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import WebSocket, { WebSocketServer } from 'ws';
 import { Agent, type AgentState } from '../../extension/agent/agent';
-import { CONNECT_PATH, FrameType, PROTOCOL_VERSION, encodeFrame, encodeJson, type Refusal } from '../../core/protocol';
+import { CONNECT_PATH, FrameType, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, encodeFrame, encodeJson, type Refusal } from '../../core/protocol';
+import type { LogFields } from '../../relay/log';
+import { startRelay } from '../../relay/server';
 import { agent, exitWithin, freePort, relay, request, run, share, startOrigin, waitFor, type Origin } from '../helpers';
 import { ManualClock } from '../clock';
 
@@ -111,6 +113,47 @@ it('an agent that never says HELLO is cut off after 10 s', async () => {
   await r.close(0);
 });
 
+it('an agent turned away before it registers leaves a line saying why, at most one a minute per address', async () => {
+  const clock = new ManualClock();
+  const lines: LogFields[] = [];
+  const r = await startRelay({ config: { httpPort: 0 }, clock, log: (event, fields = {}) => lines.push({ event, ...fields }) });
+  try {
+    // As a JSON log writes them: fields without a value left out.
+    const rejected = () => lines.filter((line) => line.event === 'agent.rejected').map((line) => JSON.parse(JSON.stringify(line)));
+    const silent = await rawAgent(r.httpPort);
+    const cut = closeOf(silent);
+    clock.advance(10_000);
+    await cut;
+    await waitFor(() => rejected().length === 1, 2000, 'the line for an agent without HELLO');
+    assert.equal(rejected()[0], {
+      event: 'agent.rejected',
+      code: 1002,
+      reason: 'no HELLO within 10 s',
+      greeted: false,
+      remote: '127.0.0.1',
+    });
+
+    // The same address again within the minute: counted, not written.
+    const huge = await rawAgent(r.httpPort);
+    const tooBig = closeOf(huge);
+    huge.send(Buffer.alloc(MAX_MESSAGE_BYTES + 1));
+    assert.is((await tooBig).code, 1009);
+    // Its line is due only once the relay has seen it go: its connection's slot is free by then.
+    const open = () => /porthole_connections\{slots="all"\} (\d+)/.exec(r.metrics.render(r.registry, []))?.[1];
+    await waitFor(() => open() === '0', 2000, 'the relay to see the connection go');
+    assert.is(rejected().length, 1, 'a second rejection within the minute is counted, not written');
+    clock.advance(60_000);
+    const quitter = await rawAgent(r.httpPort);
+    const quit = closeOf(quitter);
+    quitter.close();
+    await quit;
+    await waitFor(() => rejected().length === 2, 2000, 'the next line, a minute later');
+    assert.equal(rejected()[1], { event: 'agent.rejected', code: 1005, greeted: false, remote: '127.0.0.1', times: 2 });
+  } finally {
+    await r.close(0);
+  }
+});
+
 it('the agent detects a silent relay after two heartbeat intervals and reconnects', async () => {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', autoPong: false });
   await new Promise((resolve) => wss.once('listening', resolve));
@@ -177,7 +220,10 @@ it('malformed and oversized frames close only that connection, with a reason', a
 it('an agent of another protocol version is told which side to update', async () => {
   const r = await relay();
   for (const [protocol, advice] of [
-    [0, /Update Porthole/],
+    [
+      0,
+      /Update this agent to Porthole \d+\.\d+\.\d+: the VS Code extension from the newer \.vsix, the porthole command with git pull && npm install/,
+    ],
     [PROTOCOL_VERSION + 1, /Update the relay/],
   ] as const) {
     const ws = await rawAgent(r.httpPort);

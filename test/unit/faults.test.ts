@@ -49,6 +49,23 @@ test("a protocol error is the agent's, logged without a stack and counted apart"
   assert.match(r.rendered(), /porthole_faults_total\{kind="exception"\} 1\n/);
 });
 
+test('protocol errors from one address are written once a minute, saying how many; exceptions every time', () => {
+  const r = reporter();
+  for (let i = 0; i < 3; i++) r.report(new ProtocolError(`bad frame ${i}`), { remote: '203.0.113.7' });
+  r.report(new ProtocolError('bad frame'), { remote: '198.51.100.1' });
+  for (let i = 0; i < 2; i++) r.report(new TypeError('ours'), { remote: '203.0.113.7' });
+  assert.equal(
+    r.events().map((e) => [e.event, e.remote, e.error]),
+    [
+      ['agent.protocol-error', '203.0.113.7', 'bad frame 0'],
+      ['agent.protocol-error', '198.51.100.1', 'bad frame'],
+      ['relay.exception', '203.0.113.7', 'ours'],
+      ['relay.exception', '203.0.113.7', 'ours'],
+    ],
+  );
+  assert.match(r.rendered(), /porthole_faults_total\{kind="protocol"\} 4\n/, 'every one is counted');
+});
+
 test('an exception in a request listener cuts that connection and is reported with the tunnel its Host names', () => {
   const r = reporter();
   const cut: string[] = [];
