@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import { ProtocolError, type RequestHead, type Reset, type ResponseHead } from '../core/protocol.js';
 import { endWithPage, sendPage } from './pages.js';
 import { pipeReadable, pipeWritable } from '../core/pipe.js';
+import type { TunnelStream } from '../core/stream.js';
 import type { Tunnel } from '../core/tunnel.js';
 import type { Forwarding } from './admission.js';
 import {
@@ -135,8 +136,14 @@ export function forwardRequest(req: PublicRequest, res: PublicResponse, ctx: For
         stream.reset('cancelled', 'the response cannot be sent to the public client');
         return sendPage(res, 502, 'The local server sent an invalid response', INVALID_HEAD, `Tunnel: ${ctx.subdomain}`);
       }
-    } else res.writeHead(answer.status, answer.statusText, responseHeaders(answer));
+    } else {
+      // Bytes past the agent's Content-Length would be read as the next response on this keep-alive
+      // connection, and a body short of it would leave the visitor waiting: Node throws instead (below).
+      res.strictContentLength = true;
+      res.writeHead(answer.status, answer.statusText, responseHeaders(answer));
+    }
     pipeWritable(stream, res);
+    if (!isHttp2Response(res)) holdToLength(stream);
   };
   stream.onReset = (reset) => {
     if (res.headersSent) return res.destroy();
@@ -151,6 +158,25 @@ export function forwardRequest(req: PublicRequest, res: PublicResponse, ctx: For
   } catch (error) {
     stream.fail(error);
   }
+}
+
+/**
+ * A body that does not match its Content-Length is the agent's doing: the visitor's connection is
+ * cut, the agent's stream reset, and it counts as the agent's protocol error; the tunnel serves on.
+ */
+function holdToLength(stream: TunnelStream): void {
+  const checked =
+    <A extends unknown[]>(write: ((...args: A) => void) | undefined) =>
+    (...args: A) => {
+      try {
+        write?.(...args);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ERR_HTTP_CONTENT_LENGTH_MISMATCH') throw error;
+        stream.fail(new ProtocolError(`the body on stream ${stream.id} does not match its Content-Length: ${(error as Error).message}`));
+      }
+    };
+  stream.onData = checked(stream.onData);
+  stream.onEnd = checked(stream.onEnd);
 }
 
 /** Sends a public upgrade request (WebSocket) through the tunnel; raw bytes flow once it switches. Guarded as forwardRequest is. */

@@ -3,7 +3,17 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
 import WebSocket from 'ws';
-import { CONNECT_PATH, FrameType, PROTOCOL_VERSION, encodeFrame, encodeJson, encodeResponseHead } from '../../core/protocol';
+import {
+  CONNECT_PATH,
+  FrameType,
+  MAX_FRAME_PAYLOAD,
+  PROTOCOL_VERSION,
+  decodeFrames,
+  decodeRequestHead,
+  encodeFrame,
+  encodeJson,
+  encodeResponseHead,
+} from '../../core/protocol';
 import { agent, rawRequest, relay, request, sleep, startOrigin, waitFor, type Origin } from '../helpers';
 import type { Relay } from '../../relay/server';
 
@@ -152,6 +162,48 @@ it('response heads a library could refuse reach the visitor intact: latin1 value
     assert.is(reply.status, 599);
     assert.is(reply.headers['x-latin'], 'caf\xe9 \xff');
     assert.equal(reply.headers['set-cookie'], ['\xff=\xff; domain', 'a=1; Path=/']);
+    assert.equal(ctx.relay.metrics.faults.exception, 0);
+  } finally {
+    rogue.ws.terminate();
+  }
+});
+
+it("a body longer or shorter than the agent's own Content-Length cuts that visitor's connection, never garbles its next response", async () => {
+  const forged = 'HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged';
+  const bodies: Record<string, string> = { '/long': `hello${forged}`, '/short': 'hel' };
+  const rogue = await rogueAgent('lengths', {});
+  // Every OPEN: RESPONSE with Content-Length 5, the body its path names, END.
+  rogue.ws.on('message', (data: Buffer) => {
+    for (const frame of decodeFrames(data, MAX_FRAME_PAYLOAD)) {
+      if (frame.type !== FrameType.Open) continue;
+      rogue.ws.send(
+        Buffer.concat([
+          encodeResponseHead(frame.stream, { status: 200, statusText: 'OK', headers: ['Content-Length', '5'] }),
+          encodeFrame(FrameType.Data, frame.stream, Buffer.from(bodies[decodeRequestHead(frame).path], 'latin1')),
+          encodeFrame(FrameType.End, frame.stream),
+        ]),
+      );
+    }
+  });
+  try {
+    await waitFor(() => ctx.relay.registry.lookup('lengths')?.tunnel, 2000, 'registration');
+    const before = ctx.relay.metrics.faults.protocol;
+    for (const path of Object.keys(bodies)) {
+      // Keep-alive, with a second request right behind the first: it must never get the agent's extra bytes as its answer.
+      const host = `lengths.localhost:${ctx.relay.httpPort}`;
+      const answer = (
+        await rawRequest(ctx.relay.httpPort, `GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\nGET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`)
+      ).toString('latin1');
+      assert.not.match(answer, /forged/, `${path}: ${JSON.stringify(answer)}`);
+      assert.ok(
+        (answer.match(/HTTP\/1\.1 /g)?.length ?? 0) <= 1,
+        `${path}: the connection ends after the first answer: ${JSON.stringify(answer)}`,
+      );
+      if (answer) assert.match(answer, /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n(hel|hello)?$/, `${path}: ${JSON.stringify(answer)}`);
+    }
+    // Node may have taken the second request of each pair before the first cut the connection: 2 to 4.
+    assert.ok(ctx.relay.metrics.faults.protocol >= before + 2, "each counted as the agent's protocol error");
+    assert.is(rogue.ws.readyState, WebSocket.OPEN, 'the tunnel serves on');
     assert.equal(ctx.relay.metrics.faults.exception, 0);
   } finally {
     rogue.ws.terminate();
