@@ -7,6 +7,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import { type Duplex, Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
+import { dispatch } from '../../core/undiciDispatch.js';
 import type { RequestHead } from '../../core/protocol.js';
 import { pipeReadable, pipeWritable } from '../../core/pipe.js';
 import type { TunnelStream } from '../../core/stream.js';
@@ -95,49 +96,50 @@ export class LocalTarget {
       requestBody?.destroy();
       abort?.(cancelled);
     };
-    const handler: Dispatcher.DispatchHandler = {
-      onConnect: (abortRequest) => {
-        abort = abortRequest;
-        if (cancelled) abortRequest(cancelled);
-      },
-      onHeaders: (status, rawHeaders, resumeResponse, statusText) => {
-        if (status < 200) return true;
-        responded = true;
-        resume = resumeResponse;
-        const headers = rawHeaders.map((h) => h.toString('latin1'));
-        const mapped = this.forVisitor(headers);
-        const plan = this.options.compress ? planResponse(head.method, head.headers, status, mapped) : { headers: mapped };
-        stream.sendResponse({ status, statusText, headers: plan.headers });
-        if (plan.encoding) {
-          encoder = compressedBody(stream, plan.encoding, plan.length, resumeResponse);
-          log?.compressed(plan.encoding, stream);
-        }
-        log?.response(status, headers, plan.headers);
-        return true;
-      },
-      onData: (chunk) => {
-        if (stream.isDone) {
-          abort?.(cancelled ?? new Error('the stream closed'));
-          return true;
-        }
-        log?.responseChunk(chunk);
-        return encoder ? encoder.write(chunk) : stream.write(chunk);
-      },
-      onComplete: () => {
-        if (encoder) return encoder.end(() => log?.finish());
-        stream.end();
-        log?.finish();
-      },
-      onError: (error) => {
-        const message = this.explain(error);
-        stream.reset(responded || refusedByClient(error) ? 'internal' : isTimeout(error) ? 'timeout' : 'unreachable', message);
-        encoder?.abort();
-        log?.finish(message);
-      },
-    };
     const headers = this.localHeaders(head.headers);
     log?.localRequest(headers);
-    this.pool.dispatch({ method: head.method, path: head.path, headers, body: requestBody }, handler);
+    dispatch(
+      this.pool,
+      { method: head.method, path: head.path, headers, body: requestBody },
+      {
+        started: (abortRequest) => {
+          abort = abortRequest;
+          if (cancelled) abortRequest(cancelled);
+        },
+        head: (status, statusText, rawHeaders, resumeResponse) => {
+          responded = true;
+          resume = resumeResponse;
+          const mapped = this.forVisitor(rawHeaders);
+          const plan = this.options.compress ? planResponse(head.method, head.headers, status, mapped) : { headers: mapped };
+          stream.sendResponse({ status, statusText, headers: plan.headers });
+          if (plan.encoding) {
+            encoder = compressedBody(stream, plan.encoding, plan.length, resumeResponse);
+            log?.compressed(plan.encoding, stream);
+          }
+          log?.response(status, rawHeaders, plan.headers);
+          return true;
+        },
+        data: (chunk) => {
+          if (stream.isDone) {
+            abort?.(cancelled ?? new Error('the stream closed'));
+            return true;
+          }
+          log?.responseChunk(chunk);
+          return encoder ? encoder.write(chunk) : stream.write(chunk);
+        },
+        end: () => {
+          if (encoder) return encoder.end(() => log?.finish());
+          stream.end();
+          log?.finish();
+        },
+        error: (error) => {
+          const message = this.explain(error);
+          stream.reset(responded || refusedByClient(error) ? 'internal' : isTimeout(error) ? 'timeout' : 'unreachable', message);
+          encoder?.abort();
+          log?.finish(message);
+        },
+      },
+    );
   }
 
   /** Sends a request to the local server (a logged one, maybe edited) and records it as a replay of `replayOf`. */

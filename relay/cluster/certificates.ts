@@ -11,6 +11,7 @@
  */
 import { parseCertificate, type CertificateRecord } from '../tls/certificateStore.js';
 import type { CertificateStorage, HttpChallenges } from '../tls/storage.js';
+import type { Log } from '../log.js';
 import type { RedisLink } from './redis.js';
 import { script } from './redis.js';
 
@@ -32,6 +33,7 @@ export class RedisCertificateStore implements CertificateStorage {
     private readonly redis: RedisLink,
     directoryUrl: string,
     private readonly nodeId: string,
+    private readonly log: Log,
   ) {
     const url = new URL(directoryUrl);
     this.prefix = `porthole:acme:${url.host}${url.pathname.replace(/\/+$/, '')}:`;
@@ -76,7 +78,13 @@ export class RedisCertificateStore implements CertificateStorage {
     try {
       return await task();
     } finally {
-      await this.redis.run(UNLOCK, [lock], [this.nodeId]).catch(() => undefined); // it expires by itself otherwise
+      await this.redis.run(UNLOCK, [lock], [this.nodeId]).catch((error: Error) =>
+        this.log('cluster.acme-unlock-failed', {
+          name,
+          error: error.message,
+          next: `the lock expires by itself within ${LOCK_MS / 60_000} minutes`,
+        }),
+      );
     }
   }
 }

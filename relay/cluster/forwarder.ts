@@ -5,9 +5,12 @@
  * connection of their own and then carry raw bytes both ways.
  */
 import http, { type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex, Writable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
+import { dispatch } from '../../core/undiciDispatch.js';
 import type { PublicClient } from '../clustering.js';
+import type { Log } from '../log.js';
 import { hasBody as requestHasBody, isHttp2Response, writeHttp2Head, type PublicRequest, type PublicResponse } from '../http2.js';
 import { MISS_HEADER, answerHeaders, outboundHeaders } from './hop.js';
 
@@ -22,7 +25,10 @@ export type HopOutcome = { kind: 'answered'; status: number } | { kind: 'miss' }
 export class Forwarder {
   private readonly pools = new Map<string, Pool>();
 
-  constructor(private readonly token: string) {}
+  constructor(
+    private readonly token: string,
+    private readonly log: Log,
+  ) {}
 
   /** Streams `req` to the node at `nodeUrl` and its answer into `res`; `done` hears how it ended, once. */
   request(nodeUrl: string, req: PublicRequest, res: PublicResponse, visitor: PublicClient, done: (outcome: HopOutcome) => void): void {
@@ -43,51 +49,49 @@ export class Forwarder {
       abort?.(gone);
       finish({ kind: 'answered', status: status || 499 });
     });
-    const handler: Dispatcher.DispatchHandler = {
-      onConnect: (abortRequest) => {
+    // The hop takes the body whatever the owner says, so the visitor need not wait for it (only bodies are never retried).
+    if (hasBody && req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue();
+    const request = {
+      method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+      path: req.url ?? '/',
+      headers: outboundHeaders(req, visitor, this.token, false),
+      body: hasBody ? req : null,
+    };
+    dispatch(this.pool(nodeUrl), request, {
+      started: (abortRequest) => {
         abort = abortRequest;
         if (gone) abortRequest(gone);
       },
-      onHeaders: (statusCode, rawHeaders, resume, statusText) => {
-        if (statusCode < 200) return true;
-        const headers = rawHeaders.map((h) => h.toString('latin1'));
-        if (!hasBody && headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === MISS_HEADER)) {
+      head: (statusCode, statusText, rawHeaders, resume) => {
+        if (!hasBody && rawHeaders.some((h, i) => i % 2 === 0 && h.toLowerCase() === MISS_HEADER)) {
           miss = true;
           return true;
         }
         status = statusCode;
-        if (!isHttp2Response(res)) res.writeHead(statusCode, statusText, answerHeaders(headers));
-        else if (!writeHttp2Head(res, statusCode, answerHeaders(headers))) {
+        // The owner checked the agent's Content-Length; holding the visitor's response to it costs nothing.
+        if (!isHttp2Response(res)) {
+          res.strictContentLength = true;
+          res.writeHead(statusCode, statusText, answerHeaders(rawHeaders));
+        } else if (!writeHttp2Head(res, statusCode, answerHeaders(rawHeaders))) {
           res.destroy();
           return false;
         }
         res.on('drain', resume);
         return true;
       },
-      onData: (chunk) => miss || (res as Writable).write(chunk),
-      onComplete: () => {
+      data: (chunk) => miss || (res as Writable).write(chunk),
+      end: () => {
         if (miss) return finish({ kind: 'miss' });
         res.end();
         finish({ kind: 'answered', status });
       },
-      onError: (error) => {
+      error: (error) => {
         if (gone) return;
         if (!res.headersSent) return finish({ kind: 'unreachable', error });
         res.destroy();
         finish({ kind: 'answered', status });
       },
-    };
-    // The hop takes the body whatever the owner says, so the visitor need not wait for it (only bodies are never retried).
-    if (hasBody && req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue();
-    this.pool(nodeUrl).dispatch(
-      {
-        method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
-        path: req.url ?? '/',
-        headers: outboundHeaders(req, visitor, this.token, false),
-        body: hasBody ? req : null,
-      },
-      handler,
-    );
+    });
   }
 
   /** Passes an upgrade request to `nodeUrl`; once it switches, raw bytes flow both ways. */
@@ -116,29 +120,47 @@ export class Forwarder {
       upstream.on('close', () => socket.destroy());
       socket.on('close', () => upstream.destroy());
     };
-    hop.on('upgrade', (answer, upstream, rest) => {
-      answered = true;
-      upstream.setNoDelay(true);
-      socket.write(rawHead(answer, answer.rawHeaders), 'latin1');
-      if (rest.length > 0) socket.write(rest);
-      if (head.length > 0) upstream.write(head);
-      closeBoth(upstream);
-      upstream.pipe(socket);
-      socket.pipe(upstream);
-      done({ kind: 'answered', status: 101 });
-    });
-    hop.on('response', (answer) => {
-      const headers = answerHeaders(answer.rawHeaders);
-      if (answer.rawHeaders.some((h, i) => i % 2 === 0 && h.toLowerCase() === MISS_HEADER)) {
-        answer.resume();
+    /** These run from the hop's own events, where nothing would catch what they throw: it costs this connection alone. */
+    const guarded =
+      <A extends unknown[]>(handle: (...args: A) => void) =>
+      (...args: A) => {
+        try {
+          handle(...args);
+        } catch (error) {
+          this.log('cluster.hop-failed', { to: nodeUrl, url: req.url, error: (error as Error).message });
+          hop.destroy();
+          socket.destroy();
+        }
+      };
+    hop.on(
+      'upgrade',
+      guarded((answer: IncomingMessage, upstream: Socket, rest: Buffer) => {
         answered = true;
-        return done({ kind: 'miss' });
-      }
-      answered = true;
-      socket.write(rawHead(answer, [...headers, 'connection', 'close']), 'latin1');
-      answer.pipe(socket);
-      done({ kind: 'answered', status: answer.statusCode ?? 502 });
-    });
+        upstream.setNoDelay(true);
+        socket.write(rawHead(answer, answer.rawHeaders), 'latin1');
+        if (rest.length > 0) socket.write(rest);
+        if (head.length > 0) upstream.write(head);
+        closeBoth(upstream);
+        upstream.pipe(socket);
+        socket.pipe(upstream);
+        done({ kind: 'answered', status: 101 });
+      }),
+    );
+    hop.on(
+      'response',
+      guarded((answer: IncomingMessage) => {
+        const headers = answerHeaders(answer.rawHeaders);
+        if (answer.rawHeaders.some((h, i) => i % 2 === 0 && h.toLowerCase() === MISS_HEADER)) {
+          answer.resume();
+          answered = true;
+          return done({ kind: 'miss' });
+        }
+        answered = true;
+        socket.write(rawHead(answer, [...headers, 'connection', 'close']), 'latin1');
+        answer.pipe(socket);
+        done({ kind: 'answered', status: answer.statusCode ?? 502 });
+      }),
+    );
     hop.on('error', (error) => {
       if (!answered) done({ kind: 'unreachable', error });
       else socket.destroy();
@@ -154,7 +176,7 @@ export class Forwarder {
     const pool = this.pools.get(nodeUrl);
     if (!pool) return;
     this.pools.delete(nodeUrl);
-    void pool.destroy().catch(() => undefined);
+    pool.destroy().catch((error: Error) => this.log('cluster.pool-close-failed', { to: nodeUrl, error: error.message }));
   }
 
   async close(): Promise<void> {

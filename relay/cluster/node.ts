@@ -66,7 +66,7 @@ export class ClusterNode implements ClusterHooks {
   ) {
     this.token = hopToken(options.clusterSecret);
     this.tokenBytes = Buffer.from(this.token);
-    this.forwarder = new Forwarder(this.token);
+    this.forwarder = new Forwarder(this.token, options.log);
     this.routes = new Routes(redis);
     this.directory = new NodeDirectory(
       id,
@@ -110,7 +110,10 @@ export class ClusterNode implements ClusterHooks {
     await this.redis.subscribe(NAMES_CHANNEL, (message) => {
       const [name, node] = message.split(' ');
       this.routes.changed(name);
-      if (node && node !== this.id) void this.names?.claimedElsewhere(name);
+      if (node && node !== this.id)
+        this.names
+          ?.claimedElsewhere(name)
+          .catch((error: Error) => this.options.log('cluster.check-failed', { tunnel: name, error: error.message }));
     });
     this.names?.start();
     await this.directory.join(this.url);
@@ -119,7 +122,10 @@ export class ClusterNode implements ClusterHooks {
 
   /** ACME account, certificates and HTTP-01 tokens shared by every node. */
   certificateStorage(directoryUrl: string): { store: CertificateStorage; challenges: HttpChallenges } {
-    return { store: new RedisCertificateStore(this.redis, directoryUrl, this.id), challenges: new RedisChallenges(this.redis) };
+    return {
+      store: new RedisCertificateStore(this.redis, directoryUrl, this.id, this.options.log),
+      challenges: new RedisChallenges(this.redis),
+    };
   }
 
   /** Whether a tunnel of this name is connected to any node now (certificates are ordered only for those). */
