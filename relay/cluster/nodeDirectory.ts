@@ -4,6 +4,7 @@
  * the next beat of any node. Times come from Redis's clock, so nodes on different machines agree.
  */
 import type { Log } from '../log.js';
+import { LogThrottle } from '../logThrottle.js';
 import { script, type RedisLink, type Reply } from './redis.js';
 
 export const BEAT_MS = 1_000;
@@ -51,6 +52,8 @@ export class NodeDirectory {
   private leaving = false;
   private stopped = false;
   private url = '';
+  /** A beat fails every second while Redis is away: one line a minute says so. */
+  private readonly failures = new LogThrottle();
 
   constructor(
     readonly id: string,
@@ -66,23 +69,29 @@ export class NodeDirectory {
     this.url = url;
     await this.beat();
     await this.redis.publish(NODES_CHANNEL, this.id);
-    await this.redis.subscribe(NODES_CHANNEL, () => void this.beat().catch(() => undefined));
-    this.timer = setInterval(() => void this.beat().catch(() => undefined), BEAT_MS);
+    await this.redis.subscribe(NODES_CHANNEL, () => void this.beatOrSay());
+    this.timer = setInterval(() => void this.beatOrSay(), BEAT_MS);
     this.timer.unref();
   }
 
   /** Tells the others this node is going: they hold requests for its tunnels until the agents reconnect elsewhere. */
   async leave(): Promise<void> {
     this.leaving = true;
-    await this.beat().catch(() => undefined);
-    await this.redis.publish(NODES_CHANNEL, this.id).catch(() => undefined);
+    // Without Redis the others cannot hear it; they drop this node once its beats stop.
+    await this.beat().catch((error: Error) => this.log('cluster.leave-failed', { step: 'beat', error: error.message }));
+    await this.redis
+      .publish(NODES_CHANNEL, this.id)
+      .catch((error: Error) => this.log('cluster.leave-failed', { step: 'announce', error: error.message }));
   }
 
   /** Takes this node off the list. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    if (this.redis.up) await this.redis.run(LEAVE, [NODES, SEEN], [this.id, NODES_CHANNEL]).catch(() => undefined);
+    if (!this.redis.up) return; // the others drop it once its beats stop
+    await this.redis
+      .run(LEAVE, [NODES, SEEN], [this.id, NODES_CHANNEL])
+      .catch((error: Error) => this.log('cluster.leave-failed', { step: 'remove', error: error.message }));
   }
 
   /** A node's entry while it is live (beating, leaving or not). */
@@ -101,8 +110,18 @@ export class NodeDirectory {
 
   /** A fresh look at the list (for health checks); the last one known when Redis does not answer. */
   async refresh(): Promise<NodeEntry[]> {
-    if (this.redis.up) await this.beat().catch(() => undefined);
+    if (this.redis.up) await this.beatOrSay();
     return this.live;
+  }
+
+  /** A beat whose failure is logged (at most once a minute: it fails every second while Redis is away), never thrown. */
+  private async beatOrSay(): Promise<void> {
+    try {
+      await this.beat();
+    } catch (error) {
+      const line = this.failures.due('beat');
+      if (line) this.log('cluster.beat-failed', { error: (error as Error).message, failures: line.count, next: 'beating on every second' });
+    }
   }
 
   async beat(): Promise<void> {

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import Redis from 'ioredis';
 import type { Log } from '../log.js';
+import { LogThrottle } from '../logThrottle.js';
 import { StartupError } from '../startupError.js';
 
 /** A command that gets no answer in this time fails; the node then acts as if Redis were away. */
@@ -61,6 +62,7 @@ export async function connectRedis(url: string, name: string, log: Log, readyMs 
   const subscriber = new Redis(url, { ...options, commandTimeout: undefined });
   const events = new EventEmitter();
   const handlers = new Map<string, (message: string) => void>();
+  const messageFailures = new LogThrottle();
   let up = false;
   let lastError = '';
   let closing = false;
@@ -86,7 +88,15 @@ export async function connectRedis(url: string, name: string, log: Log, readyMs 
       events.emit('down');
     });
   }
-  subscriber.on('message', (channel: string, message: string) => handlers.get(channel)?.(message));
+  subscriber.on('message', (channel: string, message: string) => {
+    // Whatever a message holds, a handler that throws on it must not throw into ioredis.
+    try {
+      handlers.get(channel)?.(message);
+    } catch (error) {
+      const line = messageFailures.due(channel);
+      if (line) log('redis.message-failed', { channel, error: (error as Error).message, failures: line.count });
+    }
+  });
 
   const ready = Promise.all([command.connect(), subscriber.connect()]);
   let timer: NodeJS.Timeout | undefined;

@@ -133,9 +133,9 @@ export class RedisRegistry implements NameClaims {
     const { redis } = this.options;
     redis.on('up', () => {
       this.settleUntil = Date.now() + SETTLE_MS;
-      void this.renew();
+      this.renewOrSay();
     });
-    this.timer = setInterval(() => void this.renew(), RENEW_MS);
+    this.timer = setInterval(() => this.renewOrSay(), RENEW_MS);
     this.timer.unref();
   }
 
@@ -195,11 +195,22 @@ export class RedisRegistry implements NameClaims {
 
   /** Another node announced `name` as its own: if it is held here, check Redis and let it go. */
   async claimedElsewhere(name: string): Promise<void> {
-    const { registry, redis, directory } = this.options;
+    const { registry, redis, directory, log } = this.options;
     if (!registry.lookup(name)) return;
-    const held = await redis.get(NAME_KEY + name).catch(() => null);
+    let held: string | null;
+    try {
+      held = await redis.get(NAME_KEY + name);
+    } catch (error) {
+      // Kept for now: the next renewal finds out whether another node holds it.
+      return log('cluster.check-failed', { tunnel: name, error: (error as Error).message, next: 'the next renewal decides' });
+    }
     if (held === null || held.startsWith(`${directory.id} `)) return;
     this.lost(name, 'it reconnected to another relay node');
+  }
+
+  /** renew() from a timer or an event, where nothing would catch what it throws. */
+  private renewOrSay(): void {
+    this.renew().catch((error: Error) => this.options.log('cluster.renew-failed', { error: error.message }));
   }
 
   /** Renews every lease held here, in batches; re-creates those Redis lost and drops those another node took. */

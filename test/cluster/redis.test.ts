@@ -54,6 +54,12 @@ test('Redis stopped: local tunnels keep answering, others get a clear 503, no ne
   assert.is(newcomer.type, 'closed');
   assert.is(newcomer.body.code, 1013);
   assert.match(String(newcomer.body.reason), /cannot reach Redis/);
+  // Every beat fails while Redis is away: one line a minute says so, not one a second.
+  for (const node of ctx.nodes) {
+    const beats = () => node.log().filter((e) => e.event === 'cluster.beat-failed');
+    await waitFor(() => beats().length > 0, 5000, `node ${node.port} to say its beats fail`);
+    assert.is(beats().length, 1, JSON.stringify(beats()));
+  }
 });
 
 test('Redis restarted empty: cross-node requests answer again within 10 s, and a returning name is not given away', async () => {
