@@ -25,7 +25,7 @@ export const DEFAULT_HEAD_TIMEOUT_SECONDS = 10;
 export const DEFAULT_KEEP_ALIVE_SECONDS = 30;
 /** Node's http server wants a head timeout no longer than its whole-request timeout (300 s). */
 const MAX_HEAD_TIMEOUT_SECONDS = 300;
-export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
+const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
 export const DEFAULT_DATA_DIR = '.porthole';
 
 export interface RelayConfig {

@@ -7,13 +7,13 @@ import type { Log } from '../log.js';
 import { LogThrottle } from '../logThrottle.js';
 import { script, type RedisLink, type Reply } from './redis.js';
 
-export const BEAT_MS = 1_000;
+const BEAT_MS = 1_000;
 /** Generous: a node busy for a moment must not drop out (a dead one is found sooner, by a refused connection). */
 const SILENT_MS = 5 * BEAT_MS;
 const NODES = 'porthole:nodes';
 const SEEN = 'porthole:nodes:seen';
 /** Nodes announce joining and leaving here, so the others look again at once. */
-export const NODES_CHANNEL = 'porthole:nodes:changed';
+const NODES_CHANNEL = 'porthole:nodes:changed';
 
 export interface NodeEntry {
   id: string;
