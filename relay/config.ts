@@ -3,8 +3,8 @@
  * defaults that make a bare `node relay` a working local relay on http://*.localhost:8080.
  */
 import fs from 'node:fs';
-import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
+import { isLoopback } from '../core/addresses.js';
 import { DATA_FRAME_BYTES, MAX_FRAME_PAYLOAD } from '../core/protocol.js';
 import { DEFAULT_IPV6_PREFIX, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, defaultMaxConnections } from './connectionLimits.js';
 import { clusterConfig, type ClusterConfig } from './clusterConfig.js';
@@ -250,9 +250,4 @@ export function readTokensFile(file: string): string[] {
     .split('\n')
     .map((line) => line.replace(/#.*/, '').trim())
     .filter(Boolean);
-}
-
-export function isLoopback(host: string): boolean {
-  if (host === 'localhost' || host === '::1') return true;
-  return isIP(host) === 4 && host.startsWith('127.');
 }

@@ -14,6 +14,8 @@
  * back as the same array, without a copy.
  */
 
+import { canonicalHost, reachesThisMachine } from '../../core/addresses.js';
+
 /** Raw headers, name and value alternating, as Node and undici give them. */
 export type RawHeaders = string[];
 
@@ -43,7 +45,8 @@ export class OriginMap {
   private readonly localScheme: string;
   private readonly localHost: string;
   private readonly localPort: number;
-  private readonly localIsLoopback: boolean;
+  /** The target is on this machine, so every spelling of this machine names it. */
+  private readonly localIsThisMachine: boolean;
   private readonly publicScheme: string;
   private readonly publicHost: string;
   private readonly publicPort: number;
@@ -55,7 +58,7 @@ export class OriginMap {
     this.localScheme = local.protocol.slice(0, -1);
     this.localHost = canonicalHost(local.hostname) ?? local.hostname;
     this.localPort = effectivePort(this.localScheme, local.port);
-    this.localIsLoopback = isLoopback(this.localHost);
+    this.localIsThisMachine = reachesThisMachine(this.localHost);
     this.publicScheme = publicUrl.protocol.slice(0, -1);
     this.publicHost = canonicalHost(publicUrl.hostname) ?? publicUrl.hostname;
     this.publicPort = effectivePort(this.publicScheme, publicUrl.port);
@@ -104,7 +107,7 @@ export class OriginMap {
     if (a.scheme !== '' && a.scheme !== 'http' && a.scheme !== 'https') return false;
     if (effectivePort(a.scheme || this.localScheme, a.port) !== this.localPort) return false;
     const host = canonicalHost(a.host);
-    return host !== undefined && (host === this.localHost || (this.localIsLoopback && isLoopback(host)));
+    return host !== undefined && (host === this.localHost || (this.localIsThisMachine && reachesThisMachine(host)));
   }
 
   /**
@@ -185,44 +188,6 @@ function isAuthorityEnd(code: number): boolean {
 
 function effectivePort(scheme: string, port: string): number {
   return port === '' ? (DEFAULT_PORTS[scheme] ?? -1) : Number(port);
-}
-
-/** Already as a browser reads it: lower-case DNS labels ending in a letter-led one, or dotted-decimal IPv4. */
-const PLAIN_HOST =
-  /^(?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*\.?$|^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-
-/**
- * The host as a browser reads it (lower case, IPv4 numbers in any notation as dotted decimal, IPv6
- * compressed, one trailing dot dropped), or undefined when it is no valid host at all. The WHATWG
- * URL parser decides, unless the host is plainly written already (the common case, without a parse).
- */
-function canonicalHost(host: string): string | undefined {
-  let canonical: string;
-  if (PLAIN_HOST.test(host)) {
-    canonical = host;
-  } else {
-    try {
-      canonical = new URL(`http://${host}/`).hostname;
-    } catch {
-      return undefined;
-    }
-  }
-  return canonical.endsWith('.') ? canonical.slice(0, -1) : canonical;
-}
-
-/**
- * Hosts that always mean this machine: localhost, 127.0.0.0/8 (also IPv4-mapped), ::1, and 0.0.0.0
- * and :: (a dev server bound to every address answers there too).
- */
-function isLoopback(canonical: string): boolean {
-  return (
-    canonical === 'localhost' ||
-    canonical === '[::1]' ||
-    canonical === '0.0.0.0' ||
-    canonical === '[::]' ||
-    /^127\.\d+\.\d+\.\d+$/.test(canonical) ||
-    /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(canonical)
-  );
 }
 
 /**

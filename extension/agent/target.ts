@@ -4,6 +4,8 @@
  * all use it. No vscode import.
  */
 
+import { isLocalhostAlias } from '../../core/addresses.js';
+
 export interface Target {
   /** What was typed, trimmed. */
   input: string;
@@ -18,7 +20,6 @@ export interface Target {
 }
 
 export const TARGET_HINT = 'Type a port (5173), host:port (localhost:5173) or a URL (http://127.0.0.1:5173).';
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1', '0.0.0.0', '[::]']);
 
 export function parseTarget(raw: string): Target | { error: string } {
   const input = raw.trim();
@@ -36,7 +37,7 @@ export function parseTarget(raw: string): Target | { error: string } {
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     return { error: `Port ${url.port || input} is out of range: ports go from 1 to 65535.` };
   }
-  const loopback = LOOPBACK.has(url.hostname.toLowerCase());
+  const loopback = isLocalhostAlias(url.hostname);
   const host = loopback ? 'localhost' : url.hostname.toLowerCase();
   const scheme = url.protocol === 'https:' ? 'https' : 'http';
   return {

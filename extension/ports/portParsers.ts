@@ -6,6 +6,8 @@
  * bound to a LAN address alone is not one a tunnel agent on loopback could reach.
  */
 
+import { reachesThisMachine } from '../../core/addresses.js';
+
 /** A TCP socket in LISTEN state, as one platform's listing reports it. */
 export interface Listener {
   port: number;
@@ -22,11 +24,6 @@ export interface Listener {
 export interface ProcListener extends Listener {
   inode: number;
   uid: number;
-}
-
-export function isLoopbackOrAny(address: string): boolean {
-  const v4 = address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
-  return v4 === '0.0.0.0' || v4.startsWith('127.') || address === '::' || address === '::1';
 }
 
 /** One entry per port: a dev server usually listens on both 127.0.0.1 and ::1, which is one port to a person. */
@@ -59,7 +56,7 @@ export function parseProcNetTcp(text: string, byteOrder: 'LE' | 'BE' = 'LE'): Pr
   for (const [, hexAddress, hexPort, uid, inode] of text.matchAll(PROC_LISTEN_ROW)) {
     const address = decodeProcAddress(hexAddress, byteOrder);
     const port = parseInt(hexPort, 16);
-    if (port > 0 && isLoopbackOrAny(address)) listeners.push({ port, address, inode: Number(inode), uid: Number(uid) });
+    if (port > 0 && reachesThisMachine(address)) listeners.push({ port, address, inode: Number(inode), uid: Number(uid) });
   }
   return listeners;
 }
@@ -122,7 +119,7 @@ export function parseLsof(text: string): Listener[] {
       .toLowerCase();
     const address = host !== '*' ? host : fields.includes('IPv6') ? '::' : '0.0.0.0';
     const port = Number(name[2]);
-    if (port > 0 && port < 65536 && isLoopbackOrAny(address)) {
+    if (port > 0 && port < 65536 && reachesThisMachine(address)) {
       listeners.push({ port, address, pid, processName: unescapeLsof(fields[0]) });
     }
   }
@@ -164,7 +161,7 @@ export function parseNetstat(text: string): Listener[] {
       .toLowerCase();
     const port = Number(fields[1].slice(separator + 1));
     const pid = Number(fields[4]);
-    if (separator > 0 && Number.isInteger(port) && port > 0 && port < 65536 && isLoopbackOrAny(address)) {
+    if (separator > 0 && Number.isInteger(port) && port > 0 && port < 65536 && reachesThisMachine(address)) {
       listeners.push({ port, address, ...(pid > 0 ? { pid } : {}) });
     }
   }
