@@ -12,6 +12,7 @@ import type { RequestHead } from '../../core/protocol.js';
 import { pipeReadable, pipeWritable } from '../../core/pipe.js';
 import type { TunnelStream } from '../../core/stream.js';
 import { type BodySink, compressedBody, planResponse } from './compression.js';
+import { LOCAL_CONNECT, nothingListening } from './localAddress.js';
 import { OriginMap } from './originMap.js';
 import { Recorder } from './recorder.js';
 import type { ReplayRequest, RequestRecord } from './requestRecord.js';
@@ -49,7 +50,7 @@ export class LocalTarget {
       connections: LOCAL_CONNECTIONS,
       headersTimeout: HEADERS_TIMEOUT_MS,
       bodyTimeout: 0, // server-sent events and long polls may stay quiet for as long as they like
-      connect: { rejectUnauthorized: !options.insecure, autoSelectFamily: true, noDelay: true },
+      connect: { rejectUnauthorized: !options.insecure, noDelay: true, ...LOCAL_CONNECT },
     });
   }
 
@@ -199,6 +200,7 @@ export class LocalTarget {
         headers,
         agent: false,
         rejectUnauthorized: !this.options.insecure,
+        ...LOCAL_CONNECT,
       });
     } catch (error) {
       // Node checks the method, path and headers as it builds the request, and throws.
@@ -289,7 +291,7 @@ export class LocalTarget {
     const where = this.url.host;
     switch (code) {
       case 'ECONNREFUSED':
-        return `Nothing is listening on ${where} (connection refused). Is your dev server running on that port?`;
+        return nothingListening(this.url, error);
       case 'ENOTFOUND':
       case 'EAI_AGAIN':
         return `The local host name in ${this.url.origin} does not resolve.`;
