@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import { parseCidr } from '../core/cidr.js';
 import { parsePathGlob } from '../core/pathGlob.js';
-import type { AccessChoice } from './agent/agent.js';
+import type { AccessChoice } from './agent/accessChoice.js';
 import { PRESETS, splitList, type AccessPreset, type RememberedAccess } from './accessPresets.js';
 
 export interface PickedAccess {

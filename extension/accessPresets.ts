@@ -3,7 +3,7 @@
  * link, IP allow-list) and optional open paths. No vscode imports: the picker, the status bar, the
  * share manager and other views all read presets from here.
  */
-import type { AccessChoice } from './agent/agent.js';
+import type { AccessChoice } from './agent/accessChoice.js';
 
 export type AccessPreset = 'public' | 'password' | 'private' | 'allowIps';
 

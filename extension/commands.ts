@@ -4,13 +4,13 @@
  * keybindings, other extensions and the extension-host tests drive them.
  */
 import * as vscode from 'vscode';
-import { AgentError, relayEndpoint } from './agent/agent.js';
+import { AgentError, relayEndpoint } from './agent/relayConnection.js';
 import type { QrCodePanels } from './panel/qrCode.js';
 import type { RequestLogPanels } from './requestLog/view.js';
 import { pickTarget } from './sharePicker.js';
 import { askCredentials, pickAccess } from './accessPicker.js';
 import type { AccessPreset, RememberedAccess } from './accessPresets.js';
-import type { AccessChoice } from './agent/agent.js';
+import type { AccessChoice } from './agent/accessChoice.js';
 import { Share, ShareStoppedError, type ShareManager, type ShareRequest } from './sharing.js';
 import { errorReason } from './statusModel.js';
 import { parseTarget, type Target } from './agent/target.js';

@@ -6,7 +6,7 @@
  */
 import * as vscode from 'vscode';
 import { DEFAULT_HTTP_PORT } from '../relay/config.js';
-import { DEFAULT_CAPTURE_BYTES, MAX_CAPTURE_BYTES } from './agent/agent.js';
+import { DEFAULT_CAPTURE_BYTES, MAX_CAPTURE_BYTES } from './agent/requestRecord.js';
 import { COMMANDS } from './commandIds.js';
 import { Commands, tokenKey } from './commands.js';
 import { PortWatcher } from './ports/portWatcher.js';

@@ -4,7 +4,9 @@
  * UI to these events, and tests can drive it directly.
  */
 import { EventEmitter } from 'node:events';
-import { Agent, AgentError, type AccessChoice, type AgentState } from './agent/agent.js';
+import { Agent, type AgentState } from './agent/agent.js';
+import type { AccessChoice } from './agent/accessChoice.js';
+import { AgentError } from './agent/relayConnection.js';
 import { describeAccess, type ShareAccess } from './accessPresets.js';
 import type { RequestRecord } from './agent/requestRecord.js';
 import { RequestLog, type LogEntry } from './requestLog/requestLog.js';

@@ -3,7 +3,8 @@
  * text, tooltip and tone out. statusBar.ts only copies the presentation onto a StatusBarItem, so
  * everything a user reads there is decided (and unit-tested) here.
  */
-import type { AgentError, AgentState } from './agent/agent.js';
+import type { AgentState } from './agent/agent.js';
+import type { AgentError } from './agent/relayConnection.js';
 import { PRESETS, type ShareAccess } from './accessPresets.js';
 
 export interface ShareStatus {
@@ -67,6 +68,7 @@ const REASONS: Record<AgentError['code'], string> = {
   version: 'update needed',
   limit: 'relay limit reached',
   unreachable: 'relay unreachable',
+  certificate: 'relay certificate not trusted',
   malformed: 'protocol error',
   access: 'access rules refused',
 };
@@ -78,6 +80,8 @@ const HINTS: Record<AgentError['code'], string> = {
   version: 'The relay speaks a different protocol version: update the extension or the relay.',
   limit: 'The relay refused one more tunnel: stop another share or raise the relay’s limits.',
   unreachable: 'Check the “porthole.relayUrl” setting and that the relay is running.',
+  certificate:
+    'For a relay with a self-signed or company CA certificate, start VS Code with NODE_EXTRA_CA_CERTS set to that CA’s PEM file (README: “Trusting the relay’s certificate”).',
   malformed: 'The relay sent something this agent does not understand: check the relay URL and versions.',
   access: 'The relay refused the share’s access rules (an IP range or open path it cannot read): share again with other rules.',
 };
@@ -96,14 +100,23 @@ export function present(status: ShareStatus, now: number): StatusPresentation {
   const local = `Local: ${status.local}`;
   const requests = `${status.requests} request${status.requests === 1 ? '' : 's'}`;
   switch (state.status) {
-    case 'connecting':
+    case 'connecting': {
+      const retry = state.retry;
+      const wait = retry ? formatCountdown(retry.at - now) : '';
       return {
         text: `$(sync~spin) Porthole ${status.label}`,
-        tooltip: lines(`Porthole: connecting${state.attempt > 1 ? ` (attempt ${state.attempt})` : ''}…`, local, relay),
+        tooltip: lines(
+          retry
+            ? `Porthole: connecting; attempt ${state.attempt} failed (${retry.reason}), trying again ${wait}.`
+            : `Porthole: connecting${state.attempt > 1 ? ` (attempt ${state.attempt})` : ''}…`,
+          local,
+          relay,
+        ),
         tone: 'normal',
-        accessibility: `Porthole: connecting ${status.local} to the relay`,
-        ticking: false,
+        accessibility: `Porthole: connecting ${status.local} to the relay${retry ? `, trying again ${wait}` : ''}`,
+        ticking: retry !== undefined,
       };
+    }
     case 'live': {
       const host = hostOf(state.url);
       const since = status.liveSince ?? state.since;

@@ -7,7 +7,6 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import {
-  CONNECT_PATH,
   CloseCode,
   FrameType,
   MAX_FRAME_PAYLOAD,
@@ -25,21 +24,15 @@ import {
 } from '../../core/protocol.js';
 import { systemClock, type Clock, type Timer } from '../../core/clock.js';
 import { Tunnel } from '../../core/tunnel.js';
-import { newLinkKey, parsePolicy } from '../../core/access.js';
 import { VERSION } from '../../core/version.js';
 import { LocalTarget } from './localTarget.js';
-import type { ReplayRequest, RequestRecord } from './requestRecord.js';
+import { accessPolicy, type AccessChoice } from './accessChoice.js';
+import { Backoff } from './backoff.js';
+import { DEFAULT_CAPTURE_BYTES, checkCaptureBytes, type ReplayRequest, type RequestRecord } from './requestRecord.js';
 import { parseTarget } from './target.js';
+import { AgentError, type Ending, judge, maskingNeeded, olderRelay, relayEndpoint, unreachable, zeroMask } from './relayConnection.js';
 
-const FIRST_RETRY_MS = 1_000;
-const MAX_RETRY_MS = 30_000;
-/** Before the first success, give up after this many failed attempts (the relay is likely wrong). */
-const INITIAL_ATTEMPTS = 5;
 const WELCOME_TIMEOUT_MS = 10_000;
-/** Bytes of each request and response body a request log keeps, unless told otherwise. */
-export const DEFAULT_CAPTURE_BYTES = 256 * 1024;
-/** The most a request log may keep of one body. */
-export const MAX_CAPTURE_BYTES = 10 * 1024 * 1024;
 
 export interface AgentOptions {
   /** `5173`, `localhost:5173`, `http://127.0.0.1:5173` or `https://localhost:8443`. */
@@ -64,31 +57,12 @@ export interface AgentOptions {
   clock?: Clock;
 }
 
-/** The access rules of a share besides its password, as its owner picks them. */
-export interface AccessChoice {
-  /** Only visitors who opened the private link (a key the agent makes, kept for the agent's life). */
-  privateLink?: boolean;
-  /** IPv4/IPv6 ranges or addresses that may open the share. */
-  allowIps?: string[];
-  /** Path globs anyone may reach, past the password, the link and the allow-list. */
-  openPaths?: string[];
-}
-
-export type AgentErrorCode = Refusal['code'] | 'unreachable';
-
-/** Why the agent stopped for good; `message` is written for a person. */
-export class AgentError extends Error {
-  override name = 'AgentError';
-  constructor(
-    readonly code: AgentErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
+/**
+ * `connecting` until the tunnel first came up: try `attempt` under way, or, with `retry`, failed
+ * and waiting for the next. `reconnecting` only after it was live: the wait between tries.
+ */
 export type AgentState =
-  | { status: 'connecting'; attempt: number }
+  | { status: 'connecting'; attempt: number; retry?: { at: number; reason: string } }
   | { status: 'live'; url: string; since: number; link?: string }
   | { status: 'reconnecting'; attempt: number; retryAt: number; reason: string }
   | { status: 'failed'; error: AgentError }
@@ -104,12 +78,12 @@ export class Agent extends EventEmitter<AgentEvents> {
   readonly target: URL;
   readonly relayUrl: URL;
   private readonly local: LocalTarget;
-  private current: AgentState = { status: 'connecting', attempt: 0 };
+  private current: AgentState = { status: 'connecting', attempt: 1 };
   private tunnel?: Tunnel;
   private subdomain?: string;
   private resume = randomBytes(18).toString('base64url');
   private everLive = false;
-  private attempt = 0;
+  private readonly backoff = new Backoff();
   private retryTimer?: NodeJS.Timeout;
   private nextRequestId = 1;
   private startPromise?: Promise<string>;
@@ -201,7 +175,7 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   private connect(): void {
     if (this.current.status === 'stopped' || this.current.status === 'failed') return;
-    this.setState({ status: 'connecting', attempt: this.attempt });
+    this.setState({ status: 'connecting', attempt: this.backoff.attempt + 1 });
     const masking = maskingNeeded(this.relayUrl) ? 'random-key' : 'zero-key';
     const ws = new WebSocket(this.relayUrl, {
       perMessageDeflate: false,
@@ -215,6 +189,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     let goingAway = false;
     /** Streams are served only once WELCOME came and, for a share with access rules, confirmed them. */
     let serving = false;
+    let socketError: Ending['error'];
+    let response: Ending['response'];
     // A relay that accepts the socket but never answers HELLO would leave the agent connecting forever.
     let welcomeTimer: Timer | undefined;
     const tunnel = new Tunnel(
@@ -256,20 +232,17 @@ export class Agent extends EventEmitter<AgentEvents> {
           if (this.tunnel !== tunnel) return;
           this.tunnel = undefined;
           if (refusal) return this.fail(new AgentError(refusal.code, refusal.message));
-          this.scheduleReconnect(goingAway ? 'the relay restarted' : describeClose(code, reason, connectError), goingAway);
+          this.ended({ code, reason, error: socketError, response, goingAway });
         },
       },
       { masking, clock: this.clock },
     );
-    let connectError: string | undefined;
     ws.on('error', (error) => {
-      connectError ??= error.message;
+      socketError ??= error;
     });
     ws.on('unexpected-response', (_req, res) => {
-      const httpsOrigin = this.relayUrl.protocol === 'ws:' ? originOf(res.headers.location, 'https:') : undefined;
-      connectError = httpsOrigin
-        ? `the relay serves HTTPS only: use --relay ${httpsOrigin}`
-        : `the relay answered HTTP ${res.statusCode} instead of accepting the WebSocket (is ${this.options.relay} a Porthole relay?)`;
+      const retryAfter = res.headers['retry-after'];
+      response = { status: res.statusCode ?? 0, location: res.headers.location, retryAfter };
       ws.terminate();
     });
     ws.on('close', () => this.clock.cancel(welcomeTimer));
@@ -295,7 +268,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.subdomain = welcome.subdomain;
     this.resume = welcome.resume;
     this.everLive = true;
-    this.attempt = 0;
+    this.backoff.reset();
     if (this.tunnel) {
       this.tunnel.sendFrameLimit = welcome.maxFrame ?? MAX_FRAME_PAYLOAD;
       this.tunnel.startHeartbeat(this.options.heartbeatMs ?? welcome.heartbeat * 1000);
@@ -304,22 +277,26 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.setState({ status: 'live', url: welcome.url, since: Date.now(), link: welcome.link });
   }
 
-  private scheduleReconnect(reason: string, soon: boolean): void {
+  /** A connection ended without a refusal: try again after a backoff, or stop when trying cannot help. */
+  private ended(ending: Ending): void {
     if (this.current.status === 'stopped' || this.current.status === 'failed') return;
-    this.attempt++;
-    if (!this.everLive && this.attempt >= INITIAL_ATTEMPTS) {
-      return this.fail(
-        new AgentError(
-          'unreachable',
-          `Could not reach the relay at ${this.options.relay} after ${this.attempt} attempts: ${reason}. Check the relay URL and that the relay is running.`,
-        ),
+    const verdict = judge(ending, this.options.relay, this.relayUrl, this.everLive);
+    if (!verdict.retry) return this.fail(verdict.error);
+    const delay = this.backoff.next(verdict, this.everLive);
+    if (delay === undefined) return this.fail(unreachable(this.options.relay, this.relayUrl, this.backoff.attempt, verdict.reason));
+    const retryAt = Date.now() + delay;
+    const wait = `${(delay / 1000).toFixed(1)} s`;
+    if (this.everLive) {
+      this.emit('log', 'warn', `Tunnel to ${this.options.relay} lost (${verdict.reason}); retrying in ${wait}.`);
+      this.setState({ status: 'reconnecting', attempt: this.backoff.attempt, retryAt, reason: verdict.reason });
+    } else {
+      this.emit(
+        'log',
+        'warn',
+        `Attempt ${this.backoff.attempt} to reach ${this.options.relay} failed (${verdict.reason}); trying again in ${wait}.`,
       );
+      this.setState({ status: 'connecting', attempt: this.backoff.attempt, retry: { at: retryAt, reason: verdict.reason } });
     }
-    // Full jitter: spreads a crowd of agents that lost the same relay over the whole backoff window.
-    const ceiling = soon ? FIRST_RETRY_MS : Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (this.attempt - 1));
-    const delay = Math.round(Math.random() * ceiling);
-    this.emit('log', 'warn', `Tunnel to ${this.options.relay} lost (${reason}); retrying in ${(delay / 1000).toFixed(1)} s.`);
-    this.setState({ status: 'reconnecting', attempt: this.attempt, retryAt: Date.now() + delay, reason });
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
 
@@ -337,68 +314,4 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.current = state;
     this.emit('state', state);
   }
-}
-
-/** The HELLO's access policy for a choice, with a fresh link key; undefined when nothing is chosen. Throws on a bad range or glob. */
-function accessPolicy(choice: AccessChoice | undefined): AccessPolicy | undefined {
-  const policy: AccessPolicy = {};
-  if (choice?.privateLink) policy.linkKey = newLinkKey();
-  if (choice?.allowIps?.length) policy.allowIps = [...choice.allowIps];
-  if (choice?.openPaths?.length) policy.openPaths = [...choice.openPaths];
-  if (Object.keys(policy).length === 0) return undefined;
-  const parsed = parsePolicy(policy);
-  if ('error' in parsed) throw new AgentError('access', parsed.error);
-  return policy;
-}
-
-function olderRelay(relay: string): string {
-  return `The relay at ${relay} is older than this agent and cannot enforce a private link, an IP allow-list or open paths, so nothing was shared. Update the relay, or share without those rules.`;
-}
-
-function checkCaptureBytes(bytes: number): number {
-  if (!Number.isInteger(bytes) || bytes < 0 || bytes > MAX_CAPTURE_BYTES) {
-    throw new RangeError(`The capture size must be a whole number of bytes from 0 to ${MAX_CAPTURE_BYTES}, not ${bytes}.`);
-  }
-  return bytes;
-}
-
-/** The WebSocket URL for a relay given as http(s):// or ws(s)://, with or without a path. */
-export function relayEndpoint(relay: string): URL {
-  let url: URL;
-  try {
-    url = new URL(/^[a-z]+:\/\//i.test(relay) ? relay : `http://${relay}`);
-  } catch {
-    throw new AgentError('unreachable', `"${relay}" is not a relay URL. Use one like https://example.dev or http://localhost:8080.`);
-  }
-  const secure = url.protocol === 'https:' || url.protocol === 'wss:';
-  if (!['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol))
-    throw new AgentError('unreachable', `The relay URL must start with http://, https://, ws:// or wss://, not ${url.protocol}//.`);
-  return new URL(`${secure ? 'wss' : 'ws'}://${url.host}${CONNECT_PATH}`);
-}
-
-/**
- * RFC 6455 masks client frames so that a transparent proxy on the path cannot be tricked into
- * caching attacker-chosen bytes. Inside TLS, or on loopback, no such proxy can read the frames, and
- * masking is a third of the agent's and relay's CPU on bulk transfers (ws skips a zero mask).
- */
-function maskingNeeded(url: URL): boolean {
-  return url.protocol === 'ws:' && !['localhost', '127.0.0.1', '[::1]'].includes(url.hostname) && !url.hostname.endsWith('.localhost');
-}
-
-/** The origin of `location` when it is a URL with `protocol`; a relay's Location header is the relay's text, not a promise. */
-function originOf(location: string | undefined, protocol: string): string | undefined {
-  const url = location && URL.canParse(location) ? new URL(location) : undefined;
-  return url?.protocol === protocol ? url.origin : undefined;
-}
-
-function zeroMask(mask: Buffer): void {
-  mask.fill(0);
-}
-
-function describeClose(code: number, reason: string, connectError?: string): string {
-  if (connectError) return connectError;
-  if (code === CloseCode.heartbeatTimeout) return 'the relay stopped answering heartbeats';
-  if (code === CloseCode.protocolError) return `protocol error: ${reason}`;
-  if (code === 1009) return 'a message was larger than the relay accepts (code 1009); update Porthole on both ends';
-  return reason ? `${reason} (code ${code})` : `connection closed (code ${code})`;
 }

@@ -38,3 +38,16 @@ export interface ReplayRequest {
   headers: string[];
   body: Buffer;
 }
+
+/** Bytes of each request and response body a request log keeps, unless told otherwise. */
+export const DEFAULT_CAPTURE_BYTES = 256 * 1024;
+/** The most a request log may keep of one body. */
+export const MAX_CAPTURE_BYTES = 10 * 1024 * 1024;
+
+/** `bytes` when it is a capture size (a whole number from 0 to MAX_CAPTURE_BYTES); throws a RangeError for a person otherwise. */
+export function checkCaptureBytes(bytes: number): number {
+  if (!Number.isInteger(bytes) || bytes < 0 || bytes > MAX_CAPTURE_BYTES) {
+    throw new RangeError(`The capture size must be a whole number of bytes from 0 to ${MAX_CAPTURE_BYTES}, not ${bytes}.`);
+  }
+  return bytes;
+}

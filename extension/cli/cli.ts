@@ -5,13 +5,14 @@ import { DEFAULT_HTTP_PORT } from '../../relay/config.js';
 import { startEmbeddedRelay } from '../../relay/embedded.js';
 import type { Relay } from '../../relay/server.js';
 import { formatBytes } from '../../core/text.js';
-import { Agent, AgentError, type AgentState } from '../agent/agent.js';
+import { Agent, type AgentState } from '../agent/agent.js';
+import { AgentError } from '../agent/relayConnection.js';
 import type { RequestRecord } from '../agent/requestRecord.js';
 import { VERSION } from '../../core/version.js';
 import { parsePolicy } from '../../core/access.js';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_CAPTURE_BYTES } from '../agent/agent.js';
+import { DEFAULT_CAPTURE_BYTES } from '../agent/requestRecord.js';
 import { toHar, type HarSource } from '../requestLog/har.js';
 import { DEFAULT_MAX_ENTRIES, RequestLog } from '../requestLog/requestLog.js';
 

@@ -4,7 +4,7 @@
  * is not trusted to have checked anything; every mistake comes back as a sentence.
  */
 import type { ReplayRequest, RequestRecord } from '../agent/requestRecord.js';
-import { MAX_CAPTURE_BYTES } from '../agent/agent.js';
+import { MAX_CAPTURE_BYTES } from '../agent/requestRecord.js';
 import { formatBytes } from '../../core/text.js';
 
 export interface ReplayEdits {

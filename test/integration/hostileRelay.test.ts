@@ -174,7 +174,7 @@ it('requests the local server cannot be sent are answered with RESET internal, a
   }
 });
 
-it('a relay answering the WebSocket upgrade with a Location that is no URL is reported, not thrown', async () => {
+it('a relay answering the WebSocket upgrade with a Location that is no URL is reported, not thrown, and not retried', async () => {
   for (const location of ['https://[', 'https://%%', 'https://relay.example:8443/x']) {
     const server = http.createServer();
     server.on('upgrade', (_req, socket) =>
@@ -183,9 +183,15 @@ it('a relay answering the WebSocket upgrade with a Location that is no URL is re
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const agent = sharing(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     try {
-      const state = await waitFor(() => (agent.state.status === 'reconnecting' ? agent.state : undefined), 5000, 'a retry');
-      if (location.endsWith('/x')) assert.match(state.reason, /serves HTTPS only: use --relay https:\/\/relay\.example:8443$/);
-      else assert.match(state.reason, /answered HTTP 301 instead of accepting the WebSocket/, location);
+      const state = await waitFor(() => (agent.state.status === 'failed' ? agent.state : undefined), 5000, 'the agent to stop');
+      if (location.endsWith('/x'))
+        assert.match(state.error.message, /serves HTTPS only: use https:\/\/relay\.example:8443 as the relay URL\.$/);
+      else
+        assert.match(
+          state.error.message,
+          /answered with a redirect \(HTTP 301 to https:\/\/(\[|%%)\) instead of accepting the agent/,
+          location,
+        );
     } finally {
       await agent.stop();
       server.close();

@@ -7,7 +7,7 @@ import { DNS_LABEL } from '../../core/names';
 import { VERSION } from '../../core/version';
 import { COMMANDS } from '../../extension/commandIds';
 import { DEFAULT_HTTP_PORT } from '../../relay/config';
-import { DEFAULT_CAPTURE_BYTES, MAX_CAPTURE_BYTES } from '../../extension/agent/agent';
+import { DEFAULT_CAPTURE_BYTES, MAX_CAPTURE_BYTES } from '../../extension/agent/requestRecord';
 import { DEFAULT_MAX_ENTRIES } from '../../extension/requestLog/requestLog';
 
 const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8'));

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AgentError } from '../../extension/agent/agent.js';
+import { AgentError } from '../../extension/agent/relayConnection.js';
 import { qrSvg, renderQrPage } from '../../extension/panel/qrPage.js';
 import { describeAccess } from '../../extension/accessPresets.js';
 import { initialStatus, nextStatus, shareRow, type ShareStatus } from '../../extension/statusModel.js';

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AgentError } from '../../extension/agent/agent.js';
+import { AgentError } from '../../extension/agent/relayConnection.js';
 import { ShareManager, type ShareSettings } from '../../extension/sharing.js';
 import { parseTarget, type Target } from '../../extension/agent/target.js';
 

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AgentError, type AgentState } from '../../extension/agent/agent.js';
+import type { AgentState } from '../../extension/agent/agent.js';
+import { AgentError } from '../../extension/agent/relayConnection.js';
 import {
   errorReason,
   formatCountdown,
