@@ -129,8 +129,8 @@ export class AgentGate {
         return refuse({
           code: 'token',
           message: hello.token
-            ? 'The relay rejected this token. Check it with the relay operator, or set the right one with --token / Porthole: Set Relay Token.'
-            : 'This relay needs a token. Pass one with --token (or PORTHOLE_TOKEN), or run Porthole: Set Relay Token in VS Code.',
+            ? 'The relay rejected this token: check it with the relay operator.'
+            : 'This relay needs a token: ask its operator for one.',
         });
       }
       const checked = accessRules(hello);
@@ -199,8 +199,7 @@ export class AgentGate {
       if (!registration.tunnel || this.admits(registration.owner)) continue;
       registration.tunnel.sendControl(FrameType.Refuse, {
         code: 'token',
-        message:
-          'The relay operator revoked the token of this tunnel. Ask them for a new one and set it with --token / Porthole: Set Relay Token.',
+        message: 'The relay operator revoked the token of this tunnel: ask them for a new one.',
       } satisfies Refusal);
       registration.tunnel.close(CloseCode.refused, 'token revoked');
       this.options.log('agent.revoked', { tunnel: registration.subdomain });

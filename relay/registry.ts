@@ -230,7 +230,7 @@ export function takenMessage(name: string, reservedMs?: number): string {
     reservedMs === undefined
       ? 'it is in use'
       : `it is reserved for its previous agent for ${Math.max(1, Math.ceil(reservedMs / 1000))} more seconds`;
-  return `The subdomain "${name}" is already taken: ${why}. Choose another name with --subdomain.`;
+  return `The subdomain "${name}" is already taken: ${why}.`;
 }
 
 export function limitMessage(owned: number): string {

@@ -17,6 +17,11 @@ export interface Target {
   label: string;
   /** Identifies the local server: two inputs naming the same server share one key. */
   key: string;
+  /**
+   * What a typed URL had after its origin (`/app?tab=2`), or '' for none. A share is always the whole
+   * server (its pages link to /assets/…); this is the page its link should open.
+   */
+  path: string;
 }
 
 export const TARGET_HINT = 'Type a port (5173), host:port (localhost:5173) or a URL (http://127.0.0.1:5173).';
@@ -40,11 +45,13 @@ export function parseTarget(raw: string): Target | { error: string } {
   const loopback = isLocalhostAlias(url.hostname);
   const host = loopback ? 'localhost' : url.hostname.toLowerCase();
   const scheme = url.protocol === 'https:' ? 'https' : 'http';
+  const rest = `${url.pathname}${url.search}${url.hash}`;
   return {
     input,
     origin: url.origin,
     url: `${scheme}://${loopback ? 'localhost' : url.hostname}:${port}`,
     label: `${scheme === 'https' ? 'https ' : ''}${loopback ? '' : url.hostname}:${port}`,
     key: `${scheme}://${host}:${port}`,
+    path: rest === '/' ? '' : rest,
   };
 }

@@ -1,8 +1,10 @@
 /**
  * HAR 1.2 (http://www.softwareishard.com/blog/har-12-spec/) of logged requests as the visitor saw
- * them (headers before and after any mapping by the agent), with bodies as captured: response content decoded from its Content-Encoding (as browsers export it), binary
- * bodies in base64, and a comment wherever a body was cut at capture. No vscode imports: the
- * extension's Export HAR and the CLI's `--har FILE` both build their file here.
+ * them (headers before and after any mapping by the agent), with bodies as captured: response
+ * content decoded from its Content-Encoding (as browsers export it), binary bodies in base64. A body
+ * cut at capture keeps its whole size in `size` and `bodySize` (as Firefox exports a body past its
+ * limit) and says so in its `comment`. No vscode imports: the extension's Export HAR and the CLI's
+ * `--har FILE` both build their file here, as text one entry at a time (harJson).
  */
 import { STATUS_CODES } from 'node:http';
 import { formatBytes } from '../../core/text.js';
@@ -74,11 +76,32 @@ export interface HarSource {
   baseUrl: string;
 }
 
-export function toHar(sources: readonly HarSource[]): Har {
-  return { log: { version: '1.2', creator: { name: 'Porthole', version: VERSION }, entries: sources.map(harEntry) } };
+export interface HarOptions {
+  /** How a person keeps more of each body, named where a body was cut: a setting, or a CLI flag. */
+  keepMore: string;
 }
 
-function harEntry({ record, baseUrl }: HarSource): HarEntry {
+const CREATOR = { name: 'Porthole', version: VERSION };
+
+/**
+ * The HAR document (a Har) as JSON text in pieces, each at most one entry: the text of
+ * `JSON.stringify(har, null, 2)`, without ever holding all the bodies in one string (V8 caps a
+ * string at about 512 MiB, and a log of big bodies passes that).
+ */
+export function* harJson(sources: readonly HarSource[], options: HarOptions): Generator<string> {
+  yield `{\n  "log": {\n    "version": "1.2",\n    "creator": ${indent(JSON.stringify(CREATOR, null, 2), 4)},\n    "entries": [`;
+  for (let i = 0; i < sources.length; i++) {
+    yield `${i > 0 ? ',' : ''}\n      ${indent(JSON.stringify(harEntry(sources[i], options), null, 2), 6)}`;
+  }
+  yield `${sources.length > 0 ? '\n    ' : ''}]\n  }\n}`;
+}
+
+/** JSON text nested `spaces` deep; a newline in JSON text is always structure, never inside a string. */
+function indent(json: string, spaces: number): string {
+  return json.replaceAll('\n', `\n${' '.repeat(spaces)}`);
+}
+
+function harEntry({ record, baseUrl }: HarSource, options: HarOptions): HarEntry {
   const url = `${baseUrl.replace(/\/$/, '')}${record.path}`;
   const time = Math.max(0, record.durationMs ?? 0);
   const status = record.error === undefined ? (record.status ?? 0) : 0;
@@ -101,7 +124,7 @@ function harEntry({ record, baseUrl }: HarSource): HarEntry {
       httpVersion: 'HTTP/1.1',
       cookies: responseCookies(record.visitorResponseHeaders),
       headers: nameValues(record.visitorResponseHeaders),
-      content: content(record),
+      content: content(record, options),
       redirectURL: headerValue(record.visitorResponseHeaders, 'location') ?? '',
       headersSize: -1,
       // What crossed to the visitor: after the agent's compression, when it compressed.
@@ -111,7 +134,7 @@ function harEntry({ record, baseUrl }: HarSource): HarEntry {
     timings: { send: 0, wait: time, receive: 0 },
   };
   if (record.error !== undefined) entry.response._error = record.error;
-  if (record.requestBytes > 0) entry.request.postData = postData(record);
+  if (record.requestBytes > 0) entry.request.postData = postData(record, options);
   if (record.replayOf !== undefined) entry.comment = `Replayed from the request log (a replay of request ${record.replayOf}).`;
   return entry;
 }
@@ -164,12 +187,12 @@ function responseCookies(raw: readonly string[]): HarCookie[] {
   return cookies;
 }
 
-function cutNote(kept: number, total: number): string {
-  return `Porthole kept the first ${formatBytes(kept)} of this ${formatBytes(total)} body (porthole.requestLog.captureBytes).`;
+function cutNote(kept: number, total: number, options: HarOptions, encoding = ''): string {
+  return `Porthole kept the first ${formatBytes(kept)} of this ${formatBytes(total)}${encoding ? ` ${encoding}-encoded` : ''} body (keep more with ${options.keepMore}).`;
 }
 
 /** The request body as sent (HAR's postData is not decoded), text or base64. */
-function postData(record: RequestRecord): NonNullable<HarEntry['request']['postData']> {
+function postData(record: RequestRecord, options: HarOptions): NonNullable<HarEntry['request']['postData']> {
   const body = record.requestBody;
   const data: NonNullable<HarEntry['request']['postData']> = {
     mimeType: headerValue(record.requestHeaders, 'content-type') ?? '',
@@ -180,18 +203,24 @@ function postData(record: RequestRecord): NonNullable<HarEntry['request']['postD
     data.text = body.toString('base64');
     data.encoding = 'base64';
   }
-  if (record.requestBodyTruncated) data.comment = cutNote(body.length, record.requestBytes);
+  if (record.requestBodyTruncated) data.comment = cutNote(body.length, record.requestBytes, options);
   return data;
 }
 
-/** The response body decoded from its Content-Encoding where possible, text or base64. */
-function content(record: RequestRecord): HarContent {
+/**
+ * The response body decoded from its Content-Encoding where possible, text or base64. `size` is the
+ * whole body's, decoded; for a cut body the server encoded, whose decoded size nobody counted, it is
+ * the encoded size, and the comment says so.
+ */
+function content(record: RequestRecord, options: HarOptions): HarContent {
   const mimeType = headerValue(record.responseHeaders, 'content-type') ?? 'x-unknown';
   const captured = record.responseBody;
   if (record.responseBytes === 0) return { size: 0, mimeType };
-  const { bytes, decoded, problem } = decodeBody(captured, headerValue(record.responseHeaders, 'content-encoding'));
-  const result: HarContent = { size: bytes.length, mimeType };
-  if (decoded.length > 0 && !record.responseBodyTruncated) result.compression = bytes.length - record.responseBytes;
+  const encoding = headerValue(record.responseHeaders, 'content-encoding');
+  const { bytes, decoded, problem } = decodeBody(captured, encoding);
+  const cut = record.responseBodyTruncated;
+  const result: HarContent = { size: cut ? record.responseBytes : bytes.length, mimeType };
+  if (decoded.length > 0 && !cut) result.compression = bytes.length - record.responseBytes;
   if (record.compression) result.compression = record.responseBytes - record.compression.bytes;
   if (looksLikeUtf8Text(bytes, record.responseBodyTruncated)) result.text = bytes.toString('utf8');
   else {
@@ -199,7 +228,11 @@ function content(record: RequestRecord): HarContent {
     result.encoding = 'base64';
   }
   const notes = [];
-  if (record.responseBodyTruncated) notes.push(cutNote(captured.length, record.responseBytes));
+  if (cut && decoded.length > 0) {
+    notes.push(
+      `${cutNote(captured.length, record.responseBytes, options, decoded.join(', '))} Its decoded size is unknown, so size is the encoded size.`,
+    );
+  } else if (cut) notes.push(cutNote(captured.length, record.responseBytes, options));
   if (problem) notes.push(`The body is still encoded: ${problem}.`);
   if (notes.length) result.comment = notes.join(' ');
   return result;

@@ -13,7 +13,8 @@ import { compare } from './compare.js';
 import { toCurl } from './curl.js';
 import { matchesFilter, NO_FILTER, readFilter, type LogFilter } from './filter.js';
 import { toDetail, toRow } from './format.js';
-import { toHar } from './har.js';
+import { harJson } from './har.js';
+import { writeHarFile } from './harFile.js';
 import { makeNonce, renderShell } from './html.js';
 import type { FromPage, ToPage } from './messages.js';
 import { readEdits, type ReplayEdits } from './replayEdits.js';
@@ -240,8 +241,11 @@ export class RequestLogPanel implements vscode.Disposable {
     });
     if (!uri) return;
     try {
-      const har = toHar(entries.map((e) => ({ record: e.record, baseUrl: this.baseUrl(e.record) })));
-      await vscode.workspace.fs.writeFile(uri, Buffer.from(`${JSON.stringify(har, null, 2)}\n`));
+      const sources = entries.map((e) => ({ record: e.record, baseUrl: this.baseUrl(e.record) }));
+      const options = { keepMore: 'the porthole.requestLog.captureBytes setting' };
+      // A local file is written entry by entry; another file system takes the document whole.
+      if (uri.scheme === 'file') await writeHarFile(uri.fsPath, sources, options);
+      else await vscode.workspace.fs.writeFile(uri, Buffer.concat([...harJson(sources, options), '\n'].map((text) => Buffer.from(text))));
       this.notice(`Saved ${entries.length} request${entries.length === 1 ? '' : 's'} to ${uri.fsPath || uri.toString()} (HAR 1.2).`);
     } catch (error) {
       this.notice(`Could not save the HAR file: ${(error as Error).message}`, 'error');

@@ -1,8 +1,9 @@
 /**
  * Redis trouble is survivable: with Redis stopped every node keeps serving the tunnels connected to it,
- * answers for other nodes' tunnels with a clear 503 page, and grants no new name; when Redis comes back
- * empty, the nodes re-claim what they hold within seconds and cross-node requests answer again, and a
- * returning name cannot go to another agent first.
+ * answers for other nodes' tunnels with a clear 503 page, and grants no new name (an agent is told to
+ * try again later, and does, for as long as it takes); when Redis comes back empty, the nodes re-claim
+ * what they hold within seconds and cross-node requests answer again, the waiting agent gets its
+ * tunnel, and a returning name cannot go to another agent first.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -10,7 +11,7 @@ import { type Child, type Origin, run, root, share, sleep, startOrigin, waitFor 
 import { type Node, type RedisServer, health, hello, startNodes, startRedis, via } from './support';
 import path from 'node:path';
 
-const ctx = {} as { redis: RedisServer; nodes: Node[]; origin: Origin; agents: Child[] };
+const ctx = {} as { redis: RedisServer; nodes: Node[]; origin: Origin; agents: Child[]; patient?: Child };
 const test = suite('Redis trouble', ctx);
 
 test.before(async () => {
@@ -26,6 +27,7 @@ test.before(async () => {
 });
 
 test.after(async () => {
+  await ctx.patient?.stop();
   for (const agent of ctx.agents ?? []) await agent.stop();
   for (const node of ctx.nodes ?? []) await node.stop();
   await ctx.redis?.stop();
@@ -62,6 +64,36 @@ test('Redis stopped: local tunnels keep answering, others get a clear 503, no ne
   }
 });
 
+test('an agent told to try again later keeps trying past the attempts a down relay gets, saying why', async () => {
+  const patient = run([
+    path.join(root, 'dist/cli.js'),
+    'share',
+    String(ctx.origin.port),
+    '--relay',
+    `http://localhost:${ctx.nodes[2].port}`,
+    '--subdomain',
+    'patient',
+    '--json',
+  ]);
+  ctx.patient = patient;
+  // A relay that is down gets 5 attempts; "try again later" does not count, so a 5th wait follows the 5th attempt.
+  await waitFor(
+    () => {
+      if (patient.process.exitCode !== null) throw new Error(`the agent gave up: ${patient.err}`);
+      return patient.events().some((e) => e.event === 'connecting' && Number(e.attempt) >= 5);
+    },
+    60_000,
+    'a fifth attempt answered "try again later"',
+  );
+  const retries = patient.events().filter((e) => e.event === 'connecting');
+  for (const retry of retries)
+    assert.match(String(retry.reason), /^the relay said to try again later: the relay cluster cannot reach Redis/);
+  assert.not.ok(
+    patient.events().some((e) => e.event === 'reconnecting'),
+    'never live: connecting, not reconnecting',
+  );
+});
+
 test('Redis restarted empty: cross-node requests answer again within 10 s, and a returning name is not given away', async () => {
   const [a, b, c] = ctx.nodes;
   ctx.redis = await startRedis(ctx.redis.port);
@@ -83,6 +115,11 @@ test('Redis restarted empty: cross-node requests answer again within 10 s, and a
     'alpha and beta through every node',
   );
   assert.ok(Date.now() - started < 10_000);
+  const patient = ctx.patient;
+  assert.ok(patient);
+  // Its next try comes at most 30 s after the last (the longest backoff).
+  await waitFor(() => patient.events().find((e) => e.event === 'ready'), 45_000, 'the waiting agent to come up');
+  assert.is(await status(a, 'patient'), 200);
   const exit = await Promise.race([thief.exited, sleep(15_000).then(() => 'running')]);
   await thief.stop();
   assert.ok(exit !== 'running' && exit !== 0, `the newcomer got alpha (${exit})`);

@@ -118,18 +118,67 @@ it('pointed at http:// on a relay that serves HTTPS only, it says which URL to u
   }
 });
 
-it('usage errors exit 2 with the usage text; a bad target exits 1 saying what is wrong', async () => {
-  const cases: [string[], number, RegExp][] = [
-    [['share'], 2, /Give exactly one port or URL[\s\S]*Usage: porthole share/],
-    [['share', '5173', '--host-header', 'sideways'], 2, /--host-header must be rewrite or preserve/],
-    [['share', '5173', '--bogus'], 2, /Unknown option '--bogus'/],
-    [['frobnicate'], 2, /Unknown command "frobnicate"/],
-    [['share', 'ftp://x'], 1, /“ftp:\/\/x” is not a port or URL\. Type a port \(5173\)/],
+it('exit codes: a mistake on the command line exits 2 with one line and a hint; --help and --version exit 0', async () => {
+  const hint = /\nRun "porthole share --help" for the options\.\n$/;
+  const cases: [string[], RegExp][] = [
+    [['share'], /^porthole: Give exactly one port or URL to share, e\.g\. porthole share 5173\./],
+    [['share', '5173', '--host-header', 'sideways'], /^porthole: --host-header must be rewrite or preserve/],
+    [['share', '5173', '--bogus'], /^porthole: Unknown option '--bogus'/],
+    [['frobnicate'], /^porthole: Unknown command "frobnicate"/],
+    [['share', 'ftp://x'], /^porthole: “ftp:\/\/x” is not a port or URL\. Type a port \(5173\)/],
+    [['share', '5173', '--relay', 'ftp://relay'], /^porthole: --relay: The relay URL must start with http:\/\/, https:\/\//],
+    [['share', '5173', '--auth', 'nopassword'], /^porthole: --auth takes USER:PASSWORD/],
+    [['share', '5173', '--capture-bytes', '1m'], /^porthole: --capture-bytes sets how much of each body --har keeps: add --har FILE\./],
+    [['share', '5173', '--har', 'x.har', '--capture-bytes', '11m'], /^porthole: --capture-bytes takes a size from 0 to 10 MiB/],
   ];
-  for (const [args, expected, message] of cases) {
+  for (const [args, message] of cases) {
     const child = run(['dist/cli.js', ...args]);
-    assert.is(await child.exited, expected, args.join(' '));
+    assert.is(await child.exited, 2, args.join(' '));
     assert.match(child.err, message, args.join(' '));
+    assert.match(child.err, hint, args.join(' '));
+    assert.not.match(child.err, /Usage:/, `${args.join(' ')}: one line, not the whole usage`);
+  }
+  const bare = run(['dist/cli.js']);
+  assert.is(await bare.exited, 2, 'porthole alone is an incomplete command');
+  assert.match(bare.err, /^Usage: porthole share <port\|url> \[options\]/);
+  assert.is(bare.out, '');
+  for (const args of [['--help'], ['share', '--help'], ['-h']]) {
+    const help = run(['dist/cli.js', ...args]);
+    assert.is(await help.exited, 0, args.join(' '));
+    assert.match(help.out, /^Usage: porthole share[\s\S]*--capture-bytes N[\s\S]*Exit status: 0 after Ctrl\+C/);
+  }
+  const version = run(['dist/cli.js', '--version']);
+  assert.is(await version.exited, 0);
+  assert.match(version.out, /^\d+\.\d+\.\d+\n$/);
+});
+
+it('a target URL with a path shares the whole server and prints the public URL of that page (and the private link to it)', async () => {
+  const r = await relay();
+  const child = await share([`http://localhost:${ctx.origin.port}/hello?from=cli`, '--relay', r.url, '--subdomain', 'deep', '--private']);
+  const text = run(['dist/cli.js', 'share', `http://127.0.0.1:${ctx.origin.port}/app/`, '--relay', r.url, '--subdomain', 'deeptext']);
+  try {
+    const ready = child.events().find((e) => e.event === 'ready') ?? {};
+    assert.is(ready.url, `http://deep.localhost:${r.httpPort}`, 'url stays the origin that is shared');
+    assert.is(ready.open, `http://deep.localhost:${r.httpPort}/hello?from=cli`);
+    const link = new URL(String(ready.link));
+    assert.is(link.pathname, '/hello');
+    assert.is(link.searchParams.get('from'), 'cli');
+    assert.match(link.searchParams.get('porthole_key') ?? '', /^[\w-]{32}$/);
+    const opened = await request(r.httpPort, link.host, { path: link.pathname + link.search });
+    assert.is(opened.status, 303, 'the link lets the browser in');
+    assert.is(opened.headers.location, `${ready.url}/hello?from=cli`, 'and lands on the page typed');
+    const printed = await waitFor(
+      () => /Porthole \S+ {2}(\S+) {2}→ {2}(\S+)\n(.*)\n/.exec(text.out),
+      15_000,
+      `the ready lines in ${text.out}${text.err}`,
+    );
+    assert.is(printed[1], `http://deeptext.localhost:${r.httpPort}/app/`);
+    assert.is(printed[2], `http://127.0.0.1:${ctx.origin.port}/app/`);
+    assert.is(printed[3], `(the whole server at http://127.0.0.1:${ctx.origin.port} is shared; the URL above opens /app/)`);
+    assert.is((await request(r.httpPort, `deeptext.localhost:${r.httpPort}`, { path: '/hello' })).status, 200, 'other paths too');
+  } finally {
+    await Promise.all([child.stop(), text.stop()]);
+    await r.close(0);
   }
 });
 
@@ -176,9 +225,9 @@ it('access flags: --private prints the link (and "link" in --json), --allow-ip a
 
 it('access flags that cannot work exit with a sentence before connecting', async () => {
   const cases: [string[], number, RegExp][] = [
-    [['--allow-ip', '10.0.0.0/99'], 1, /--allow-ip "10\.0\.0\.0\/99" has an invalid prefix length/],
-    [['--allow-ip', '10.1.0.0/8'], 1, /did you mean 10\.0\.0\.0\/8/],
-    [['--private', '--public-path', 'webhooks'], 1, /Open path "webhooks" must start with "\/"/],
+    [['--allow-ip', '10.0.0.0/99'], 2, /--allow-ip "10\.0\.0\.0\/99" has an invalid prefix length/],
+    [['--allow-ip', '10.1.0.0/8'], 2, /did you mean 10\.0\.0\.0\/8/],
+    [['--private', '--public-path', 'webhooks'], 2, /Open path "webhooks" must start with "\/"/],
     [['--public-path', '/webhooks/*'], 2, /--public-path opens paths of a protected share: add --private, --allow-ip or --auth/],
   ];
   for (const [args, code, message] of cases) {

@@ -171,9 +171,46 @@ it('porthole share --har FILE writes a valid HAR 1.2 of what it forwarded when i
     assert.is(post.request.postData?.text, 'payload');
     assert.is(post.response.status, 200);
     assert.is(bytes.response.bodySize, 300_000);
+    assert.is(bytes.response.content.size, 300_000, 'the whole body, though 256 KiB of it were kept');
+    assert.is(bytes.response.content.text?.length, 256 * 1024);
     assert.ok(bytes.response.content.text?.startsWith('porthole-porthole-'));
-    assert.match(bytes.response.content.comment ?? '', /kept the first 256 KiB of this 293 KiB body/);
+    assert.match(bytes.response.content.comment ?? '', /kept the first 256 KiB of this 293 KiB body \(keep more with --capture-bytes\)/);
     assert.ok(child.events().some((e) => e.event === 'har' && e.entries === 3));
+    assert.ok(child.events().some((e) => e.event === 'stopped'));
+    assert.equal(
+      fs.readdirSync(dir).filter((name) => name !== 'session.har'),
+      [],
+      'written beside it first, then renamed: nothing left over',
+    );
+  } finally {
+    await child.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it('--capture-bytes sets how much of each body the HAR keeps', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porthole-har-'));
+  const file = path.join(dir, 'small.har');
+  const child = await share([
+    String(ctx.origin.port),
+    '--relay',
+    ctx.relay.url,
+    '--subdomain',
+    'har-small',
+    '--har',
+    file,
+    '--capture-bytes',
+    '1k',
+    '--quiet',
+  ]);
+  try {
+    await request(ctx.relay.httpPort, new URL(child.url).host, { path: '/bytes?n=5000' });
+    await child.stop('SIGINT');
+    assert.is(await child.exited, 0);
+    const [entry] = (JSON.parse(fs.readFileSync(file, 'utf8')) as Har).log.entries;
+    assert.is(entry.response.content.text?.length, 1024);
+    assert.is(entry.response.content.size, 5000);
+    assert.match(entry.response.content.comment ?? '', /kept the first 1\.0 KiB of this 4\.9 KiB body/);
   } finally {
     await child.stop();
     fs.rmSync(dir, { recursive: true, force: true });

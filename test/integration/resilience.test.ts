@@ -256,11 +256,12 @@ it('per-tunnel stream limit: the busy tunnel answers 503, others are untouched',
 it('the CLI exits non-zero with a clear message: wrong token, taken name, invalid name, unreachable relay', async () => {
   const r = await relay({ tokens: ['right-token-123456'] });
   const owner = await agent(r.url, ctx.origin.port, { subdomain: 'owned', token: 'right-token-123456' });
+  // The relay says what happened; the CLI adds what to do, in its own flags.
   const attempts: [string[], RegExp][] = [
-    [['--token', 'wrong-token'], /rejected this token/],
-    [[], /needs a token/],
-    [['--token', 'right-token-123456', '--subdomain', 'owned'], /already taken/],
-    [['--token', 'right-token-123456', '--subdomain', 'Not_A..Name!'], /not a valid name/],
+    [['--token', 'wrong-token'], /rejected this token.*\nPass the relay's agent token with --token T \(or PORTHOLE_TOKEN\)\.\n$/],
+    [[], /needs a token.*\nPass the relay's agent token with --token T/],
+    [['--token', 'right-token-123456', '--subdomain', 'owned'], /already taken: it is in use\.\nChoose another name with --subdomain/],
+    [['--token', 'right-token-123456', '--subdomain', 'Not_A..Name!'], /not a valid name.*\nChoose another name with --subdomain/],
   ];
   for (const [args, message] of attempts) {
     const child = run(['dist/cli.js', 'share', String(ctx.origin.port), '--relay', r.url, ...args]);
@@ -268,14 +269,23 @@ it('the CLI exits non-zero with a clear message: wrong token, taken name, invali
     await child.stop();
     assert.is(code, 1, args.join(' '));
     assert.match(child.err, message);
+    assert.not.match(child.err, /Set Relay Token|VS Code/, 'no VS Code command named to a CLI user');
   }
   const closedPort = await freePort();
   const lost = run(['dist/cli.js', 'share', String(ctx.origin.port), '--relay', `http://127.0.0.1:${closedPort}`, '--json']);
   const code = await exitWithin(lost, 40_000);
   await lost.stop();
   assert.is(code, 1);
-  assert.match(lost.err, /Could not reach the relay .* after 5 attempts/);
+  assert.match(
+    lost.err,
+    new RegExp(`Could not reach the relay .* after 5 attempts: 127\\.0\\.0\\.1:${closedPort} refused the connection\\.`),
+  );
   assert.ok(lost.events().some((e) => e.event === 'error' && e.code === 'unreachable'));
+  // Never live: each failed try is a "connecting" event, numbered; "reconnecting" is for a tunnel that was up.
+  assert.equal(
+    lost.events().flatMap((e) => (e.event === 'connecting' ? [e.attempt] : e.event === 'reconnecting' ? ['reconnecting'] : [])),
+    [1, 2, 3, 4],
+  );
   assert.is((await request(r.httpPort, owner.host, { path: '/hello' })).status, 200);
   await owner.stop();
   await r.close(0);

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { compare, compareHeaders, diffText } from '../../extension/requestLog/compare.js';
 import { quote, toCurl } from '../../extension/requestLog/curl.js';
 import { matchesFilter, NO_FILTER, readFilter, type LogFilter } from '../../extension/requestLog/filter.js';
-import { toHar } from '../../extension/requestLog/har.js';
+import { type Har, type HarSource, harJson } from '../../extension/requestLog/har.js';
 import { replayRequest } from '../../extension/requestLog/replayEdits.js';
 import { harProblems, requestRecord as record } from '../helpers.js';
 
@@ -150,6 +150,9 @@ test('property: quote() gives a word bash reads back as the same text', () => {
   );
 });
 
+const keepMore = { keepMore: '--capture-bytes' };
+const toHar = (sources: HarSource[]): Har => JSON.parse([...harJson(sources, keepMore)].join(''));
+
 test('HAR 1.2: valid against the schema, bodies as captured, decoded, cut ones marked', () => {
   const json = Buffer.from('{"ok":true}');
   const har = toHar([
@@ -207,7 +210,7 @@ test('HAR 1.2: valid against the schema, bodies as captured, decoded, cut ones m
   assert.equal(post.request.postData, {
     mimeType: 'application/json',
     text: '{"a',
-    comment: 'Porthole kept the first 3 B of this 4 B body (porthole.requestLog.captureBytes).',
+    comment: 'Porthole kept the first 3 B of this 4 B body (keep more with --capture-bytes).',
   });
   assert.equal(post.response.content.text, '{"ok":true}');
   assert.is(post.response.content.size, json.length);
@@ -221,6 +224,62 @@ test('HAR 1.2: valid against the schema, bodies as captured, decoded, cut ones m
   assert.is(compressed.response.bodySize, 5, 'the agent compressed it: 5 bytes crossed to the visitor');
   assert.is(compressed.response.content.compression, json.length - 5);
   assert.is(compressed.response.content.text, json.toString());
+});
+
+test('HAR of cut responses: size is the whole body, the captured part is the text, the comment says it was cut', () => {
+  const page = Buffer.from('<p>hello</p>'.repeat(100));
+  const gzipped = zlib.gzipSync(page);
+  const har = toHar([
+    {
+      baseUrl: 'http://localhost:5173',
+      record: record({
+        responseHeaders: ['Content-Type', 'text/html'],
+        responseBody: page.subarray(0, 100),
+        responseBytes: page.length,
+        responseBodyTruncated: true,
+      }),
+    },
+    {
+      baseUrl: 'http://localhost:5173',
+      record: record({
+        id: 2,
+        responseHeaders: ['Content-Type', 'text/html', 'Content-Encoding', 'gzip'],
+        responseBody: gzipped.subarray(0, 20),
+        responseBytes: gzipped.length,
+        responseBodyTruncated: true,
+      }),
+    },
+  ]);
+  assert.equal(harProblems(har), []);
+  const [plain, encoded] = har.log.entries.map((entry) => entry.response);
+  assert.is(plain.content.size, page.length, 'the whole body, not the 100 bytes kept');
+  assert.is(plain.bodySize, page.length);
+  assert.is(plain.content.text, page.subarray(0, 100).toString());
+  assert.is(
+    plain.content.comment,
+    `Porthole kept the first 100 B of this ${(page.length / 1024).toFixed(1)} KiB body (keep more with --capture-bytes).`,
+  );
+  assert.is(plain.content.compression, undefined);
+  assert.is(encoded.content.size, gzipped.length, 'decoded size unknown: the encoded size, and no compression claimed');
+  assert.is(encoded.content.compression, undefined);
+  assert.match(
+    encoded.content.comment ?? '',
+    /first 20 B of this \d+ B gzip-encoded body .*decoded size is unknown, so size is the encoded size/,
+  );
+});
+
+test('HAR text comes one entry at a time and reads exactly as the whole document would', () => {
+  const sources: HarSource[] = [1, 2, 3].map((id) => ({
+    baseUrl: 'http://localhost:5173',
+    record: record({ id, path: `/${id}`, responseBody: Buffer.from(`body "${id}"\n`), responseBytes: 9 }),
+  }));
+  for (const list of [[], sources.slice(0, 1), sources]) {
+    const pieces = [...harJson(list, keepMore)];
+    assert.is(pieces.length, list.length + 2, 'a head, one piece per entry, a tail');
+    const text = pieces.join('');
+    assert.is(text, JSON.stringify(JSON.parse(text), null, 2));
+    assert.is(JSON.parse(text).log.entries.length, list.length);
+  }
 });
 
 test('compare: facts, header changes and a body diff with context', () => {

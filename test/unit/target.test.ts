@@ -20,8 +20,12 @@ test('a port, host:port, or URL', () => {
     url: 'http://localhost:5173',
     label: ':5173',
     key: 'http://localhost:5173',
+    path: '',
   });
   assert.equal(ok('http://127.0.0.1:5173/some/page').origin, 'http://127.0.0.1:5173', 'the agent connects where the person said');
+  assert.equal(ok('http://127.0.0.1:5173/some/page?tab=2#top').path, '/some/page?tab=2#top', 'and the page it named is kept');
+  assert.equal(ok('http://127.0.0.1:5173/').path, '', 'the root is no page of its own');
+  assert.equal(ok('http://localhost:5173/app').key, ok('5173').key, 'one server, one share, whatever page was typed');
   assert.equal(ok(' localhost:3000 ').label, ':3000');
   assert.equal(ok('http://127.0.0.1:5173').key, 'http://localhost:5173');
   assert.equal(ok('http://127.0.0.1:5173').input, 'http://127.0.0.1:5173', 'the agent gets what was typed');
@@ -32,6 +36,7 @@ test('a port, host:port, or URL', () => {
     url: 'https://localhost:8443',
     label: 'https :8443',
     key: 'https://localhost:8443',
+    path: '',
   });
   assert.equal(ok('https://localhost').key, 'https://localhost:443');
   assert.equal(ok('devbox.lan:8080').label, 'devbox.lan:8080');
