@@ -4,14 +4,16 @@
  * keybindings, other extensions and the extension-host tests drive them.
  */
 import * as vscode from 'vscode';
-import { AgentError, relayEndpoint } from './agent/relayConnection.js';
+import { AgentError } from './agent/relayConnection.js';
 import type { QrCodePanels } from './panel/qrCode.js';
 import type { RequestLogPanels } from './requestLog/view.js';
 import { pickTarget } from './sharePicker.js';
 import { askCredentials, pickAccess } from './accessPicker.js';
 import type { AccessPreset, RememberedAccess } from './accessPresets.js';
 import type { AccessChoice } from './agent/accessChoice.js';
-import { Share, ShareStoppedError, type ShareManager, type ShareRequest } from './sharing.js';
+import { type Share, ShareStoppedError, type ShareManager, type ShareRequest } from './sharing.js';
+import { findShare, oneShare, pickShares } from './whichShare.js';
+import { storeRelayToken } from './relayToken.js';
 import { errorReason } from './statusModel.js';
 import { parseTarget, type Target } from './agent/target.js';
 import { COMMANDS } from './commandIds.js';
@@ -26,16 +28,8 @@ type ShareArgument =
   | { target: string | number; basicAuth?: string; askPassword?: boolean; access?: AccessChoice; askAccess?: boolean };
 
 /** Where the access last chosen for a local server is kept (workspaceState). */
-export function accessKey(target: Target): string {
+function accessKey(target: Target): string {
   return `porthole.access:${target.key}`;
-}
-
-export function tokenKey(relayUrl: string): string {
-  try {
-    return `porthole.relayToken:${relayEndpoint(relayUrl).origin}`;
-  } catch {
-    return `porthole.relayToken:${relayUrl.trim()}`;
-  }
 }
 
 export class Commands {
@@ -132,14 +126,17 @@ export class Commands {
   }
 
   async stop(arg?: unknown): Promise<boolean> {
-    const shares = arg === undefined ? await this.pickShares('Stop sharing', true) : [this.findShare(arg)].filter((s) => s !== undefined);
+    const shares =
+      arg === undefined
+        ? await pickShares(this.manager, 'Stop sharing', true)
+        : [findShare(this.manager, arg)].filter((s) => s !== undefined);
     if (!shares?.length) return false;
     await Promise.all(shares.map((share) => this.manager.stop(share)));
     return true;
   }
 
   async copyUrl(arg?: unknown): Promise<string | undefined> {
-    const share = await this.oneShare(arg, 'Copy the public URL of');
+    const share = await oneShare(this.manager, arg, 'Copy the public URL of');
     if (!share?.url) return undefined;
     await vscode.env.clipboard.writeText(share.url);
     void vscode.window.showInformationMessage(`Porthole: copied ${share.url}`);
@@ -148,7 +145,7 @@ export class Commands {
 
   /** Copies the private link of a share that has one; resolves with it. */
   async copyLink(arg?: unknown): Promise<string | undefined> {
-    const share = await this.oneShare(arg, 'Copy the private link of');
+    const share = await oneShare(this.manager, arg, 'Copy the private link of');
     if (!share?.link) {
       if (share) void vscode.window.showInformationMessage(`Porthole: ${share.target.url} has no private link (${share.access.label}).`);
       return undefined;
@@ -160,7 +157,7 @@ export class Commands {
 
   /** Opens the share in the browser; a private share by its link, so the browser gets in. */
   async openUrl(arg?: unknown): Promise<string | undefined> {
-    const share = await this.oneShare(arg, 'Open the public URL of');
+    const share = await oneShare(this.manager, arg, 'Open the public URL of');
     const url = share?.link ?? share?.url;
     if (!url) return undefined;
     await vscode.env.openExternal(vscode.Uri.parse(url));
@@ -168,55 +165,32 @@ export class Commands {
   }
 
   async showLog(arg?: unknown): Promise<boolean> {
-    const share = await this.oneShare(arg, 'Show the request log of');
+    const share = await oneShare(this.manager, arg, 'Show the request log of');
     if (share) this.panels.show(share);
     return Boolean(share);
   }
 
   /** Shows the QR code of a share's public URL; false when there is no URL to show yet. */
   async showQrCode(arg?: unknown): Promise<boolean> {
-    const share = await this.oneShare(arg, 'Show the QR code of');
+    const share = await oneShare(this.manager, arg, 'Show the QR code of');
     if (!share) return false;
     if (await this.qrCodes.show(share)) return true;
     void vscode.window.showInformationMessage(`Porthole: ${share.target.url} has no public URL yet (${share.state.status}).`);
     return false;
   }
 
-  /** Stores the token for the configured relay in SecretStorage (an empty token removes it). */
+  /** Stores the token for the configured relay (an empty token removes it), then retries the shares refused for theirs. */
   async setToken(given?: string): Promise<boolean> {
-    const relay = vscode.workspace.getConfiguration('porthole').get<string>('relayUrl', '').trim();
-    if (!relay) {
-      const action = await vscode.window.showWarningMessage(
-        'Porthole: the embedded relay needs no token. Set “porthole.relayUrl” to your relay first, then set its token.',
-        'Open Settings',
-      );
-      if (action) void vscode.commands.executeCommand('workbench.action.openSettings', 'porthole.relayUrl');
-      return false;
-    }
-    const token =
-      given ??
-      (await vscode.window.showInputBox({
-        title: 'Porthole: Set Relay Token',
-        prompt: `Token for ${relay}. Kept in VS Code's secret storage, never in settings. Leave empty to remove it.`,
-        password: true,
-        ignoreFocusOut: true,
-      }));
-    if (token === undefined) return false;
-    const key = tokenKey(relay);
-    if (token.trim()) await this.context.secrets.store(key, token.trim());
-    else await this.context.secrets.delete(key);
-    this.log.info(`Relay token for ${relay} ${token.trim() ? 'stored' : 'removed'}.`);
-    // Shares refused for their token were waiting for exactly this.
+    if (!(await storeRelayToken(this.context.secrets, this.log, given))) return false;
     for (const share of this.manager.shares.filter((s) => s.state.status === 'failed' && s.state.error.code === 'token')) {
       void this.start(() => this.manager.retry(share), share.target.label);
     }
-    if (!given) void vscode.window.showInformationMessage(`Porthole: token for ${relay} ${token.trim() ? 'saved' : 'removed'}.`);
     return true;
   }
 
   /** The quick menu behind a status-bar item. */
   async menu(arg?: unknown): Promise<void> {
-    const share = this.findShare(arg);
+    const share = findShare(this.manager, arg);
     if (!share) return;
     const items =
       share.state.status === 'failed'
@@ -274,35 +248,5 @@ export class Commands {
         this.log.show();
         break;
     }
-  }
-
-  /** A share from a command argument: the share itself (a Porthole view row), its id, URL, port or local URL. */
-  private findShare(arg: unknown): Share | undefined {
-    if (arg === undefined || arg === null) return undefined;
-    if (arg instanceof Share) return this.manager.shares.includes(arg) ? arg : undefined;
-    const text = String(arg);
-    const target = parseTarget(text);
-    return this.manager.find(text) ?? ('error' in target ? undefined : this.manager.find(target.key));
-  }
-
-  private async oneShare(arg: unknown, verb: string): Promise<Share | undefined> {
-    if (arg !== undefined) return this.findShare(arg);
-    return (await this.pickShares(verb, false))?.[0];
-  }
-
-  /** The only share, or the one(s) the user picks; tells the user when nothing is shared. */
-  private async pickShares(verb: string, allowAll: boolean): Promise<Share[] | undefined> {
-    const shares = this.manager.shares;
-    if (shares.length === 0) {
-      const action = await vscode.window.showInformationMessage('Porthole: nothing is shared yet.', 'Share Port');
-      if (action) void vscode.commands.executeCommand(COMMANDS.share);
-      return undefined;
-    }
-    if (shares.length === 1) return [shares[0]];
-    const items = shares.map((share) => ({ label: share.target.label, description: share.url ?? share.state.status, share }));
-    const all = { label: '$(close-all) All shares', description: `${shares.length} shares`, share: undefined };
-    const picked = await vscode.window.showQuickPick(allowAll ? [...items, all] : items, { title: `Porthole: ${verb}…` });
-    if (!picked) return undefined;
-    return picked.share ? [picked.share] : [...shares];
   }
 }

@@ -4,7 +4,9 @@
  * a row's lock button goes straight to the password.
  */
 import * as vscode from 'vscode';
-import { labelHttp, scanPorts, type ListeningPort } from './ports/ports.js';
+import { labelHttp } from './ports/httpProbe.js';
+import type { ListeningPort } from './ports/portRanking.js';
+import { scanPorts } from './ports/ports.js';
 import { parseTarget, TARGET_HINT, type Target } from './agent/target.js';
 
 export interface PickedTarget {

@@ -8,7 +8,8 @@
 import * as vscode from 'vscode';
 import { COMMANDS } from '../commandIds.js';
 import { PortWatcher } from '../ports/portWatcher.js';
-import { labelHttp, type ListeningPort } from '../ports/ports.js';
+import { labelHttp } from '../ports/httpProbe.js';
+import type { ListeningPort } from '../ports/portRanking.js';
 import { parseTarget } from '../agent/target.js';
 import { Share, type ShareManager } from '../sharing.js';
 import { present, shareRow } from '../statusModel.js';

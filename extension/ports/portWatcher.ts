@@ -1,6 +1,7 @@
 /** Watches for new listening ports, so the extension can offer "Share port 5173?" once. */
 import { EventEmitter } from 'node:events';
-import { message, scanPorts, type ListeningPort, type PortScan } from './ports.js';
+import type { ListeningPort } from './portRanking.js';
+import { message, scanPorts, type PortScan } from './ports.js';
 
 export interface PortWatcherEvents {
   added: [port: ListeningPort];

@@ -1,15 +1,12 @@
 /**
- * Which local TCP ports could be shared: list the listening sockets the way each OS allows (no
- * native modules), rank likely dev servers first, and probe for HTTP. portWatcher.ts watches for new ones.
- * No vscode import: the CLI and the tests use this module as it is.
+ * Which local TCP ports are listening: the sockets as each OS lists them (no native modules), with
+ * their processes, ranked by portRanking.ts. httpProbe.ts asks them for HTTP; portWatcher.ts watches
+ * for new ones. No vscode import: the tests use this module as it is.
  */
 import { execFile } from 'node:child_process';
 import fsSync, { promises as fs } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import {
-  mergeListeners,
-  parseHttpResponseStart,
   parseLsof,
   parseNetstat,
   parseProcCmdline,
@@ -17,22 +14,9 @@ import {
   parsePsCommandLines,
   parseSocketInode,
   parseTasklistCsv,
-  type HttpProbe,
   type Listener,
 } from './portParsers.js';
-
-export type { HttpProbe, Listener } from './portParsers.js';
-
-/** Hidden by default: 'vscode' (VS Code's own servers) and 'system' (daemons, databases, ports below 1024). */
-export type PortCategory = 'dev-server' | 'other' | 'vscode' | 'system';
-
-export interface ListeningPort extends Listener {
-  category: PortCategory;
-  /** The loopback address to connect to from this machine: '127.0.0.1' or '::1'. */
-  host: string;
-  /** Set by labelHttp: the port answered HTTP. */
-  http?: HttpProbe;
-}
+import { type ListeningPort, rankListeners } from './portRanking.js';
 
 export interface PortScan {
   /** Most likely dev servers first. */
@@ -40,56 +24,6 @@ export interface PortScan {
   /** Why the list may be incomplete, for a person to read; empty when the scan went well. */
   problems: string[];
 }
-
-// --- Ranking ---
-
-const DEV_TOOL =
-  /^(node|nodejs|deno|bun|vite|next|next-server|nuxt|nuxi|astro|remix|webpack|webpack-dev-server|parcel|esbuild|ng|vue-cli-service|gatsby|storybook|http-server|live-server|serve|python[\d.]*|uvicorn|gunicorn|hypercorn|daphne|flask|django-admin|manage\.py|jupyter.*|ruby[\d.]*|rails|puma|unicorn|rackup|php[\d.]*|artisan|java|javaw|dotnet|go|air|hugo|jekyll|eleventy|zola|mix|beam\.smp|cargo|trunk)$/;
-const COMMON_DEV_PORTS = new Set([3000, 3001, 4000, 4200, 4321, 5000, 5173, 5174, 8000, 8080, 8888]);
-const VSCODE_PROCESS = /^(code|code-insiders|code-oss|codium|code-server|code-tunnel|code helper.*|cursor)$/;
-const VSCODE_COMMAND_LINE = /vscode-server|code-server|--type=extensionHost/i;
-const SYSTEM_PROCESS =
-  /^(sshd|systemd.*|cupsd|postgres|postmaster|mysqld|mariadbd|redis-server|mongod|memcached|dnsmasq|chronyd|ntpd|containerd|dockerd|rpcbind|rpc\..+|avahi-daemon|smbd|nmbd|exim4?|master|sendmail|named|unbound|launchd|mdnsresponder|rapportd|controlcenter|sharingd|system|svchost|lsass|wininit|services|spoolsv|sqlservr)$/;
-/** Databases and daemons on their usual ports, hidden even when their owner is not visible to us. */
-const SERVICE_PORTS = new Set([2375, 2376, 3306, 5355, 5432, 6379, 11211, 27017]);
-
-/** Names to match: the process name and the programs at the start of its command line (`node …/vite`). */
-function programNames(listener: Listener): string[] {
-  const words = (listener.commandLine ?? '').split(' ').slice(0, 3);
-  return [listener.processName ?? '', ...words]
-    .map((word) => (word.split(/[\\/]/).pop() ?? '').toLowerCase().replace(/\.exe$/, ''))
-    .filter(Boolean);
-}
-
-export function categorize(listener: Listener): PortCategory {
-  const names = programNames(listener);
-  const name = names[0] ?? '';
-  const isDevTool = names.some((n) => DEV_TOOL.test(n)) || /[\\/]go-build\d+[\\/]/.test(listener.commandLine ?? '');
-  if (VSCODE_PROCESS.test(name) || VSCODE_COMMAND_LINE.test(listener.commandLine ?? '')) return 'vscode';
-  if (SYSTEM_PROCESS.test(name)) return 'system';
-  if (listener.port < 1024 && !(isDevTool && (listener.port === 80 || listener.port === 443))) return 'system';
-  if (SERVICE_PORTS.has(listener.port) && !isDevTool) return 'system';
-  return isDevTool || COMMON_DEV_PORTS.has(listener.port) ? 'dev-server' : 'other';
-}
-
-const CATEGORY_ORDER: PortCategory[] = ['dev-server', 'other', 'vscode', 'system'];
-
-/** Merges IPv4 and IPv6 listeners on one port, then sorts: category, a common dev port, a known owner, port number. */
-export function rankListeners(listeners: Listener[], options: { includeHidden?: boolean } = {}): ListeningPort[] {
-  const weight = (p: ListeningPort) =>
-    CATEGORY_ORDER.indexOf(p.category) * 4 - (COMMON_DEV_PORTS.has(p.port) ? 2 : 0) - (p.pid === undefined ? 0 : 1);
-  return mergeListeners(listeners)
-    .map((listener) => ({ ...listener, category: categorize(listener), host: loopbackHost(listener.address) }))
-    .filter((p) => options.includeHidden || p.category === 'dev-server' || p.category === 'other')
-    .sort((a, b) => weight(a) - weight(b) || a.port - b.port);
-}
-
-function loopbackHost(address: string): string {
-  if (address.startsWith('127.')) return address;
-  return address.includes(':') && !address.startsWith('::ffff:') ? '::1' : '127.0.0.1';
-}
-
-// --- Scanning ---
 
 interface OwnedListeners {
   listeners: Listener[];
@@ -267,50 +201,4 @@ function errorCode(error: unknown): unknown {
 
 export function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-// --- HTTP probe ---
-
-const PROBE_TIMEOUT_MS = 500;
-const PROBE_MAX_BYTES = 16 * 1024;
-
-/**
- * Sends `GET /` and reads at most 16 KiB for at most 500 ms: enough for the status line and, on most
- * pages, the <title>. Undefined when nothing answered HTTP (closed port, another protocol, silence).
- */
-export function probeHttp(port: number, host = '127.0.0.1'): Promise<HttpProbe | undefined> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let received = 0;
-    const socket = net.connect({ port, host });
-    const finish = () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(parseHttpResponseStart(Buffer.concat(chunks).toString('utf8')));
-    };
-    const timer = setTimeout(finish, PROBE_TIMEOUT_MS);
-    const hostHeader = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-    socket.once('connect', () =>
-      socket.write(
-        `GET / HTTP/1.1\r\nHost: ${hostHeader}\r\nAccept: text/html\r\nUser-Agent: porthole-port-probe\r\nConnection: close\r\n\r\n`,
-      ),
-    );
-    socket.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-      received += chunk.length;
-      if (received >= PROBE_MAX_BYTES || /<\/title/i.test(chunk.toString('latin1'))) finish();
-    });
-    socket.once('end', finish);
-    socket.once('error', finish);
-  });
-}
-
-/** Probes the given ports side by side and returns them with `http` set where they answered HTTP. */
-export async function labelHttp(ports: ListeningPort[]): Promise<ListeningPort[]> {
-  return Promise.all(
-    ports.map(async (port) => {
-      const http = await probeHttp(port.port, port.host);
-      return http ? { ...port, http } : port;
-    }),
-  );
 }

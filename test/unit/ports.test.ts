@@ -18,16 +18,9 @@ import {
   parseTasklistCsv,
   type Listener,
 } from '../../extension/ports/portParsers.js';
-import {
-  categorize,
-  labelHttp,
-  probeHttp,
-  rankListeners,
-  scanPorts,
-  type ListeningPort,
-  type PortCategory,
-  type PortSource,
-} from '../../extension/ports/ports.js';
+import { labelHttp, probeHttp } from '../../extension/ports/httpProbe.js';
+import { categorize, rankListeners, type ListeningPort, type PortCategory } from '../../extension/ports/portRanking.js';
+import { scanPorts, type PortSource } from '../../extension/ports/ports.js';
 import { PortWatcher } from '../../extension/ports/portWatcher.js';
 import { waitFor } from '../wait.cjs';
 import { reachesThisMachine } from '../../core/addresses.js';
