@@ -281,8 +281,15 @@ export class ShareManager extends EventEmitter<ManagerEvents> {
     const embedded = this.embedded;
     this.embedded = undefined;
     if (!embedded) return;
-    const relay = await embedded.catch(() => undefined);
-    await relay?.close(0);
+    let relay: Relay;
+    try {
+      relay = await embedded;
+    } catch (error) {
+      // The share that started it was already told why; with no relay running there is nothing to close.
+      this.env.log.info(`The embedded relay never started (${(error as Error).message}), so there is none to stop.`);
+      return;
+    }
+    await relay.close(0);
   }
 
   private logState(share: Share, state: AgentState): void {

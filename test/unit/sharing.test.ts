@@ -197,4 +197,18 @@ test('the compress setting: on, a large JSON answer reaches a visitor as br; off
   }
 });
 
+test('an embedded relay that fails to start while sharing stops: the share says why, the log says there was none to stop', async () => {
+  settings.localRelayPort = 70_000;
+  const m = manager();
+  logs.length = 0;
+  const sharing = m.share({ target: target(5173) });
+  const stopped = m.stopAll();
+  await rejects(sharing, /The embedded relay could not start on 127\.0\.0\.1:70000/);
+  await stopped;
+  assert.ok(
+    logs.some((line) => /^info The embedded relay never started \(.*70000.*\), so there is none to stop\.$/.test(line)),
+    logs.join('\n'),
+  );
+});
+
 test.run();
