@@ -10,8 +10,8 @@ import type { AccessPolicy } from './protocol.js';
 /** The query parameter that carries a private link's key: `https://myapp.example.dev/?porthole_key=…`. */
 export const LINK_KEY_PARAM = 'porthole_key';
 /** Most allow-list entries and open paths one share may have. */
-export const MAX_ALLOW_IPS = 64;
-export const MAX_OPEN_PATHS = 32;
+const MAX_ALLOW_IPS = 64;
+const MAX_OPEN_PATHS = 32;
 
 const LINK_KEY = /^[A-Za-z0-9_-]{16,128}$/;
 const KNOWN_RULES = new Set(['linkKey', 'allowIps', 'openPaths']);

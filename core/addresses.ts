@@ -65,7 +65,7 @@ export function isLoopback(host: string): boolean {
 }
 
 /** 0.0.0.0, :: or ::ffff:0.0.0.0: "every address" when listening; a connection there lands on loopback. */
-export function isUnspecified(host: string): boolean {
+function isUnspecified(host: string): boolean {
   const canonical = canonicalHost(host);
   return canonical === '0.0.0.0' || canonical === '[::]' || canonical === '[::ffff:0:0]';
 }

@@ -18,6 +18,7 @@ export interface Clock {
   cancel(timer: Timer | undefined): void;
 }
 
+/** Real time, on Node's timers (unref'd). */
 export const systemClock: Clock = {
   now: () => Date.now(),
   after: (ms, callback) => setTimeout(callback, ms).unref(),

@@ -26,6 +26,10 @@ export interface OutgoingMessage {
 
 const SEND_OPTIONS = { binary: true, compress: false };
 
+/**
+ * Sends `messages` on `ws` in order, each as one WebSocket message, without copying the payloads
+ * where ws's socket allows it; `sent` runs once all are handed to the socket.
+ */
 export function writeMessages(ws: WebSocket, masking: Masking, messages: OutgoingMessage[], sent: () => void): void {
   if (messages.length === 1 && !messages[0].payload) return ws.send(messages[0].head, SEND_OPTIONS, sent);
   // Without the socket (or when masking copies anyway) ws.send does the work.

@@ -15,7 +15,7 @@
  */
 
 /** Longest pattern accepted, in characters. */
-export const MAX_GLOB_LENGTH = 256;
+const MAX_GLOB_LENGTH = 256;
 
 /** A compiled pattern: its text and its segments. */
 export interface PathGlob {

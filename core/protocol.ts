@@ -16,14 +16,15 @@
  * own stream, and memory stays bounded whatever the body size.
  */
 
-/** Bumped when a change would confuse a peer of the previous version; HELLO carries it. */
 import { validateHeaderName, validateHeaderValue } from 'node:http';
 
+/** Bumped when a change would confuse a peer of the previous version; HELLO carries it. */
 export const PROTOCOL_VERSION = 2;
 
 /** Path on the relay's apex where agents open their WebSocket. */
 export const CONNECT_PATH = '/_porthole/connect';
 
+/** Bytes of a frame header: type (1), stream id (4), payload length (4). */
 export const HEADER_BYTES = 9;
 /** Largest DATA payload accepted. The relay may ask for less (--max-frame-size, at least DATA_FRAME_BYTES). */
 export const MAX_FRAME_PAYLOAD = 256 * 1024;
@@ -46,6 +47,7 @@ export const MAX_MESSAGE_BYTES = BATCH_BYTES + HEADER_BYTES + MAX_FRAME_PAYLOAD;
  */
 export const INITIAL_WINDOW = 2 * 1024 * 1024;
 
+/** The type byte of a frame; each member says who sends it, on which stream, and its payload. */
 export enum FrameType {
   /** agent → relay, stream 0, JSON `Hello`: the first frame on every connection. */
   Hello = 1,
@@ -71,6 +73,7 @@ export enum FrameType {
 
 const KNOWN_TYPES = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
 
+/** HELLO: the agent introduces itself, shows its token and asks for a name (and access rules). */
 export interface Hello {
   protocol: number;
   /** Agent software version, for the relay's logs. */
@@ -118,8 +121,11 @@ export interface AccessSummary {
   openPaths: number;
 }
 
+/** WELCOME: the relay's yes, with the public URL and the terms the agent must keep to. */
 export interface Welcome {
+  /** The public URL of the tunnel, e.g. https://myapp.example.dev. */
   url: string;
+  /** The name granted: the one asked for, or a random one. */
   subdomain: string;
   /** Keep this to reclaim the same name after a reconnect. */
   resume: string;
@@ -133,13 +139,16 @@ export interface Welcome {
   link?: string;
 }
 
-export const REFUSAL_CODES = ['version', 'token', 'taken', 'invalid-name', 'limit', 'malformed', 'access'] as const;
+const REFUSAL_CODES = ['version', 'token', 'taken', 'invalid-name', 'limit', 'malformed', 'access'] as const;
+/** Why a relay refused an agent, as a machine reads it; the message says it for a person. */
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
+/** REFUSE: the relay's no (a wrong token, a taken name…), with a sentence for the agent's user. */
 export interface Refusal {
   code: RefusalCode;
   message: string;
 }
 
+/** OPEN: a public request's head, as the relay received it. */
 export interface RequestHead {
   method: string;
   /** Path and query, exactly as the public client sent it. */
@@ -154,23 +163,28 @@ export interface RequestHead {
   remote?: string;
 }
 
+/** RESPONSE: the local server's status line and headers. */
 export interface ResponseHead {
   status: number;
   statusText?: string;
   headers: string[];
 }
 
-export const RESET_CODES = ['unreachable', 'timeout', 'cancelled', 'internal'] as const;
+const RESET_CODES = ['unreachable', 'timeout', 'cancelled', 'internal'] as const;
+/** Why a stream was abandoned: the local server unreachable or too slow, the other side gone, or a fault. */
 export type ResetCode = (typeof RESET_CODES)[number];
+/** RESET: a stream abandoned, with a sentence the relay may show the visitor. */
 export interface Reset {
   code: ResetCode;
   message: string;
 }
 
+/** GOAWAY: the relay is shutting down, and why; the agent reconnects soon. */
 export interface GoAway {
   reason: string;
 }
 
+/** One decoded frame; `payload` is a view into the WebSocket message it came in. */
 export interface Frame {
   type: FrameType;
   stream: number;
@@ -196,6 +210,7 @@ export const CloseCode = {
   replaced: 4002,
 } as const;
 
+/** A frame with its payload copied behind its header, ready to send. */
 export function encodeFrame(type: FrameType, stream: number, payload?: Buffer | Uint8Array): Buffer {
   const length = payload ? payload.length : 0;
   const frame = Buffer.allocUnsafe(HEADER_BYTES + length);
@@ -217,10 +232,12 @@ function writeHeader(target: Buffer, type: FrameType, stream: number, length: nu
   target.writeUInt32BE(length, 5);
 }
 
+/** A frame carrying `value` as JSON (the control frames: HELLO, WELCOME, REFUSE, RESET, GOAWAY). */
 export function encodeJson(type: FrameType, stream: number, value: unknown): Buffer {
   return encodeFrame(type, stream, Buffer.from(JSON.stringify(value)));
 }
 
+/** WINDOW: `increment` more bytes of `stream` were consumed, so the sender may send that many more. */
 export function encodeWindow(stream: number, increment: number): Buffer {
   const frame = Buffer.allocUnsafe(HEADER_BYTES + 4);
   frame[0] = FrameType.Window;
@@ -258,6 +275,7 @@ export function decodeFrames(message: Buffer, maxData = MAX_FRAME_PAYLOAD): Fram
   return frames;
 }
 
+/** A JSON frame's object; `what` names the frame in the ProtocolError thrown for anything else. */
 export function decodeJson<T>(frame: Frame, what: string): T {
   let value: unknown;
   try {
@@ -269,6 +287,7 @@ export function decodeJson<T>(frame: Frame, what: string): T {
   return value as T;
 }
 
+/** A WINDOW frame's increment; throws ProtocolError for a payload of another size or a zero grant. */
 export function decodeWindow(frame: Frame): number {
   if (frame.payload.length !== 4) throw new ProtocolError(`WINDOW on stream ${frame.stream} must carry 4 bytes`);
   const increment = frame.payload.readUInt32BE(0);
@@ -289,6 +308,7 @@ export function encodeRequestHead(stream: number, head: RequestHead): Buffer {
   return encodeFields(FrameType.Open, stream, [head.method, head.path, head.remote ?? '', flags, ...head.headers]);
 }
 
+/** An OPEN frame's head (encodeRequestHead's format); throws ProtocolError for a malformed one. */
 export function decodeRequestHead(frame: Frame): RequestHead {
   const [method, path, remote, flags, ...headers] = decodeFields(frame);
   if (!method || path === undefined || flags === undefined || headers.length % 2 !== 0 || !REQUEST_FLAGS.has(flags)) {
@@ -307,6 +327,7 @@ export function encodeResponseHead(stream: number, head: ResponseHead): Buffer {
   return encodeFields(FrameType.Response, stream, [String(head.status), reason, ...head.headers]);
 }
 
+/** A RESPONSE frame's head (encodeResponseHead's format); throws ProtocolError for a malformed one. */
 export function decodeResponseHead(frame: Frame): ResponseHead {
   const [statusText, reason, ...headers] = decodeFields(frame);
   const status = Number(statusText);
@@ -356,6 +377,7 @@ function decodeFields(frame: Frame): string[] {
   return frame.payload.toString('latin1').split('\n');
 }
 
+/** The relay's check of HELLO: each field of the type it claims, access rules included; throws ProtocolError otherwise. */
 export function checkHello(hello: Hello): Hello {
   const optionalStrings = [hello.token, hello.subdomain, hello.resume, hello.basicAuth, hello.agent];
   if (typeof hello.protocol !== 'number' || optionalStrings.some((v) => v !== undefined && typeof v !== 'string')) {
@@ -419,6 +441,7 @@ export function checkRefusal(refusal: Refusal): Refusal {
   return { code: refusal.code, message: refusal.message.slice(0, 1000) };
 }
 
+/** A side's check of RESET: a known code and a message (cut to what a page shows); throws ProtocolError otherwise. */
 export function checkReset(reset: Reset, stream: number): Reset {
   if (!(RESET_CODES as readonly string[]).includes(reset.code) || typeof reset.message !== 'string') {
     throw new ProtocolError(`RESET on stream ${stream} needs a known code and a message`);

@@ -35,6 +35,7 @@ const CONGESTION_BYTES = 8 * 1024 * 1024;
  */
 const COPY_BELOW = 8 * 1024;
 
+/** How a Tunnel sends and what it accepts from its peer. */
 export interface TunnelOptions {
   /** How this end masks its WebSocket frames: 'none' on the relay, a zero or random key on the agent. */
   masking: Masking;
@@ -44,6 +45,7 @@ export interface TunnelOptions {
   clock?: Clock;
 }
 
+/** What the Tunnel's owner (the relay's agent handling, or the agent) does with what arrives. */
 export interface TunnelHandlers {
   /** A stream-0 frame (HELLO, WELCOME, REFUSE, GOAWAY). */
   control(frame: Frame): void;
@@ -60,6 +62,7 @@ export interface TunnelHandlers {
   fault(error: unknown, stream?: number): void;
 }
 
+/** One WebSocket as many flow-controlled streams: frames batched out, frames dispatched in, a heartbeat. */
 export class Tunnel implements StreamHost {
   readonly streams = new Map<number, TunnelStream>();
   /** Largest DATA payload the peer accepts: the relay's --max-frame-size, told to the agent in WELCOME (streams send at most DATA_FRAME_BYTES). */

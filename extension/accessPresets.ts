@@ -44,7 +44,7 @@ export interface ShareAccess {
 }
 
 /** The preset of a share's request; the strictest wins when an API caller combined several. */
-export function presetOf(basicAuth: string | undefined, access: AccessChoice | undefined): AccessPreset {
+function presetOf(basicAuth: string | undefined, access: AccessChoice | undefined): AccessPreset {
   if (access?.privateLink) return 'private';
   if (access?.allowIps?.length) return 'allowIps';
   if (basicAuth) return 'password';

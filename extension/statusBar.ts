@@ -8,7 +8,7 @@ import type { Share, ShareManager } from './sharing.js';
 import { present, type Tone } from './statusModel.js';
 
 /** Command the items run on click; it opens the share's quick menu. */
-export const SHARE_MENU_COMMAND = 'porthole.shareMenu';
+const SHARE_MENU_COMMAND = 'porthole.shareMenu';
 
 const BACKGROUNDS: Record<Tone, vscode.ThemeColor | undefined> = {
   normal: undefined,

@@ -90,7 +90,7 @@ export function errorReason(code: AgentError['code']): string {
   return REASONS[code] ?? code;
 }
 
-export function errorHint(code: AgentError['code']): string {
+function errorHint(code: AgentError['code']): string {
   return HINTS[code] ?? '';
 }
 

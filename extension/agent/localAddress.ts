@@ -15,7 +15,7 @@ const LOOPBACK: LookupAddress[] = [
 ];
 
 /** dns.lookup, except that localhost and names under it are both loopback addresses. */
-export const localLookup: LookupFunction = (hostname, options, callback) => {
+const localLookup: LookupFunction = (hostname, options, callback) => {
   if (!isLocalhostName(hostname)) return dns.lookup(hostname, options, callback);
   const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family;
   const addresses = LOOPBACK.filter((a) => !family || a.family === family);

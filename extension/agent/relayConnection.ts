@@ -62,7 +62,7 @@ const UNTRUSTED = new Set([
 ]);
 const OUT_OF_DATE = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
 /** Where the README explains how an agent trusts a relay's own CA. */
-export const TRUST_SECTION = 'README, “Trusting the relay’s certificate”';
+const TRUST_SECTION = 'README, “Trusting the relay’s certificate”';
 
 /**
  * Judges an ending. `relay` is the relay as the user gave it; `everLive` is whether a tunnel through

@@ -14,11 +14,11 @@ import { parseTarget } from '../agent/target.js';
 import { Share, type ShareManager } from '../sharing.js';
 import { present, shareRow } from '../statusModel.js';
 
-export const VIEW_ID = 'porthole.shares';
+const VIEW_ID = 'porthole.shares';
 
 type Group = { kind: 'group'; id: 'shares' | 'ports' };
 /** A listening port; `target` makes it a valid argument of the Share Port command. */
-export interface PortNode {
+interface PortNode {
   kind: 'port';
   port: ListeningPort;
   target: string;

@@ -8,7 +8,7 @@ import { formatBytes } from '../../core/text.js';
 import { highlight, type Language, type Token } from './highlight.js';
 
 /** Longest text shown for one body; a cut is always said. Decoded bodies can be far larger than the capture. */
-export const MAX_TEXT_CHARS = 1_000_000;
+const MAX_TEXT_CHARS = 1_000_000;
 /** Bytes shown in the hex view. */
 export const MAX_HEX_BYTES = 64 * 1024;
 /** A decompression bomb stops here. */

@@ -14,7 +14,7 @@ const SET_BY_RELAY = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forward
 /** curl sends these unless told not to (an empty `-H 'Name:'` removes one). */
 const CURL_DEFAULTS = ['User-Agent', 'Accept'];
 /** The file the command reads a binary body from. */
-export const CURL_BODY_FILE = 'body.bin';
+const CURL_BODY_FILE = 'body.bin';
 
 export interface CurlOptions {
   /** `user:password` of a password-protected share: the relay strips the visitor's Authorization header. */

@@ -67,7 +67,7 @@ function bodyKinds(record: RequestRecord): (BodyKind | 'none')[] {
 }
 
 /** The search: method, path, status, error, every header name and value, and both bodies decoded. */
-export function matchesSearch(record: RequestRecord, text: string): boolean {
+function matchesSearch(record: RequestRecord, text: string): boolean {
   const needle = text.trim().toLowerCase();
   if (!needle) return true;
   const head = `${record.method} ${record.path} ${record.status ?? ''} ${record.error ?? ''}`.toLowerCase();

@@ -49,7 +49,7 @@ export class RequestLogPanels implements vscode.Disposable {
   }
 }
 
-export class RequestLogPanel implements vscode.Disposable {
+class RequestLogPanel implements vscode.Disposable {
   private readonly panel: vscode.WebviewPanel;
   private filter: LogFilter = NO_FILTER;
   private pending: LogEntry<RequestRecord>[] = [];

@@ -8,8 +8,8 @@ import type { BodyView } from '../body.js';
 import type { LogDetail, MessageView } from '../format.js';
 import { appendMarked, byId, el, marked } from './dom.js';
 
-export type Side = 'request' | 'response';
-export type ViewName = 'pretty' | 'raw' | 'hex' | 'image';
+type Side = 'request' | 'response';
+type ViewName = 'pretty' | 'raw' | 'hex' | 'image';
 const VIEW_ORDER: ViewName[] = ['image', 'pretty', 'raw', 'hex'];
 const IMAGE_URL = /^data:image\/(png|jpeg|gif|webp|avif|bmp|x-icon|vnd\.microsoft\.icon);base64,[A-Za-z0-9+/]*={0,2}$/;
 
