@@ -18,9 +18,12 @@ test.before(() => {
 });
 test.after(() => fs.rmSync(ctx.dir, { recursive: true, force: true }));
 
-/** Runs `node <copy>/relay --help`; resolves with its exit code and output. */
+/**
+ * Runs `node <copy>/relay --help`; resolves with its exit code and output. Without uvu's FORCE_COLOR,
+ * which beside npm test's NO_COLOR makes Node print a warning of its own on stderr.
+ */
 async function launch(copy: string): Promise<{ code: number | null; out: string; err: string }> {
-  const child = run([path.join(copy, 'relay'), '--help']);
+  const child = run([path.join(copy, 'relay'), '--help'], { FORCE_COLOR: undefined });
   const code = await child.exited;
   return { code, out: child.out, err: child.err };
 }
