@@ -1,1 +1,1 @@
-export function ensureDebianPackages(packages: string[], commands?: string[]): void;
+export function ensureDebianPackages(packages: string[], probes?: Record<string, string>): void;

@@ -21,7 +21,7 @@
  * Every port is free by default and overridable: ACME_PORT ACME_MGMT_PORT ACME_SHORT_PORT ACME_SHORT_MGMT_PORT
  * HTTP01_PORT TLSALPN_PORT DNS_PORT CTS_MGMT_PORT; lifetimes: CERT_VALIDITY_S (3600), SHORT_CERT_VALIDITY_S (6).
  */
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -30,43 +30,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { ensureDebianPackages } from './debian.cjs';
 
 const READY_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 3_000;
 const LOG_TAIL_LINES = 30;
-
-function onPath(cmd) {
-  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => {
-    try {
-      fs.accessSync(path.join(dir, cmd), fs.constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
-function sh(cmd, args, what) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 300_000 });
-  if (r.status !== 0) {
-    throw new Error(`${what} failed (${r.error?.message ?? `exit ${r.status}`}): ${(r.stderr || r.stdout || '').trim().slice(-1500)}`);
-  }
-}
-
-/** Idempotent: nothing happens when pebble is already installed. */
-function ensurePebble() {
-  if (onPath('pebble') && onPath('pebble-challtestsrv')) return;
-  if (!onPath('apt-get')) {
-    throw new Error(
-      'pebble is not installed and apt-get is not available: install pebble and pebble-challtestsrv (Debian package "pebble") and put them on PATH',
-    );
-  }
-  const sudo = process.getuid?.() === 0 ? [] : ['sudo', '-n'];
-  const run = (args, what) => (sudo.length ? sh(sudo[0], [...sudo.slice(1), ...args], what) : sh(args[0], args.slice(1), what));
-  console.error('pebble: installing Debian package "pebble" (apt-get)…');
-  run(['apt-get', 'update', '-qq'], 'apt-get update');
-  run(['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', '-qq', 'pebble'], 'apt-get install -y pebble');
-}
 
 /** Pebble's HTTPS API needs a certificate; the Debian package ships none. */
 function makeApiCertificate(dir) {
@@ -152,7 +120,7 @@ function tail(file, lines = LOG_TAIL_LINES) {
  * which kills exactly the processes started here and removes the working directory.
  */
 export async function startPebble(env = process.env) {
-  ensurePebble();
+  ensureDebianPackages(['pebble'], { pebble: 'pebble-challtestsrv' });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porthole-pebble-'));
   const names = [
     'ACME_PORT',

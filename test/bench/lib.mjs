@@ -5,6 +5,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { ensureDebianPackages } from '../debian.cjs';
 
 /** Bytes of the bulk-transfer pattern: byte i is i % 251, so any chunk can be checked against its offset. */
 export const PATTERN_PERIOD = 251;
@@ -153,25 +154,7 @@ export function cpuMicros(pid) {
 
 /** Installs Debian's wrk when it is missing (idempotent). */
 export function ensureWrk() {
-  if (hasWrk()) return;
-  console.log('wrk is missing: installing it with apt-get (Debian package "wrk")…');
-  execFileSync('apt-get', ['update'], { stdio: 'inherit', timeout: 180_000 });
-  execFileSync('apt-get', ['install', '-y', 'wrk'], {
-    stdio: 'inherit',
-    timeout: 180_000,
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
-  if (!hasWrk()) throw new Error('wrk is still missing after apt-get install wrk; install it by hand and run again.');
-}
-
-function hasWrk() {
-  try {
-    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch (error) {
-    // wrk --version prints its usage and exits 1; only a missing binary is ENOENT.
-    return error.code !== 'ENOENT';
-  }
+  ensureDebianPackages(['wrk']);
 }
 
 export function wrkVersion() {

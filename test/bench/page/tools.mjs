@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { CHROMIUM } from '../../chromium.mjs';
+import { ensureDebianPackages } from '../../debian.cjs';
 
 export const CACHE =
   process.env.PORTHOLE_PAGE_BENCH_CACHE ||
@@ -23,22 +24,7 @@ export function installedVersion(name) {
 }
 
 export function ensureTools(say) {
-  const debian = [];
-  if (!fs.existsSync(CHROMIUM)) debian.push('chromium');
-  if (!onPath('openssl')) debian.push('openssl');
-  if (debian.length > 0) {
-    say(`installing Debian's ${debian.join(' and ')} with apt-get`);
-    const apt = (args) =>
-      execFileSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', ...args], {
-        stdio: 'inherit',
-        timeout: 600_000,
-        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-      });
-    apt(['update', '-qq']);
-    apt(['install', '-y', '-qq', '--no-install-recommends', ...debian]);
-    if (!fs.existsSync(CHROMIUM))
-      throw new Error(`apt-get installed chromium but ${CHROMIUM} is still missing; set PORTHOLE_CHROMIUM to its path.`);
-  }
+  ensureDebianPackages(['chromium', 'openssl'], { chromium: CHROMIUM });
   const missing = Object.entries(PACKAGES).filter(([name, version]) => installedVersion(name) !== version);
   if (missing.length === 0) return;
   const specs = missing.map(([name, version]) => `${name}@${version}`);
@@ -51,10 +37,6 @@ export function ensureTools(say) {
     stdio: 'inherit',
     timeout: 600_000,
   });
-}
-
-function onPath(command) {
-  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && fs.existsSync(path.join(dir, command)));
 }
 
 /** A package from the cache folder, never from the project's node_modules. */
