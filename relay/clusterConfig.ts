@@ -1,4 +1,4 @@
-/** The flags of a cluster node: --redis, --cluster-secret and --advertise (README "Run a cluster"). */
+/** The flags of a cluster node: --redis, --cluster-secret and --advertise (relay/README.md, "Run a cluster"). */
 import { ConfigError } from './startupError.js';
 
 export interface ClusterConfig {

@@ -102,7 +102,7 @@ function listenError(error: NodeJS.ErrnoException, host: string, port: number, f
     );
   if (code === 'EACCES')
     return new StartupError(
-      `${flag} ${port}: ports below 1024 need a privilege. Run the relay with the systemd unit in relay/deploy/ (it grants CAP_NET_BIND_SERVICE; see "Deploy a relay" in the README), or choose a port above 1023.`,
+      `${flag} ${port}: ports below 1024 need a privilege. Run the relay with the systemd unit in relay/deploy/ (it grants CAP_NET_BIND_SERVICE; see "Deploy a relay" in relay/README.md), or choose a port above 1023.`,
       code,
     );
   if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN')

@@ -1,7 +1,7 @@
 /**
  * The relay: accepts agents on `/_porthole/connect` at the apex, routes public requests by Host
  * to their tunnel, and serves a status page, health and metrics at the apex. This module puts the
- * parts together; each concept has a module of its own (the README's Architecture lists them).
+ * parts together; each concept has a module of its own (ARCHITECTURE.md lists them).
  */
 import type tls from 'node:tls';
 import { WebSocketServer } from 'ws';

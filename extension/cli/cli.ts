@@ -130,7 +130,7 @@ function report(state: AgentState, say: Output, agent: Agent, options: ShareOpti
         `Porthole ${VERSION}  ${open}  →  ${local}${path}`,
         path ? `(the whole server at ${local} is shared; the URL above opens ${path})` : '',
         link ? `Private link (give it to the people you invite): ${link}` : '',
-        relay ? `(embedded relay at ${relay.url}; for others to reach you, run a relay of your own: see the README)` : '',
+        relay ? `(embedded relay at ${relay.url}; for others to reach you, see “Use your own relay” in the README)` : '',
       ]
         .filter(Boolean)
         .join('\n'),
