@@ -160,7 +160,7 @@ function deferWasmTierUp(): void {
 async function main(): Promise<number> {
   deferWasmTierUp();
   const [command, ...rest] = process.argv.slice(2);
-  if (command === '--version' || command === '-v') {
+  if (command === '--version' || command === '-v' || rest.includes('--version')) {
     console.log(VERSION);
     return 0;
   }

@@ -147,9 +147,11 @@ it('exit codes: a mistake on the command line exits 2 with one line and a hint; 
     assert.is(await help.exited, 0, args.join(' '));
     assert.match(help.out, /^Usage: porthole share[\s\S]*--capture-bytes N[\s\S]*Exit status: 0 after Ctrl\+C/);
   }
-  const version = run(['dist/cli.js', '--version']);
-  assert.is(await version.exited, 0);
-  assert.match(version.out, /^\d+\.\d+\.\d+\n$/);
+  for (const args of [['--version'], ['share', '--version']]) {
+    const version = run(['dist/cli.js', ...args]);
+    assert.is(await version.exited, 0, args.join(' '));
+    assert.match(version.out, /^\d+\.\d+\.\d+\n$/);
+  }
 });
 
 it('a target URL with a path shares the whole server and prints the public URL of that page (and the private link to it)', async () => {
