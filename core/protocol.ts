@@ -7,16 +7,14 @@
  *
  * Stream 0 is the connection itself (HELLO, WELCOME, REFUSE, GOAWAY). Every public HTTP request,
  * and every upgraded connection (WebSocket, HMR), is one stream, opened by the relay with OPEN.
- * Request and response heads are short lines of text (see `encodeRequestHead`), the rare control
- * frames small JSON payloads, and bodies raw DATA payloads.
+ * Request and response heads are short lines of text (core/heads.ts), the rare control frames small
+ * JSON payloads (checked by core/controlChecks.ts), and bodies raw DATA payloads.
  *
  * Flow control works as in HTTP/2: each side may have at most `INITIAL_WINDOW` unacknowledged
  * body bytes in flight per stream, and the receiver returns credit with WINDOW as its consumer
  * (the browser, or the local server) takes the bytes. One slow reader therefore stalls only its
  * own stream, and memory stays bounded whatever the body size.
  */
-
-import { validateHeaderName, validateHeaderValue } from 'node:http';
 
 /** Bumped when a change would confuse a peer of the previous version; HELLO carries it. */
 export const PROTOCOL_VERSION = 2;
@@ -55,9 +53,9 @@ export enum FrameType {
   Welcome = 2,
   /** relay → agent, stream 0, JSON `Refusal`: registration refused; the relay closes next. */
   Refuse = 3,
-  /** relay → agent, text `RequestHead` (encodeRequestHead): a new stream (a public request or upgrade). */
+  /** relay → agent, text `RequestHead` (core/heads.ts): a new stream (a public request or upgrade). */
   Open = 4,
-  /** agent → relay, text `ResponseHead` (encodeResponseHead): the local server's status and headers. */
+  /** agent → relay, text `ResponseHead` (core/heads.ts): the local server's status and headers. */
   Response = 5,
   /** either way: body bytes (or raw bytes of an upgraded connection). Counts against the window. */
   Data = 6,
@@ -139,7 +137,8 @@ export interface Welcome {
   link?: string;
 }
 
-const REFUSAL_CODES = ['version', 'token', 'taken', 'invalid-name', 'limit', 'malformed', 'access'] as const;
+/** Every RefusalCode, for the agent's check of REFUSE. */
+export const REFUSAL_CODES = ['version', 'token', 'taken', 'invalid-name', 'limit', 'malformed', 'access'] as const;
 /** Why a relay refused an agent, as a machine reads it; the message says it for a person. */
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 /** REFUSE: the relay's no (a wrong token, a taken name…), with a sentence for the agent's user. */
@@ -170,7 +169,8 @@ export interface ResponseHead {
   headers: string[];
 }
 
-const RESET_CODES = ['unreachable', 'timeout', 'cancelled', 'internal'] as const;
+/** Every ResetCode, for the check of RESET. */
+export const RESET_CODES = ['unreachable', 'timeout', 'cancelled', 'internal'] as const;
 /** Why a stream was abandoned: the local server unreachable or too slow, the other side gone, or a fault. */
 export type ResetCode = (typeof RESET_CODES)[number];
 /** RESET: a stream abandoned, with a sentence the relay may show the visitor. */
@@ -226,7 +226,8 @@ export function encodeHeader(type: FrameType, stream: number, length: number): B
   return header;
 }
 
-function writeHeader(target: Buffer, type: FrameType, stream: number, length: number): void {
+/** Writes a frame header into the first HEADER_BYTES of `target`. */
+export function writeHeader(target: Buffer, type: FrameType, stream: number, length: number): void {
   target[0] = type;
   target.writeUInt32BE(stream, 1);
   target.writeUInt32BE(length, 5);
@@ -293,158 +294,4 @@ export function decodeWindow(frame: Frame): number {
   const increment = frame.payload.readUInt32BE(0);
   if (increment === 0) throw new ProtocolError(`WINDOW on stream ${frame.stream} grants 0 bytes`);
   return increment;
-}
-
-/**
- * OPEN and RESPONSE payloads, on every request's path, are fields joined by LF and written as latin1,
- * which costs a third of JSON. HTTP fields are octets and none may hold a LF (RFC 9112), so the
- * separator is unambiguous; a peer that slips one in anyway sends a head that fails the checks.
- *
- *     OPEN      method LF path LF remote LF flags LF name LF value LF …   (flags: "", "body" or "upgrade")
- *     RESPONSE  status LF reason LF name LF value LF …
- */
-export function encodeRequestHead(stream: number, head: RequestHead): Buffer {
-  const flags = head.upgrade ? 'upgrade' : head.body ? 'body' : '';
-  return encodeFields(FrameType.Open, stream, [head.method, head.path, head.remote ?? '', flags, ...head.headers]);
-}
-
-/** An OPEN frame's head (encodeRequestHead's format); throws ProtocolError for a malformed one. */
-export function decodeRequestHead(frame: Frame): RequestHead {
-  const [method, path, remote, flags, ...headers] = decodeFields(frame);
-  if (!method || path === undefined || flags === undefined || headers.length % 2 !== 0 || !REQUEST_FLAGS.has(flags)) {
-    throw new ProtocolError(`OPEN on stream ${frame.stream} lacks method, path or headers`);
-  }
-  const head: RequestHead = { method, path, headers };
-  if (remote) head.remote = remote;
-  if (flags === 'body') head.body = true;
-  if (flags === 'upgrade') head.upgrade = true;
-  return head;
-}
-
-/** A reason phrase that is not plain latin1 text (a dev server's UTF-8 one) is left out. */
-export function encodeResponseHead(stream: number, head: ResponseHead): Buffer {
-  const reason = head.statusText && REASON_TEXT.test(head.statusText) ? head.statusText : '';
-  return encodeFields(FrameType.Response, stream, [String(head.status), reason, ...head.headers]);
-}
-
-/** A RESPONSE frame's head (encodeResponseHead's format); throws ProtocolError for a malformed one. */
-export function decodeResponseHead(frame: Frame): ResponseHead {
-  const [statusText, reason, ...headers] = decodeFields(frame);
-  const status = Number(statusText);
-  if (!/^\d{3}$/.test(statusText) || status < 100 || reason === undefined || headers.length % 2 !== 0) {
-    throw new ProtocolError(`RESPONSE on stream ${frame.stream} has no valid status or headers`);
-  }
-  if (!REASON_TEXT.test(reason)) throw new ProtocolError(`RESPONSE on stream ${frame.stream} has an invalid status text`);
-  // The relay writes these to a public client: a CR/LF here would be response splitting.
-  for (let i = 0; i < headers.length; i += 2) {
-    try {
-      validateHeaderName(headers[i]);
-      validateHeaderValue(headers[i], headers[i + 1]);
-    } catch {
-      throw new ProtocolError(`RESPONSE on stream ${frame.stream} has an invalid header ${JSON.stringify(headers[i].slice(0, 40))}`);
-    }
-  }
-  const head: ResponseHead = { status, headers };
-  if (reason) head.statusText = reason;
-  return head;
-}
-
-const REQUEST_FLAGS = new Set(['', 'body', 'upgrade']);
-/** RFC 9112 reason-phrase: tab, space, visible ASCII and obs-text. */
-const REASON_TEXT = /^[\t\x20-\x7e\x80-\xff]*$/;
-
-/** Characters a field must not carry: LF separates fields, and latin1 would cut U+010A to a LF. */
-const NOT_FIELD_TEXT = /[\n\u0100-\uffff]/g;
-
-function encodeFields(type: FrameType, stream: number, fields: string[]): Buffer {
-  let text = fields.join('\n');
-  // Node's parsers hand over latin1 without LF; anything else is replaced rather than split a field.
-  if (!isFieldText(text, fields.length)) text = fields.map((f) => f.replace(NOT_FIELD_TEXT, '?')).join('\n');
-  const frame = Buffer.allocUnsafe(HEADER_BYTES + text.length);
-  writeHeader(frame, type, stream, text.length);
-  frame.write(text, HEADER_BYTES, 'latin1');
-  return frame;
-}
-
-/** True when `text` holds one LF between each of `count` fields and nothing latin1 cannot carry. */
-function isFieldText(text: string, count: number): boolean {
-  let separators = 0;
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) separators++;
-  return separators === count - 1 && !/[\u0100-\uffff]/.test(text);
-}
-
-function decodeFields(frame: Frame): string[] {
-  return frame.payload.toString('latin1').split('\n');
-}
-
-/** The relay's check of HELLO: each field of the type it claims, access rules included; throws ProtocolError otherwise. */
-export function checkHello(hello: Hello): Hello {
-  const optionalStrings = [hello.token, hello.subdomain, hello.resume, hello.basicAuth, hello.agent];
-  if (typeof hello.protocol !== 'number' || optionalStrings.some((v) => v !== undefined && typeof v !== 'string')) {
-    throw new ProtocolError('HELLO needs a protocol number and text (or nothing) for agent, token, subdomain, resume and basicAuth');
-  }
-  const access = hello.access;
-  if (access === undefined) return hello;
-  const texts = (list: unknown) => list === undefined || (Array.isArray(list) && list.every((v) => typeof v === 'string'));
-  if (
-    access === null ||
-    typeof access !== 'object' ||
-    Array.isArray(access) ||
-    !(access.linkKey === undefined || typeof access.linkKey === 'string') ||
-    !texts(access.allowIps) ||
-    !texts(access.openPaths)
-  ) {
-    throw new ProtocolError('HELLO access needs text (or nothing) for linkKey and lists of text (or nothing) for allowIps and openPaths');
-  }
-  return hello;
-}
-
-/** Heartbeat intervals an agent accepts from WELCOME, in seconds: Node's timers cannot wait much longer than 24 days. */
-const HEARTBEAT_SECONDS = { min: 0.1, max: 24 * 3600 };
-
-/** The agent's check of WELCOME: the URL is opened in a browser, the heartbeat and frame size drive timers and loops. */
-export function checkWelcome(welcome: Welcome): Welcome {
-  const { url, subdomain, resume, heartbeat, maxFrame } = welcome;
-  if (!isWebUrl(url)) throw new ProtocolError("WELCOME needs the tunnel's http:// or https:// URL");
-  if (typeof subdomain !== 'string' || typeof resume !== 'string') throw new ProtocolError('WELCOME needs a subdomain and a resume secret');
-  if (typeof heartbeat !== 'number' || !(heartbeat >= HEARTBEAT_SECONDS.min && heartbeat <= HEARTBEAT_SECONDS.max)) {
-    throw new ProtocolError(`WELCOME needs a heartbeat of ${HEARTBEAT_SECONDS.min} to ${HEARTBEAT_SECONDS.max} seconds`);
-  }
-  if (maxFrame !== undefined && !(Number.isInteger(maxFrame) && maxFrame >= DATA_FRAME_BYTES && maxFrame <= MAX_FRAME_PAYLOAD)) {
-    throw new ProtocolError(`WELCOME's frame size must be a whole number from ${DATA_FRAME_BYTES} to ${MAX_FRAME_PAYLOAD}`);
-  }
-  if (welcome.link !== undefined && !isWebUrl(welcome.link))
-    throw new ProtocolError("WELCOME's private link must be an http:// or https:// URL");
-  if (welcome.access !== undefined && !isAccessSummary(welcome.access)) {
-    throw new ProtocolError("WELCOME's access summary needs password and privateLink (true or false), allowIps and openPaths (counts)");
-  }
-  return welcome;
-}
-
-/** An http(s) URL Node can parse: what the agent and VS Code may open, copy or show as a QR code. */
-function isWebUrl(url: unknown): url is string {
-  return typeof url === 'string' && /^https?:\/\/[^/\s]/i.test(url) && URL.canParse(url);
-}
-
-function isAccessSummary(access: unknown): access is AccessSummary {
-  if (access === null || typeof access !== 'object') return false;
-  const { password, privateLink, allowIps, openPaths } = access as Record<string, unknown>;
-  const count = (n: unknown) => Number.isInteger(n) && (n as number) >= 0;
-  return typeof password === 'boolean' && typeof privateLink === 'boolean' && count(allowIps) && count(openPaths);
-}
-
-/** The agent's check of REFUSE: a known code and a message, or the refusal is itself malformed. */
-export function checkRefusal(refusal: Refusal): Refusal {
-  if (!(REFUSAL_CODES as readonly string[]).includes(refusal.code) || typeof refusal.message !== 'string') {
-    throw new ProtocolError('REFUSE needs a known code and a message');
-  }
-  return { code: refusal.code, message: refusal.message.slice(0, 1000) };
-}
-
-/** A side's check of RESET: a known code and a message (cut to what a page shows); throws ProtocolError otherwise. */
-export function checkReset(reset: Reset, stream: number): Reset {
-  if (!(RESET_CODES as readonly string[]).includes(reset.code) || typeof reset.message !== 'string') {
-    throw new ProtocolError(`RESET on stream ${stream} needs a known code and a message`);
-  }
-  return { code: reset.code, message: reset.message.slice(0, 1000) };
 }

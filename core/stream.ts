@@ -7,19 +7,18 @@ import {
   FrameType,
   INITIAL_WINDOW,
   ProtocolError,
-  checkReset,
   decodeJson,
-  decodeResponseHead,
   decodeWindow,
   encodeFrame,
   encodeJson,
-  encodeResponseHead,
   encodeWindow,
   type Frame,
   type Reset,
   type ResetCode,
   type ResponseHead,
 } from './protocol.js';
+import { checkReset } from './controlChecks.js';
+import { decodeResponseHead, encodeResponseHead } from './heads.js';
 
 /** Credit is returned once this much of the window has been consumed, not per chunk. */
 const WINDOW_UPDATE_THRESHOLD = INITIAL_WINDOW / 4;

@@ -11,14 +11,13 @@ import {
   MAX_FRAME_PAYLOAD,
   ProtocolError,
   decodeFrames,
-  decodeRequestHead,
   encodeFrame,
   encodeHeader,
   encodeJson,
-  encodeRequestHead,
   type Frame,
   type RequestHead,
 } from './protocol.js';
+import { decodeRequestHead, encodeRequestHead } from './heads.js';
 import { closePeer } from './close.js';
 import { systemClock, type Clock, type Timer } from './clock.js';
 import { writeMessages, type Masking, type OutgoingMessage } from './messageWriter.js';

@@ -11,13 +11,13 @@ import {
   FrameType,
   PROTOCOL_VERSION,
   ProtocolError,
-  checkHello,
   decodeJson,
   type Frame,
   type Hello,
   type Refusal,
   type Welcome,
 } from '../core/protocol.js';
+import { checkHello } from '../core/controlChecks.js';
 import type { Claim, Deferral, NameClaims, Registration, Registry } from './registry.js';
 import type { ReportFault } from './faults.js';
 import { Tunnel } from '../core/tunnel.js';

@@ -13,8 +13,6 @@ import {
   MAX_MESSAGE_BYTES,
   PROTOCOL_VERSION,
   ProtocolError,
-  checkRefusal,
-  checkWelcome,
   decodeJson,
   type AccessPolicy,
   type Frame,
@@ -22,6 +20,7 @@ import {
   type Refusal,
   type Welcome,
 } from '../../core/protocol.js';
+import { checkRefusal, checkWelcome } from '../../core/controlChecks.js';
 import { systemClock, type Clock, type Timer } from '../../core/clock.js';
 import { Tunnel } from '../../core/tunnel.js';
 import { VERSION } from '../../core/version.js';

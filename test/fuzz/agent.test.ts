@@ -11,16 +11,16 @@ import WebSocket, { WebSocketServer } from 'ws';
 import {
   FrameType,
   ProtocolError,
-  checkRefusal,
   decodeFrames,
   decodeJson,
   encodeFrame,
   encodeJson,
-  encodeRequestHead,
   encodeWindow,
   type Frame,
   type Refusal,
 } from '../../core/protocol';
+import { checkRefusal } from '../../core/controlChecks';
+import { encodeRequestHead } from '../../core/heads';
 import { handledByPeer, share, startOrigin, waitFor, type Child, type Origin } from '../helpers';
 import { anyText, message, runs, token } from './arbitraries';
 

@@ -12,19 +12,13 @@ import {
   DATA_FRAME_BYTES,
   MAX_FRAME_PAYLOAD,
   ProtocolError,
-  checkHello,
-  checkRefusal,
-  checkReset,
-  checkWelcome,
   decodeFrames,
   decodeJson,
-  decodeRequestHead,
-  decodeResponseHead,
   decodeWindow,
-  encodeRequestHead,
-  encodeResponseHead,
   type Frame,
 } from '../../core/protocol';
+import { checkHello, checkRefusal, checkReset, checkWelcome } from '../../core/controlChecks';
+import { decodeRequestHead, decodeResponseHead, encodeRequestHead, encodeResponseHead } from '../../core/heads';
 import { closeReason, MAX_CLOSE_REASON_BYTES } from '../../core/close';
 import { anyText, frame, frameType, message, payloadFor, runs, streamId, token } from './arbitraries';
 

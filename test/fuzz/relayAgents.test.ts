@@ -9,7 +9,8 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import WebSocket from 'ws';
 import type { Agent } from '../../extension/agent/agent';
-import { CONNECT_PATH, FrameType, PROTOCOL_VERSION, encodeFrame, encodeJson, encodeResponseHead, encodeWindow } from '../../core/protocol';
+import { CONNECT_PATH, FrameType, PROTOCOL_VERSION, encodeFrame, encodeJson, encodeWindow } from '../../core/protocol';
+import { encodeResponseHead } from '../../core/heads';
 import {
   agent,
   exitWithin,

@@ -3,17 +3,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
 import WebSocket from 'ws';
-import {
-  CONNECT_PATH,
-  FrameType,
-  MAX_FRAME_PAYLOAD,
-  PROTOCOL_VERSION,
-  decodeFrames,
-  decodeRequestHead,
-  encodeFrame,
-  encodeJson,
-  encodeResponseHead,
-} from '../../core/protocol';
+import { CONNECT_PATH, FrameType, MAX_FRAME_PAYLOAD, PROTOCOL_VERSION, decodeFrames, encodeFrame, encodeJson } from '../../core/protocol';
+import { decodeRequestHead, encodeResponseHead } from '../../core/heads';
 import { agent, rawRequest, relay, request, sleep, startOrigin, waitFor, type Origin } from '../helpers';
 import type { Relay } from '../../relay/server';
 

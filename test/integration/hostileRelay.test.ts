@@ -9,18 +9,8 @@ import type { AddressInfo } from 'node:net';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
 import { Agent } from '../../extension/agent/agent';
-import {
-  FrameType,
-  decodeFrames,
-  decodeJson,
-  decodeResponseHead,
-  encodeFrame,
-  encodeJson,
-  encodeRequestHead,
-  type Frame,
-  type Reset,
-  type Welcome,
-} from '../../core/protocol';
+import { FrameType, decodeFrames, decodeJson, encodeFrame, encodeJson, type Frame, type Reset, type Welcome } from '../../core/protocol';
+import { decodeResponseHead, encodeRequestHead } from '../../core/heads';
 import { startOrigin, waitFor, type Origin } from '../helpers';
 
 const ctx = {} as { origin: Origin };

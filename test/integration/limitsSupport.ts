@@ -2,16 +2,8 @@
 import http from 'node:http';
 import net from 'node:net';
 import WebSocket from 'ws';
-import {
-  CONNECT_PATH,
-  FrameType,
-  PROTOCOL_VERSION,
-  decodeFrames,
-  encodeFrame,
-  encodeJson,
-  encodeResponseHead,
-  type Welcome,
-} from '../../core/protocol';
+import { CONNECT_PATH, FrameType, PROTOCOL_VERSION, decodeFrames, encodeFrame, encodeJson, type Welcome } from '../../core/protocol';
+import { encodeResponseHead } from '../../core/heads';
 import type { Relay } from '../../relay/server';
 import { waitFor } from '../helpers';
 
