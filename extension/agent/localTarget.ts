@@ -12,7 +12,8 @@ import type { RequestHead } from '../../core/protocol.js';
 import { pipeReadable, pipeWritable } from '../../core/pipe.js';
 import type { TunnelStream } from '../../core/stream.js';
 import { type BodySink, compressedBody, planResponse } from './compression.js';
-import { LOCAL_CONNECT, nothingListening } from './localAddress.js';
+import { LOCAL_CONNECT } from './localAddress.js';
+import { cannotSend, explainLocalError, resetCodeFor } from './localErrors.js';
 import { OriginMap } from './originMap.js';
 import { Recorder } from './recorder.js';
 import type { ReplayRequest, RequestRecord } from './requestRecord.js';
@@ -134,8 +135,8 @@ export class LocalTarget {
           log?.finish();
         },
         error: (error) => {
-          const message = this.explain(error);
-          stream.reset(responded || refusedByClient(error) ? 'internal' : isTimeout(error) ? 'timeout' : 'unreachable', message);
+          const message = explainLocalError(this.url, error, HEADERS_TIMEOUT_MS);
+          stream.reset(resetCodeFor(error, responded), message);
           encoder?.abort();
           log?.finish(message);
         },
@@ -174,7 +175,7 @@ export class LocalTarget {
       for await (const chunk of response.body) recorder.responseChunk(chunk as Buffer);
       recorder.finish();
     } catch (error) {
-      recorder.finish(this.explain(error as Error));
+      recorder.finish(explainLocalError(this.url, error as Error, HEADERS_TIMEOUT_MS));
     }
     const result = await finished;
     result.replayOf = replayOf;
@@ -253,7 +254,7 @@ export class LocalTarget {
     request.on(
       'error',
       stream.guard((error: Error) => {
-        const message = this.explain(error);
+        const message = explainLocalError(this.url, error, HEADERS_TIMEOUT_MS);
         stream.reset('unreachable', message);
         log?.finish(message);
       }),
@@ -285,52 +286,6 @@ export class LocalTarget {
     if (rewrite) headers.push('host', this.url.host);
     return headers;
   }
-
-  private explain(error: Error): string {
-    const code = errorCode(error);
-    const where = this.url.host;
-    switch (code) {
-      case 'ECONNREFUSED':
-        return nothingListening(this.url, error);
-      case 'ENOTFOUND':
-      case 'EAI_AGAIN':
-        return `The local host name in ${this.url.origin} does not resolve.`;
-      case 'ECONNRESET':
-      case 'UND_ERR_SOCKET':
-        return `The local server at ${where} closed the connection before answering.`;
-      case 'UND_ERR_HEADERS_TIMEOUT':
-        return `The local server at ${where} did not answer within ${HEADERS_TIMEOUT_MS / 1000} s.`;
-      case 'UND_ERR_INVALID_ARG':
-      case 'UND_ERR_NOT_SUPPORTED':
-        return cannotSend(error);
-      case 'DEPTH_ZERO_SELF_SIGNED_CERT':
-      case 'SELF_SIGNED_CERT_IN_CHAIN':
-      case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
-      case 'ERR_TLS_CERT_ALTNAME_INVALID':
-        return `The local server's TLS certificate is not trusted (${code}). Share with --insecure to accept a self-signed certificate.`;
-      default:
-        return `The request to the local server at ${where} failed: ${error.message}`;
-    }
-  }
-}
-
-function errorCode(error: Error): string | undefined {
-  const { code, cause } = error as Error & { code?: string; cause?: { code?: string } };
-  return code ?? cause?.code;
-}
-
-function isTimeout(error: Error): boolean {
-  return errorCode(error) === 'UND_ERR_HEADERS_TIMEOUT';
-}
-
-function cannotSend(error: Error): string {
-  return `The agent cannot send this request to the local server: ${error.message}`;
-}
-
-/** undici refused to make the request (a method, path or header it does not send): no fault of the local server. */
-function refusedByClient(error: Error): boolean {
-  const code = errorCode(error);
-  return code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED';
 }
 
 function flatten(headers: Record<string, string | string[] | undefined>): string[] {
