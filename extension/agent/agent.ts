@@ -5,33 +5,17 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import WebSocket from 'ws';
-import {
-  CloseCode,
-  FrameType,
-  MAX_FRAME_PAYLOAD,
-  MAX_MESSAGE_BYTES,
-  PROTOCOL_VERSION,
-  ProtocolError,
-  decodeJson,
-  type AccessPolicy,
-  type Frame,
-  type Hello,
-  type Refusal,
-  type Welcome,
-} from '../../core/protocol.js';
-import { checkRefusal, checkWelcome } from '../../core/controlChecks.js';
-import { systemClock, type Clock, type Timer } from '../../core/clock.js';
-import { Tunnel } from '../../core/tunnel.js';
+import { CloseCode, MAX_FRAME_PAYLOAD, PROTOCOL_VERSION, type AccessPolicy, type Hello, type Welcome } from '../../core/protocol.js';
+import { systemClock, type Clock } from '../../core/clock.js';
+import type { Tunnel } from '../../core/tunnel.js';
 import { VERSION } from '../../core/version.js';
 import { LocalTarget } from './localTarget.js';
 import { accessPolicy, type AccessChoice } from './accessChoice.js';
 import { Backoff } from './backoff.js';
 import { DEFAULT_CAPTURE_BYTES, checkCaptureBytes, type ReplayRequest, type RequestRecord } from './requestRecord.js';
 import { parseTarget } from './target.js';
-import { AgentError, type Ending, judge, maskingNeeded, olderRelay, relayEndpoint, unreachable, zeroMask } from './relayConnection.js';
-
-const WELCOME_TIMEOUT_MS = 10_000;
+import { AgentError, type Ending, judge, relayEndpoint, unreachable } from './relayConnection.js';
+import { openSession } from './session.js';
 
 export interface AgentOptions {
   /** `5173`, `localhost:5173`, `http://127.0.0.1:5173` or `https://localhost:8443`. */
@@ -175,103 +159,42 @@ export class Agent extends EventEmitter<AgentEvents> {
   private connect(): void {
     if (this.current.status === 'stopped' || this.current.status === 'failed') return;
     this.setState({ status: 'connecting', attempt: this.backoff.attempt + 1 });
-    const masking = maskingNeeded(this.relayUrl) ? 'random-key' : 'zero-key';
-    const ws = new WebSocket(this.relayUrl, {
-      perMessageDeflate: false,
-      maxPayload: MAX_MESSAGE_BYTES,
-      handshakeTimeout: 10_000,
-      headers: { 'user-agent': `porthole-agent/${VERSION}` },
-      ...(masking === 'zero-key' ? { generateMask: zeroMask } : {}),
-    });
-    let refusal: Refusal | undefined;
-    let welcomed = false;
-    let goingAway = false;
-    /** Streams are served only once WELCOME came and, for a share with access rules, confirmed them. */
-    let serving = false;
-    let socketError: Ending['error'];
-    let response: Ending['response'];
-    // A relay that accepts the socket but never answers HELLO would leave the agent connecting forever.
-    let welcomeTimer: Timer | undefined;
-    const tunnel = new Tunnel(
-      ws,
+    const hello: Hello = {
+      protocol: PROTOCOL_VERSION,
+      agent: VERSION,
+      token: this.options.token,
+      subdomain: this.subdomain,
+      resume: this.resume,
+      basicAuth: this.options.basicAuth,
+    };
+    if (this.policy) hello.access = this.policy;
+    const tunnel = openSession(
+      { endpoint: this.relayUrl, relay: this.options.relay, hello, clock: this.clock },
       {
-        control: (frame: Frame) => {
-          if (frame.type === FrameType.Welcome && !welcomed && !refusal) {
-            const welcome = checkWelcome(decodeJson<Welcome>(frame, 'WELCOME'));
-            this.clock.cancel(welcomeTimer);
-            welcomed = true;
-            if (this.policy && !welcome.access) {
-              refusal = { code: 'version', message: olderRelay(this.options.relay) };
-              return tunnel.close(CloseCode.normal, 'the relay cannot enforce the access rules');
-            }
-            serving = true;
-            this.welcomed(welcome);
-          } else if (frame.type === FrameType.Refuse && !refusal) {
-            // Before WELCOME (a wrong token, a taken name) or after it (the operator revoked the token).
-            refusal = checkRefusal(decodeJson<Refusal>(frame, 'REFUSE'));
-            this.clock.cancel(welcomeTimer);
-          } else if (frame.type === FrameType.GoAway) {
-            goingAway = true;
-          } else {
-            throw new ProtocolError(`the relay sent frame type ${frame.type} on stream 0 ${welcomed ? 'after WELCOME' : 'before WELCOME'}`);
-          }
-        },
-        // A relay that breaks the protocol is named in the reconnect message; an exception is a bug to report.
-        fault: (error, stream) => {
-          if (error instanceof ProtocolError) return;
-          const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
-          this.emit('log', 'error', `Internal error${stream ? ` on stream ${stream}` : ''}, please report it: ${detail}`);
-        },
+        welcomed: (welcome) => this.welcomed(tunnel, welcome),
         open: (stream, head) => {
-          if (!serving) return stream.reset('cancelled', 'the agent serves nothing before the relay confirmed its access rules');
           const id = this.nextRequestId++;
           this.local.forward(stream, head, id, this.listenerCount('request') > 0 ? (r) => this.emit('request', r) : undefined);
         },
-        closed: (code, reason) => {
+        internalError: (message) => this.emit('log', 'error', message),
+        closed: (outcome) => {
           if (this.tunnel !== tunnel) return;
           this.tunnel = undefined;
-          if (refusal) return this.fail(new AgentError(refusal.code, refusal.message));
-          this.ended({ code, reason, error: socketError, response, goingAway });
+          if ('refusal' in outcome) this.fail(new AgentError(outcome.refusal.code, outcome.refusal.message));
+          else this.ended(outcome.ending);
         },
       },
-      { masking, clock: this.clock },
     );
-    ws.on('error', (error) => {
-      socketError ??= error;
-    });
-    ws.on('unexpected-response', (_req, res) => {
-      const retryAfter = res.headers['retry-after'];
-      response = { status: res.statusCode ?? 0, location: res.headers.location, retryAfter };
-      ws.terminate();
-    });
-    ws.on('close', () => this.clock.cancel(welcomeTimer));
-    ws.on('open', () => {
-      welcomeTimer = this.clock.after(WELCOME_TIMEOUT_MS, () =>
-        tunnel.close(CloseCode.protocolError, `the relay did not answer within ${WELCOME_TIMEOUT_MS / 1000} s`),
-      );
-      const hello: Hello = {
-        protocol: PROTOCOL_VERSION,
-        agent: VERSION,
-        token: this.options.token,
-        subdomain: this.subdomain,
-        resume: this.resume,
-        basicAuth: this.options.basicAuth,
-      };
-      if (this.policy) hello.access = this.policy;
-      tunnel.sendControl(FrameType.Hello, hello);
-    });
     this.tunnel = tunnel;
   }
 
-  private welcomed(welcome: Welcome): void {
+  private welcomed(tunnel: Tunnel, welcome: Welcome): void {
     this.subdomain = welcome.subdomain;
     this.resume = welcome.resume;
     this.everLive = true;
     this.backoff.reset();
-    if (this.tunnel) {
-      this.tunnel.sendFrameLimit = welcome.maxFrame ?? MAX_FRAME_PAYLOAD;
-      this.tunnel.startHeartbeat(this.options.heartbeatMs ?? welcome.heartbeat * 1000);
-    }
+    tunnel.sendFrameLimit = welcome.maxFrame ?? MAX_FRAME_PAYLOAD;
+    tunnel.startHeartbeat(this.options.heartbeatMs ?? welcome.heartbeat * 1000);
     this.local.setPublicUrl(welcome.url);
     this.setState({ status: 'live', url: welcome.url, since: Date.now(), link: welcome.link });
   }
