@@ -4,7 +4,8 @@
  * countdown or an uptime once a second.
  */
 import * as vscode from 'vscode';
-import type { Share, ShareManager } from './sharing.js';
+import type { Share } from './share.js';
+import type { ShareManager } from './sharing.js';
 import { present, type Tone } from './statusModel.js';
 
 /** Command the items run on click; it opens the share's quick menu. */

@@ -2,7 +2,8 @@
 import * as vscode from 'vscode';
 import { parseTarget } from './agent/target.js';
 import { COMMANDS } from './commandIds.js';
-import { Share, type ShareManager } from './sharing.js';
+import type { ShareManager } from './sharing.js';
+import { Share } from './share.js';
 
 /** A share from a command argument: the share itself (a Porthole view row), its id, URL, port or local URL. */
 export function findShare(manager: ShareManager, arg: unknown): Share | undefined {

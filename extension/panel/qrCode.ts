@@ -2,7 +2,8 @@
 import * as vscode from 'vscode';
 import { makeNonce } from '../requestLog/html.js';
 import { qrSvg, renderQrPage } from './qrPage.js';
-import type { Share, ShareManager } from '../sharing.js';
+import type { Share } from '../share.js';
+import type { ShareManager } from '../sharing.js';
 
 export class QrCodePanels implements vscode.Disposable {
   private readonly panels = new Map<Share, { panel: vscode.WebviewPanel; url: string; onChange: () => void }>();

@@ -11,7 +11,8 @@ import { PortWatcher } from '../ports/portWatcher.js';
 import { labelHttp } from '../ports/httpProbe.js';
 import type { ListeningPort } from '../ports/portRanking.js';
 import { parseTarget } from '../agent/target.js';
-import { Share, type ShareManager } from '../sharing.js';
+import type { ShareManager } from '../sharing.js';
+import { Share } from '../share.js';
 import { present, shareRow } from '../statusModel.js';
 
 const VIEW_ID = 'porthole.shares';

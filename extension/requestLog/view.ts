@@ -8,7 +8,8 @@
  */
 import * as vscode from 'vscode';
 import type { RequestRecord } from '../agent/requestRecord.js';
-import type { Logger, Share } from '../sharing.js';
+import type { Share } from '../share.js';
+import type { Logger } from '../sharing.js';
 import { compare } from './compare.js';
 import { toCurl } from './curl.js';
 import { matchesFilter, NO_FILTER, readFilter, type LogFilter } from './filter.js';

@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as vscode from 'vscode';
 import type { PortholeApi } from '../../../extension/extension.js';
-import type { Share } from '../../../extension/sharing.js';
+import type { Share } from '../../../extension/share.js';
 import { startRelay } from '../../../relay/server.js';
 
 const EXTENSION_ID = 'porthole.porthole-tunnel';
