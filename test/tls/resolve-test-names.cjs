@@ -1,4 +1,4 @@
-// Preloaded with `node --require` into the relay and agent processes of relay.test.ts: every name under
+// Preloaded with `node --require` into the relay and agent processes of relayProcess.ts: every name under
 // `.test` resolves to 127.0.0.1, the stand-in for the wildcard DNS record a real relay has. Other names
 // go to the system resolver as usual.
 const dns = require('node:dns');
