@@ -60,15 +60,15 @@ export async function startRelayProcess(args: string[]): Promise<RelayProcess> {
   return handle;
 }
 
+/** The flags of a relay for `domain`, plain HTTP on `httpPort` and HTTPS on `httpsPort`. */
+export function domainArgs(domain: string, httpPort: number, httpsPort: number): string[] {
+  return ['--domain', domain, '--http-port', String(httpPort), '--https-port', String(httpsPort)];
+}
+
 /** The flags of a relay for `domain` with ACME from `directory`, its state in `dir`. */
-export function acmeArgs(domain: string, directory: string, dir: string, httpPort: number, port: number): string[] {
+export function acmeArgs(domain: string, directory: string, dir: string, httpPort: number, httpsPort: number): string[] {
   return [
-    '--domain',
-    domain,
-    '--http-port',
-    String(httpPort),
-    '--https-port',
-    String(port),
+    ...domainArgs(domain, httpPort, httpsPort),
     '--acme-directory',
     directory,
     '--acme-email',

@@ -9,7 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { selfSignedCertificate } from '../selfSigned.cjs';
 import { freePort, startOrigin, type Origin } from '../helpers';
-import { acmeArgs, fetchTls, httpGet, shareTls, startRelayProcess, stopProcesses } from './relayProcess.js';
+import { acmeArgs, domainArgs, fetchTls, httpGet, shareTls, startRelayProcess, stopProcesses } from './relayProcess.js';
 import { acmeEnv, handshake, tempDir, timings } from './support.js';
 
 const HOOK = path.join(__dirname, 'challtestsrv-hook.mjs');
@@ -82,18 +82,7 @@ test('--tls-cert/--tls-key: a wildcard of your own serves the tunnels over HTTPS
     const key = path.join(dir, 'privkey.pem');
     selfSignedCertificate({ cert, key, names: [domain, `*.${domain}`], days: 2 });
     const [httpPort, port] = [await freePort(), await freePort()];
-    const own = await startRelayProcess([
-      '--domain',
-      domain,
-      '--http-port',
-      String(httpPort),
-      '--https-port',
-      String(port),
-      '--tls-cert',
-      cert,
-      '--tls-key',
-      key,
-    ]);
+    const own = await startRelayProcess([...domainArgs(domain, httpPort, port), '--tls-cert', cert, '--tls-key', key]);
     try {
       const tunnel = await shareTls(origin.port, `https://${domain}:${port}`, cert, ['--subdomain', 'mine']);
       assert.is(tunnel.url, `https://mine.${domain}:${port}`);
