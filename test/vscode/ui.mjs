@@ -111,8 +111,21 @@ export async function driveUi(browser, server, { extensionPath, outDir }) {
     lap('UI: text and status filters work');
 
     const home = log.locator('#rows .row', { has: log.locator('.path', { hasText: /^\/$/ }) }).first();
-    await home.click();
-    await log.locator('#summary', { hasText: 'GET / → 200' }).waitFor({ timeout: T.short });
+    // A request arriving late (the browser's /favicon.ico) pushes the rows down between finding the
+    // row and clicking it, and the click lands on its neighbour: click until the details are GET /.
+    const selectHome = () =>
+      waitFor(
+        async () => {
+          await home.click();
+          return log
+            .locator('#summary', { hasText: 'GET / → 200' })
+            .waitFor({ timeout: 1000 })
+            .then(() => true);
+        },
+        T.short,
+        'the GET / row to be selected',
+      );
+    await selectHome();
     await log.locator('#response-body', { hasText: PAGE_TEXT }).waitFor({ timeout: T.short });
     await page.keyboard.press('ArrowUp');
     await waitFor(
@@ -121,7 +134,7 @@ export async function driveUi(browser, server, { extensionPath, outDir }) {
       'ArrowUp to select the newer request',
     );
     assert.equal(await log.locator('#rows .row[aria-selected="true"]').count(), 1);
-    await home.click();
+    await selectHome();
     await log.locator('#replay').click();
     await log.locator('#rows .row:first-child .method', { hasText: '↻ GET' }).waitFor({ timeout: T.short });
     await log.locator('#summary', { hasText: 'GET / → 200' }).waitFor({ timeout: T.short });
