@@ -19,7 +19,8 @@ if (!(fuzzScale >= 1)) {
 }
 const only = args;
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
-const uvu = (dir) => [bin('uvu'), '-r', 'tsx', dir, '\\.test\\.ts$'];
+// uvu with a time limit per test and an end for a process that lingers after its tests (test/uvu.cjs).
+const uvu = (dir) => [process.execPath, 'test/uvu.cjs', dir, '\\.test\\.ts$'];
 
 /** Each stage: a name, a time limit, and the command. Suites run one after another: 2 cores. */
 const stages = [
@@ -68,16 +69,25 @@ function runStage(stage) {
       output += d;
       process.stdout.write(d);
     });
-    const timer = setTimeout(() => {
-      console.error(`\n${stage.name} did not finish within ${stage.limit} s; stopping it.`);
+    const killGroup = () => {
       try {
         process.kill(-child.pid, 'SIGKILL');
       } catch {
-        child.kill('SIGKILL');
+        // the group is gone already
       }
+    };
+    let killer;
+    // At the limit: SIGTERM first, so the stage can say what it was doing and what it held.
+    const timer = setTimeout(() => {
+      console.error(`\n${stage.name} did not finish within ${stage.limit} s; stopping it.`);
+      child.kill('SIGTERM');
+      killer = setTimeout(killGroup, 5000);
     }, stage.limit * 1000);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
+      clearTimeout(killer);
+      // Whatever the stage started and left running (a relay, redis-server) goes with it.
+      killGroup();
       // uvu prints "Total: N / Passed: N"; other stages count as one check each.
       const total = Number(/Total:\s+(\d+)/.exec(output)?.[1] ?? 1);
       const passed =
