@@ -6,6 +6,8 @@
 //   timer left open) is ended after a grace period, naming what it held, and the run fails: the
 //   stage no longer sits out its whole limit in silence;
 // - SIGTERM (the stage's limit in test/run.mjs) says which test was running and what was open.
+// PORTHOLE_FAIL_AT_ASSERT=N makes the N-th assertion of every test fail: a run with 1, 2, 3… shows
+// whether each suite cleans up after a test that fails midway (the run must end, naming nothing).
 // It wraps uvu's suite() as uvu 0.5 defines it, and says so if uvu changes under it.
 'use strict';
 const net = require('node:net');
@@ -24,6 +26,19 @@ const LINGER_MS = Number(process.env.PORTHOLE_LINGER_MS ?? 10_000);
 
 let running = 'loading the test files';
 const durations = [];
+
+const failAtAssert = Number(process.env.PORTHOLE_FAIL_AT_ASSERT ?? 0);
+let assertions = 0;
+if (failAtAssert > 0) {
+  const assert = require('uvu/assert');
+  const failing = (check) =>
+    Object.assign((...args) => {
+      if (++assertions === failAtAssert) throw new Error(`failure injected at assertion ${failAtAssert} (PORTHOLE_FAIL_AT_ASSERT)`);
+      return check(...args);
+    }, check);
+  for (const [name, check] of Object.entries(assert)) if (name !== 'Assertion') assert[name] = failing(check);
+  for (const [name, check] of Object.entries(assert.not)) assert.not[name] = failing(check);
+}
 
 /** `fn`, failing with `label` if it has not settled within the limit. */
 function bounded(label, fn) {
@@ -49,8 +64,14 @@ function guarded(test, file, suiteName) {
     throw new Error("uvu's suite() no longer has the shape test/uvu.cjs wraps (uvu 0.5): update the runner with uvu.");
   const label = (what) => [file(), suiteName, what].filter(Boolean).join(' › ');
   const hook = (register, what) => (fn) => register(bounded(label(what), fn));
-  const wrapped = (title, handler) => test(title, bounded(label(title), handler));
-  wrapped.only = (title, handler) => test.only(title, bounded(label(title), handler));
+  const counted =
+    (handler) =>
+    (...args) => {
+      assertions = 0;
+      return handler(...args);
+    };
+  const wrapped = (title, handler) => test(title, bounded(label(title), counted(handler)));
+  wrapped.only = (title, handler) => test.only(title, bounded(label(title), counted(handler)));
   wrapped.skip = test.skip;
   wrapped.run = test.run;
   wrapped.before = hook(test.before, 'before');
