@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { suite } from 'uvu';
+import { suite, type Test } from 'uvu';
 import WebSocket, { WebSocketServer } from 'ws';
 import { startRelay, type Relay } from '../relay/server';
 import type { RelayConfig } from '../relay/config';
@@ -12,9 +12,9 @@ import type { Clock } from '../core/clock';
 import { Agent, type AgentOptions } from '../extension/agent/agent';
 import type { RequestRecord } from '../extension/agent/requestRecord';
 
-import { waitFor } from './wait.cjs';
+import { waitFor, withTimeout } from './wait.cjs';
 
-export { waitFor };
+export { waitFor, withTimeout };
 export { harProblems } from './har.cjs';
 
 export const root = path.join(__dirname, '..');
@@ -175,6 +175,44 @@ export async function agent(relayUrl: string, port: number, options: Partial<Age
   return Object.assign(shared, { host: new URL(url).host });
 }
 
+/** Disposes of something a test started; `later` registers one. */
+export type Later = <T>(value: T, dispose: (value: T) => unknown) => T;
+
+/**
+ * Disposal after each test of `it`, passed or failed: `later(thing, dispose)` returns `thing` and
+ * disposes of it once the test is over, the most recent first. A failing assert then never leaves a
+ * relay, server, agent or process running, which would keep the whole stage from exiting.
+ */
+export function disposeAfterEach<T>(it: Test<T>): Later {
+  const disposals: (() => unknown)[] = [];
+  it.after.each(async () => {
+    for (const dispose of disposals.splice(0).reverse()) {
+      try {
+        await dispose();
+      } catch (error) {
+        console.error(`    cleaning up after the test failed: ${(error as Error).message}`);
+      }
+    }
+  });
+  return (value, dispose) => {
+    disposals.push(() => dispose(value));
+    return value;
+  };
+}
+
+/** A uvu suite whose tests share one origin server; `later` disposes of what a test starts (disposeAfterEach). */
+export function originSuite(title: string) {
+  const ctx = {} as { origin: Origin };
+  const it = suite(title, ctx);
+  it.before(async () => {
+    ctx.origin = await startOrigin();
+  });
+  it.after(async () => {
+    await ctx.origin?.close();
+  });
+  return { it, ctx, later: disposeAfterEach(it) };
+}
+
 export interface SharedTunnel {
   origin: Origin;
   relay: Relay;
@@ -190,12 +228,13 @@ export function tunnelSuite(title: string, subdomain: string) {
     ctx.relay = await relay();
     ctx.agent = await agent(ctx.relay.url, ctx.origin.port, { subdomain });
   });
+  // Whatever the before hook got to start, however far it got.
   it.after(async () => {
-    await ctx.agent.stop();
-    await ctx.relay.close(0);
-    await ctx.origin.close();
+    await ctx.agent?.stop();
+    await ctx.relay?.close(0);
+    await ctx.origin?.close();
   });
-  return { it, ctx };
+  return { it, ctx, later: disposeAfterEach(it) };
 }
 
 export interface Reply {

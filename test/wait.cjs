@@ -1,4 +1,5 @@
-// The one polling wait of the test suites, TypeScript and plain Node alike (test/vscode's rig).
+// The bounded waits of the test suites, TypeScript and plain Node alike (test/vscode's rig): polling
+// until something holds, and a promise's settling with a deadline.
 'use strict';
 
 /**
@@ -20,4 +21,16 @@ async function waitFor(check, ms, what, intervalMs = 25) {
   }
 }
 
-module.exports = { waitFor };
+/**
+ * `promise`'s outcome, or a rejection naming `what` once `ms` have passed; the timer never outlives
+ * the wait (a pending timer would keep the test process alive).
+ */
+function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+module.exports = { waitFor, withTimeout };

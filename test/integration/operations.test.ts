@@ -21,6 +21,7 @@ import {
   startOrigin,
   startRelayProcess,
   waitFor,
+  withTimeout,
   type Origin,
   type RelayLogLine,
   type RelayProcess,
@@ -40,21 +41,6 @@ it.after(async () => {
   await ctx.origin.close();
   fs.rmSync(ctx.dir, { recursive: true, force: true });
 });
-
-/** Resolves to `promise`'s value, or to undefined after `ms`; the timer does not outlive the race. */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<undefined>((resolve) => {
-        timer = setTimeout(() => resolve(undefined), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** `node relay --log-format json` on `port`, stopped after the test. */
 async function relayProcess(port: number, args: string[] = []): Promise<RelayProcess> {
@@ -83,7 +69,7 @@ it('start-up mistakes get one line that says what to do and exit 2, with no stac
   ];
   for (const [args, message] of cases) {
     const child = later(run(['relay', ...args]), (c) => c.stop('SIGKILL'));
-    assert.is(await within(child.exited, 15_000), 2, `${args.join(' ')}: ${child.err}`);
+    assert.is(await withTimeout(child.exited, 30_000, `${args.join(' ')} to exit`), 2, `${args.join(' ')}: ${child.err}`);
     assert.match(child.err, /^porthole relay: /m, args.join(' '));
     assert.match(child.err, message, args.join(' '));
     assert.not.match(child.err, /\n\s+at /, `${args.join(' ')}: no stack trace\n${child.err}`);
@@ -180,7 +166,7 @@ it('SIGTERM: requests in flight complete, agents are told to reconnect, and the 
   assert.is(reply.status, 200);
   assert.is(reply.body.toString(), 'slow done');
   assert.equal(await download, { bytes: size, complete: true }, 'the slow download arrived whole');
-  const code = await within(first.exited, 8000);
+  const code = await withTimeout(first.exited, 30_000, 'the relay to exit after SIGTERM');
   const elapsed = Date.now() - t0;
   assert.is(code, 0);
   assert.ok(elapsed >= 1000 && elapsed < 5000, `exited ${elapsed} ms after SIGTERM`);
@@ -235,7 +221,7 @@ it('SIGHUP re-reads --tokens-file: a new token works at once, a removed one is r
     (e: AgentError) => e,
   );
   assert.is(refused?.code, 'token');
-  const revoked = await within(betaFailed, 5000);
+  const revoked = await withTimeout(betaFailed, 10_000, 'the tunnel of the removed token to fail');
   assert.ok(
     revoked?.status === 'failed' && revoked.error.code === 'token',
     `the tunnel of the removed token: ${JSON.stringify(beta.state)}`,

@@ -12,7 +12,9 @@ import type { AddressInfo } from 'node:net';
 import type { Dns01Hook } from '../../relay/tls/dns01.js';
 import type { CertificateSource } from '../../relay/tls/source.js';
 
-export { waitFor } from '../wait.cjs';
+import { withTimeout } from '../wait.cjs';
+
+export { waitFor, withTimeout } from '../wait.cjs';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -64,14 +66,6 @@ export function recordingLog() {
       return entries.filter((e) => e.event === event && (!names || e.fields.names === names.join(','))).length;
     },
   };
-}
-
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function listen(server: http.Server, port: number): Promise<number> {
