@@ -1,26 +1,23 @@
 /** Failures of every kind stay with the party concerned: restarts, dead agents, silent peers, bad frames, limits. */
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import WebSocket, { WebSocketServer } from 'ws';
 import { Agent, type AgentState } from '../../extension/agent/agent';
 import { CONNECT_PATH, FrameType, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, encodeFrame, encodeJson, type Refusal } from '../../core/protocol';
 import type { LogFields } from '../../relay/log';
 import { startRelay } from '../../relay/server';
-import { agent, exitWithin, freePort, relay, request, run, share, startOrigin, waitFor, type Origin } from '../helpers';
+import { agent, exitWithin, freePort, originSuite, relay, request, run, share, waitFor } from '../helpers';
 import { ManualClock } from '../clock';
+import type { Relay } from '../../relay/server';
 
-const ctx = {} as { origin: Origin };
-const it = suite('resilience', ctx);
-it.before(async () => {
-  ctx.origin = await startOrigin();
-});
-it.after(async () => {
-  await ctx.origin.close();
-});
+const { it, ctx, later } = originSuite('resilience');
+const closeRelay = (r: Relay) => r.close(0);
+const stopAgent = (a: { stop(): Promise<void> }) => a.stop();
+const terminate = (ws: WebSocket) => ws.terminate();
+const closeServer = (wss: WebSocketServer) => new Promise((resolve) => wss.close(resolve));
 
 /** A hand-made agent: a raw WebSocket that says HELLO and then whatever the test wants. */
 async function rawAgent(port: number, options: WebSocket.ClientOptions = {}): Promise<WebSocket> {
-  const ws = new WebSocket(`ws://localhost:${port}${CONNECT_PATH}`, options);
+  const ws = later(new WebSocket(`ws://localhost:${port}${CONNECT_PATH}`, options), terminate);
   await new Promise((resolve, reject) => {
     ws.once('open', resolve);
     ws.once('error', reject);
@@ -34,30 +31,28 @@ const closeOf = (ws: WebSocket) =>
 
 it('the relay restarts: the agent reconnects and the same URL works again', async () => {
   const port = await freePort();
-  let r = await relay({ httpPort: port });
-  const a = await agent(r.url, ctx.origin.port, { subdomain: 'phoenix' });
+  const first = later(await relay({ httpPort: port }), closeRelay);
+  const a = later(await agent(first.url, ctx.origin.port, { subdomain: 'phoenix' }), stopAgent);
   const states: string[] = [];
   a.on('state', (s: AgentState) => states.push(s.status));
-  await r.close(0);
-  r = await relay({ httpPort: port });
+  await first.close(0);
+  later(await relay({ httpPort: port }), closeRelay);
   await waitFor(async () => (await request(port, a.host, { path: '/hello' })).status === 200, 15_000, 'the tunnel back after the restart');
   assert.is(a.url, `http://phoenix.localhost:${port}`);
   assert.ok(states.includes('reconnecting') && states.at(-1) === 'live', states.join(' → '));
-  await a.stop();
-  await r.close(0);
 });
 
 it('an agent killed outright: 503 during the grace period, nobody else takes the name, then 404', async () => {
   const clock = new ManualClock();
-  const r = await relay({ gracePeriodMs: 60_000 }, clock);
-  const killed = await share([String(ctx.origin.port), '--relay', r.url, '--subdomain', 'doomed']);
+  const r = later(await relay({ gracePeriodMs: 60_000 }, clock), closeRelay);
+  const killed = later(await share([String(ctx.origin.port), '--relay', r.url, '--subdomain', 'doomed']), stopAgent);
   const host = new URL(killed.url).host;
   assert.is((await request(r.httpPort, host, { path: '/hello' })).status, 200);
   killed.process.kill('SIGKILL');
   await waitFor(async () => (await request(r.httpPort, host, { path: '/hello' })).status === 503, 5000, 'the reconnecting page');
   const page = await request(r.httpPort, host, { path: '/hello' });
   assert.match(page.body.toString(), /waiting up to 60 s for it to reconnect/);
-  const thief = new Agent({ target: String(ctx.origin.port), relay: r.url, subdomain: 'doomed' });
+  const thief = later(new Agent({ target: String(ctx.origin.port), relay: r.url, subdomain: 'doomed' }), stopAgent);
   const refused = await thief.start().then(
     () => undefined,
     (e: Error & { code?: string }) => e,
@@ -68,40 +63,36 @@ it('an agent killed outright: 503 during the grace period, nobody else takes the
   assert.is((await request(r.httpPort, host, { path: '/hello' })).status, 503, 'a millisecond before the grace period ends');
   clock.advance(1);
   assert.is((await request(r.httpPort, host, { path: '/hello' })).status, 404, 'once it has ended');
-  await r.close(0);
 });
 
 it('a clean stop frees the name at once', async () => {
-  const r = await relay({ gracePeriodMs: 60_000 });
-  const first = await agent(r.url, ctx.origin.port, { subdomain: 'handover' });
+  const r = later(await relay({ gracePeriodMs: 60_000 }), closeRelay);
+  const first = later(await agent(r.url, ctx.origin.port, { subdomain: 'handover' }), stopAgent);
   await first.stop();
-  await waitFor(() => r.registry.lookup('handover') === undefined, 2000, 'the name to be freed');
-  const second = await agent(r.url, ctx.origin.port, { subdomain: 'handover' });
+  await waitFor(() => r.registry.lookup('handover') === undefined, 10_000, 'the name to be freed');
+  const second = later(await agent(r.url, ctx.origin.port, { subdomain: 'handover' }), stopAgent);
   assert.is((await request(r.httpPort, second.host, { path: '/hello' })).status, 200);
-  await second.stop();
-  await r.close(0);
 });
 
 it('the relay detects a silent agent after two heartbeat intervals, and not before', async () => {
   const clock = new ManualClock();
-  const r = await relay({ heartbeatMs: 15_000, gracePeriodMs: 60_000 }, clock);
+  const r = later(await relay({ heartbeatMs: 15_000, gracePeriodMs: 60_000 }, clock), closeRelay);
   const ws = await rawAgent(r.httpPort, { autoPong: false });
   const pinged = new Promise((resolve) => ws.once('ping', resolve));
   const closed = closeOf(ws);
   ws.send(encodeJson(FrameType.Hello, 0, { protocol: PROTOCOL_VERSION, agent: 'silent', subdomain: 'silent' }));
-  const tunnel = await waitFor(() => r.registry.lookup('silent')?.tunnel, 2000, 'registration');
+  const tunnel = await waitFor(() => r.registry.lookup('silent')?.tunnel, 10_000, 'registration');
   clock.advance(15_000);
   await pinged;
   assert.ok(tunnel.isOpen, 'one interval without a word is allowed');
   clock.advance(15_000);
   assert.equal(await closed, { code: 4001, reason: 'no heartbeat for 30 s' });
   assert.ok(r.registry.lookup('silent')?.reconnectingUntil, 'the name waits for its agent');
-  await r.close(0);
 });
 
 it('an agent that never says HELLO is cut off after 10 s', async () => {
   const clock = new ManualClock();
-  const r = await relay({}, clock);
+  const r = later(await relay({}, clock), closeRelay);
   const ws = await rawAgent(r.httpPort);
   const closed = closeOf(ws);
   clock.advance(9_999);
@@ -110,52 +101,50 @@ it('an agent that never says HELLO is cut off after 10 s', async () => {
   assert.is(ws.readyState, WebSocket.OPEN, 'still connected a millisecond before the deadline');
   clock.advance(1);
   assert.equal(await closed, { code: 1002, reason: 'no HELLO within 10 s' });
-  await r.close(0);
 });
 
 it('an agent turned away before it registers leaves a line saying why, at most one a minute per address', async () => {
   const clock = new ManualClock();
   const lines: LogFields[] = [];
-  const r = await startRelay({ config: { httpPort: 0 }, clock, log: (event, fields = {}) => lines.push({ event, ...fields }) });
-  try {
-    // As a JSON log writes them: fields without a value left out.
-    const rejected = () => lines.filter((line) => line.event === 'agent.rejected').map((line) => JSON.parse(JSON.stringify(line)));
-    const silent = await rawAgent(r.httpPort);
-    const cut = closeOf(silent);
-    clock.advance(10_000);
-    await cut;
-    await waitFor(() => rejected().length === 1, 2000, 'the line for an agent without HELLO');
-    assert.equal(rejected()[0], {
-      event: 'agent.rejected',
-      code: 1002,
-      reason: 'no HELLO within 10 s',
-      greeted: false,
-      remote: '127.0.0.1',
-    });
+  const r = later(
+    await startRelay({ config: { httpPort: 0 }, clock, log: (event, fields = {}) => lines.push({ event, ...fields }) }),
+    closeRelay,
+  );
+  // As a JSON log writes them: fields without a value left out.
+  const rejected = () => lines.filter((line) => line.event === 'agent.rejected').map((line) => JSON.parse(JSON.stringify(line)));
+  const silent = await rawAgent(r.httpPort);
+  const cut = closeOf(silent);
+  clock.advance(10_000);
+  await cut;
+  await waitFor(() => rejected().length === 1, 2000, 'the line for an agent without HELLO');
+  assert.equal(rejected()[0], {
+    event: 'agent.rejected',
+    code: 1002,
+    reason: 'no HELLO within 10 s',
+    greeted: false,
+    remote: '127.0.0.1',
+  });
 
-    // The same address again within the minute: counted, not written.
-    const huge = await rawAgent(r.httpPort);
-    const tooBig = closeOf(huge);
-    huge.send(Buffer.alloc(MAX_MESSAGE_BYTES + 1));
-    assert.is((await tooBig).code, 1009);
-    // Its line is due only once the relay has seen it go: its connection's slot is free by then.
-    const open = () => /porthole_connections\{slots="all"\} (\d+)/.exec(r.metrics.render(r.registry, []))?.[1];
-    await waitFor(() => open() === '0', 2000, 'the relay to see the connection go');
-    assert.is(rejected().length, 1, 'a second rejection within the minute is counted, not written');
-    clock.advance(60_000);
-    const quitter = await rawAgent(r.httpPort);
-    const quit = closeOf(quitter);
-    quitter.close();
-    await quit;
-    await waitFor(() => rejected().length === 2, 2000, 'the next line, a minute later');
-    assert.equal(rejected()[1], { event: 'agent.rejected', code: 1005, greeted: false, remote: '127.0.0.1', times: 2 });
-  } finally {
-    await r.close(0);
-  }
+  // The same address again within the minute: counted, not written.
+  const huge = await rawAgent(r.httpPort);
+  const tooBig = closeOf(huge);
+  huge.send(Buffer.alloc(MAX_MESSAGE_BYTES + 1));
+  assert.is((await tooBig).code, 1009);
+  // Its line is due only once the relay has seen it go: its connection's slot is free by then.
+  const open = () => /porthole_connections\{slots="all"\} (\d+)/.exec(r.metrics.render(r.registry, []))?.[1];
+  await waitFor(() => open() === '0', 2000, 'the relay to see the connection go');
+  assert.is(rejected().length, 1, 'a second rejection within the minute is counted, not written');
+  clock.advance(60_000);
+  const quitter = await rawAgent(r.httpPort);
+  const quit = closeOf(quitter);
+  quitter.close();
+  await quit;
+  await waitFor(() => rejected().length === 2, 2000, 'the next line, a minute later');
+  assert.equal(rejected()[1], { event: 'agent.rejected', code: 1005, greeted: false, remote: '127.0.0.1', times: 2 });
 });
 
 it('the agent detects a silent relay after two heartbeat intervals and reconnects', async () => {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', autoPong: false });
+  const wss = later(new WebSocketServer({ port: 0, host: '127.0.0.1', autoPong: false }), closeServer);
   await new Promise((resolve) => wss.once('listening', resolve));
   wss.on('connection', (ws) =>
     ws.on('message', () =>
@@ -163,7 +152,10 @@ it('the agent detects a silent relay after two heartbeat intervals and reconnect
     ),
   );
   const clock = new ManualClock();
-  const a = new Agent({ target: String(ctx.origin.port), relay: `http://127.0.0.1:${(wss.address() as { port: number }).port}`, clock });
+  const a = later(
+    new Agent({ target: String(ctx.origin.port), relay: `http://127.0.0.1:${(wss.address() as { port: number }).port}`, clock }),
+    stopAgent,
+  );
   await a.start();
   const tunnel = () => (a as unknown as { tunnel?: { isOpen: boolean } }).tunnel;
   clock.advance(15_000);
@@ -171,17 +163,18 @@ it('the agent detects a silent relay after two heartbeat intervals and reconnect
   clock.advance(15_000);
   const reconnecting = await waitFor(() => (a.state.status === 'reconnecting' ? a.state : undefined), 5000, 'reconnecting state');
   assert.match(reconnecting.reason, /stopped answering heartbeats/);
-  await a.stop();
-  wss.close();
 });
 
 it('the agent gives up on a relay that accepts the WebSocket but never answers HELLO, after 10 s, and tries again', async () => {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  const wss = later(new WebSocketServer({ port: 0, host: '127.0.0.1' }), closeServer);
   await new Promise((resolve) => wss.once('listening', resolve));
   const connections: WebSocket[] = [];
   wss.on('connection', (ws) => connections.push(ws));
   const clock = new ManualClock();
-  const a = new Agent({ target: String(ctx.origin.port), relay: `http://127.0.0.1:${(wss.address() as { port: number }).port}`, clock });
+  const a = later(
+    new Agent({ target: String(ctx.origin.port), relay: `http://127.0.0.1:${(wss.address() as { port: number }).port}`, clock }),
+    stopAgent,
+  );
   void a.start().catch(() => undefined);
   await waitFor(() => connections.length === 1 && a.state.status === 'connecting', 5000, 'the first connection');
   await waitFor(() => clock.pending > 0, 5000, 'the agent to wait for WELCOME');
@@ -189,13 +182,11 @@ it('the agent gives up on a relay that accepts the WebSocket but never answers H
   // Never live, so it is still connecting: the try failed and the next one waits.
   const retry = await waitFor(() => (a.state.status === 'connecting' ? a.state.retry : undefined), 5000, 'a retry');
   assert.match(retry.reason, /did not answer within 10 s/);
-  await a.stop();
-  wss.close();
 });
 
 it('malformed and oversized frames close only that connection, with a reason', async () => {
-  const r = await relay();
-  const good = await agent(r.url, ctx.origin.port, { subdomain: 'bystander' });
+  const r = later(await relay(), closeRelay);
+  const good = later(await agent(r.url, ctx.origin.port, { subdomain: 'bystander' }), stopAgent);
   const cases: [string, (ws: WebSocket) => void, number, RegExp][] = [
     ['truncated header', (ws) => ws.send(Buffer.from([1, 0, 0])), 1002, /truncated frame header/],
     ['unknown type', (ws) => ws.send(encodeFrame(42 as FrameType, 0)), 1002, /unknown frame type 42/],
@@ -214,12 +205,10 @@ it('malformed and oversized frames close only that connection, with a reason', a
     assert.match(text, reason, label);
   }
   assert.is((await request(r.httpPort, good.host, { path: '/hello' })).status, 200, 'the other tunnel never noticed');
-  await good.stop();
-  await r.close(0);
 });
 
 it('an agent of another protocol version is told which side to update', async () => {
-  const r = await relay();
+  const r = later(await relay(), closeRelay);
   for (const [protocol, advice] of [
     [
       0,
@@ -234,13 +223,12 @@ it('an agent of another protocol version is told which side to update', async ()
     assert.match((await refusal).message, advice);
     ws.terminate();
   }
-  await r.close(0);
 });
 
 it('per-tunnel stream limit: the busy tunnel answers 503, others are untouched', async () => {
-  const r = await relay({ maxStreamsPerTunnel: 2 });
-  const busy = await agent(r.url, ctx.origin.port, { subdomain: 'busy' });
-  const calm = await agent(r.url, ctx.origin.port, { subdomain: 'calm' });
+  const r = later(await relay({ maxStreamsPerTunnel: 2 }), closeRelay);
+  const busy = later(await agent(r.url, ctx.origin.port, { subdomain: 'busy' }), stopAgent);
+  const calm = later(await agent(r.url, ctx.origin.port, { subdomain: 'calm' }), stopAgent);
   const slow = [request(r.httpPort, busy.host, { path: '/slow?n=800' }), request(r.httpPort, busy.host, { path: '/slow?n=800' })];
   await waitFor(() => r.registry.lookup('busy')?.activeStreams === 2, 5000, 'two requests in flight');
   const third = await request(r.httpPort, busy.host, { path: '/hello' });
@@ -248,14 +236,11 @@ it('per-tunnel stream limit: the busy tunnel answers 503, others are untouched',
   assert.match(third.body.toString(), /already has 2 requests in flight/);
   assert.is((await request(r.httpPort, calm.host, { path: '/hello' })).status, 200);
   assert.ok((await Promise.all(slow)).every((reply) => reply.status === 200));
-  await busy.stop();
-  await calm.stop();
-  await r.close(0);
 });
 
 it('the CLI exits non-zero with a clear message: wrong token, taken name, invalid name, unreachable relay', async () => {
-  const r = await relay({ tokens: ['right-token-123456'] });
-  const owner = await agent(r.url, ctx.origin.port, { subdomain: 'owned', token: 'right-token-123456' });
+  const r = later(await relay({ tokens: ['right-token-123456'] }), closeRelay);
+  const owner = later(await agent(r.url, ctx.origin.port, { subdomain: 'owned', token: 'right-token-123456' }), stopAgent);
   // The relay says what happened; the CLI adds what to do, in its own flags.
   const attempts: [string[], RegExp][] = [
     [['--token', 'wrong-token'], /rejected this token.*\nPass the relay's agent token with --token T \(or PORTHOLE_TOKEN\)\.\n$/],
@@ -264,17 +249,18 @@ it('the CLI exits non-zero with a clear message: wrong token, taken name, invali
     [['--token', 'right-token-123456', '--subdomain', 'Not_A..Name!'], /not a valid name.*\nChoose another name with --subdomain/],
   ];
   for (const [args, message] of attempts) {
-    const child = run(['dist/cli.js', 'share', String(ctx.origin.port), '--relay', r.url, ...args]);
-    const code = await exitWithin(child, 10_000);
-    await child.stop();
+    const child = later(run(['dist/cli.js', 'share', String(ctx.origin.port), '--relay', r.url, ...args]), stopAgent);
+    const code = await exitWithin(child, 30_000);
     assert.is(code, 1, args.join(' '));
     assert.match(child.err, message);
     assert.not.match(child.err, /Set Relay Token|VS Code/, 'no VS Code command named to a CLI user');
   }
   const closedPort = await freePort();
-  const lost = run(['dist/cli.js', 'share', String(ctx.origin.port), '--relay', `http://127.0.0.1:${closedPort}`, '--json']);
+  const lost = later(
+    run(['dist/cli.js', 'share', String(ctx.origin.port), '--relay', `http://127.0.0.1:${closedPort}`, '--json']),
+    stopAgent,
+  );
   const code = await exitWithin(lost, 40_000);
-  await lost.stop();
   assert.is(code, 1);
   assert.match(
     lost.err,
@@ -287,8 +273,6 @@ it('the CLI exits non-zero with a clear message: wrong token, taken name, invali
     [1, 2, 3, 4],
   );
   assert.is((await request(r.httpPort, owner.host, { path: '/hello' })).status, 200);
-  await owner.stop();
-  await r.close(0);
 });
 
 it.run();

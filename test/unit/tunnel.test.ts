@@ -18,12 +18,22 @@ import type { Masking } from '../../core/messageWriter';
 import type { TunnelStream } from '../../core/stream';
 import { Tunnel } from '../../core/tunnel';
 import { frameSocket } from '../../core/wsSocket';
-import { waitFor } from '../wait.cjs';
+import { handledByPeer, waitFor, withTimeout } from '../helpers';
 
 const head: RequestHead = { method: 'POST', path: '/', headers: [], body: true };
 const tick = (ms = 20) => new Promise((resolve) => setTimeout(resolve, ms));
 v8.setFlagsFromString('--expose-gc');
 const collectGarbage = vm.runInNewContext('gc') as () => void;
+
+/** Client options for the agent's masking: a zero key stands for agents that skip masking on loopback. */
+const zeroKey = (masking: Masking): WebSocket.ClientOptions =>
+  masking === 'zero-key'
+    ? {
+        generateMask: (mask: Buffer) => {
+          mask.fill(0);
+        },
+      }
+    : {};
 
 /** A relay-side Tunnel and a client WebSocket connected to it, wrapped in an agent-side Tunnel. */
 async function pair(
@@ -33,16 +43,9 @@ async function pair(
 ) {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   await new Promise((resolve) => wss.once('listening', resolve));
+  const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, zeroKey(agentMasking));
+  pairs.push({ client, wss });
   const serverSide = new Promise<WebSocket>((resolve) => wss.once('connection', resolve));
-  const zeroKey =
-    agentMasking === 'zero-key'
-      ? {
-          generateMask: (mask: Buffer) => {
-            mask.fill(0);
-          },
-        }
-      : {};
-  const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, zeroKey);
   const closed: { code?: number; reason?: string } = {};
   const faults: { side: 'agent' | 'relay'; error: unknown; stream?: number }[] = [];
   const agent = new Tunnel(
@@ -74,21 +77,37 @@ async function pair(
     faults,
     relayClosed,
     closed,
-    done: () => {
-      client.terminate();
-      wss.close();
-    },
   };
 }
 
 const it = suite('tunnel');
+/** Every pair a test made is closed after it, however the test ended: a pair left open keeps the run alive. */
+const pairs: { client: WebSocket; wss: WebSocketServer }[] = [];
+it.after.each(async () => {
+  for (const { client, wss } of pairs.splice(0)) {
+    client.terminate();
+    for (const peer of wss.clients) peer.terminate();
+    await new Promise((resolve) => wss.close(resolve));
+  }
+});
 
 it('credit windows: a sender stops at the window and resumes as the receiver consumes', async () => {
   const received: Buffer[] = [];
+  const arrived = () => received.reduce((n, b) => n + b.length, 0);
+  /** Credit the receiver has returned so far; the sender may have sent the window beyond it, never more. */
+  let consumed = 0;
+  let overrun = 0;
+  let ended = false;
   let agentStream!: TunnelStream;
   const t = await pair((stream) => {
     agentStream = stream;
-    stream.onData = (chunk) => received.push(Buffer.from(chunk));
+    stream.onData = (chunk) => {
+      received.push(Buffer.from(chunk));
+      overrun = Math.max(overrun, arrived() - (consumed + INITIAL_WINDOW));
+    };
+    stream.onEnd = () => {
+      ended = true;
+    };
   });
   const stream = t.relay.openStream(head);
   const total = 3 * INITIAL_WINDOW;
@@ -101,51 +120,48 @@ it('credit windows: a sender stops at the window and resumes as the receiver con
     offset += 64 * 1024;
   }
   assert.is(offset, INITIAL_WINDOW, 'write() says stop once the window is spent');
-  const arrived = () => received.reduce((n, b) => n + b.length, 0);
-  await waitFor(() => arrived() >= INITIAL_WINDOW, 5000, 'the first window to arrive');
-  await tick(100);
-  assert.is(
-    received.reduce((n, b) => n + b.length, 0),
-    INITIAL_WINDOW,
-    'nothing beyond the window is in flight',
-  );
+  await waitFor(() => arrived() >= INITIAL_WINDOW, 10_000, 'the first window to arrive');
+  await handledByPeer(t.relay.ws);
+  assert.is(arrived(), INITIAL_WINDOW, 'nothing beyond the window is in flight');
 
   let resumed = 0;
   stream.onWritable = () => {
     resumed++;
   };
   agentStream.consumed(INITIAL_WINDOW);
-  await tick(100);
-  assert.ok(resumed > 0, 'the sender is told it may resume');
+  consumed = INITIAL_WINDOW;
+  await waitFor(() => resumed > 0, 10_000, 'the sender to be told it may resume');
   stream.write(source.subarray(offset));
   stream.end();
-  const ended = new Promise<void>((resolve) => {
-    agentStream.onEnd = resolve;
-  });
-  let granted = INITIAL_WINDOW;
-  const deadline = Date.now() + 10_000;
-  while (received.reduce((n, b) => n + b.length, 0) < total && Date.now() < deadline) {
-    const arrived = received.reduce((n, b) => n + b.length, 0);
-    if (arrived > granted) agentStream.consumed(arrived - granted);
-    granted = Math.max(granted, arrived);
-    assert.ok(arrived - granted <= INITIAL_WINDOW, 'never more in flight than the window');
-    await tick(10);
-  }
-  await ended;
+  // The receiver returns credit for what has arrived, a little at a time, until the stream ends.
+  await waitFor(
+    () => {
+      if (arrived() > consumed) {
+        agentStream.consumed(arrived() - consumed);
+        consumed = arrived();
+      }
+      return ended;
+    },
+    30_000,
+    'the rest of the body as credit comes back',
+    10,
+  );
+  assert.is(overrun, 0, 'never more in flight than the window');
   assert.ok(Buffer.concat(received).equals(source), 'every byte arrives, in order');
-  t.done();
 });
 
 it('frames queued in one turn of the event loop leave as one WebSocket message', async () => {
-  const t = await pair();
+  let opened = 0;
+  const t = await pair(() => {
+    opened++;
+  });
   let messages = 0;
   t.client.on('message', () => {
     messages++;
   });
   for (let i = 0; i < 10; i++) t.relay.openStream({ method: 'GET', path: `/${i}`, headers: [] }).end();
-  await tick(50);
+  await waitFor(() => opened === 10, 10_000, 'the ten streams to reach the agent');
   assert.is(messages, 1);
-  t.done();
 });
 
 for (const agentMasking of ['zero-key', 'random-key'] as const) {
@@ -173,11 +189,7 @@ for (const agentMasking of ['zero-key', 'random-key'] as const) {
     });
     for (const body of bodies) relayStream.write(body);
     relayStream.end();
-    try {
-      await Promise.race([answered, tick(5000).then(() => assert.unreachable('the echo did not come back within 5 s'))]);
-    } finally {
-      t.done();
-    }
+    await withTimeout(answered, 30_000, 'the echo');
     assert.ok(Buffer.concat(toAgent).equals(expected), 'relay → agent: every byte, in order');
     assert.ok(Buffer.concat(toRelay).equals(expected), 'agent → relay: every byte, in order');
     const largest = Math.max(...messageSizes);
@@ -201,7 +213,6 @@ it('a peer that overruns a stream window is disconnected with a reason', async (
   );
   assert.is(code, 1002);
   assert.match(reason, /stream 1 overran its flow-control window/);
-  t.done();
 });
 
 it('a peer that stops reading: writers pause at the connection limit, not after every stream has filled its window', async () => {
@@ -227,7 +238,6 @@ it('a peer that stops reading: writers pause at the connection limit, not after 
     buffered < 16 * 1024 * 1024,
     `${buffered} bytes buffered for a peer that reads nothing (32 windows would be ${32 * INITIAL_WINDOW})`,
   );
-  t.done();
 });
 
 it("a finished stream lets go of its owner's callbacks, so a stale reference to it retains nothing", async () => {
@@ -252,7 +262,6 @@ it("a finished stream lets go of its owner's callbacks, so a stale reference to 
   collectGarbage();
   assert.ok(stream.isDone);
   assert.is(ownerRef.deref(), undefined, 'the owner is collectable while the stream object is still referenced');
-  t.done();
 });
 
 it('closing the tunnel resets every open stream', async () => {
@@ -260,10 +269,9 @@ it('closing the tunnel resets every open stream', async () => {
   const resets: string[] = [];
   for (let i = 0; i < 3; i++) t.relay.openStream(head).onReset = (r) => resets.push(r.code);
   t.client.terminate();
-  await tick(100);
+  await waitFor(() => resets.length === 3, 10_000, 'the streams to be reset');
   assert.equal(resets, ['cancelled', 'cancelled', 'cancelled']);
   assert.is(t.relay.streams.size, 0);
-  t.done();
 });
 
 const closeOf = (ws: WebSocket) =>
@@ -290,7 +298,7 @@ it("an exception in a stream owner's callback resets that stream alone; the tunn
   doomed.end();
   fine.end();
   assert.is(await answered, 200, 'the other stream got its answer');
-  await tick(50);
+  await waitFor(() => agentResets.length > 0, 10_000, 'the agent to hear of the reset');
   assert.ok(doomed.isDone);
   assert.equal(agentResets, [[doomed.id, 'internal']], 'the peer is told the stream is over');
   assert.equal(resets, ['internal error: a library refused what the peer sent'], 'the owner hears of it as a reset');
@@ -299,7 +307,6 @@ it("an exception in a stream owner's callback resets that stream alone; the tunn
     [['relay', doomed.id, 'a library refused what the peer sent']],
   );
   assert.ok(t.relay.isOpen && t.agent.isOpen, 'the tunnel lives on');
-  t.done();
 });
 
 it('an exception outside any stream closes the connection with 1011 and is reported', async () => {
@@ -315,7 +322,6 @@ it('an exception outside any stream closes the connection with 1011 and is repor
     t.faults.map((f) => [f.side, f.stream, (f.error as Error).message]),
     [['relay', undefined, 'nobody foresaw this']],
   );
-  t.done();
 });
 
 it('a close reason quoting what the peer sent is cut to the 123 bytes a close frame holds, at a character boundary', async () => {
@@ -328,7 +334,6 @@ it('a close reason quoting what the peer sent is cut to the 123 bytes a close fr
   assert.match(reason, /^malformed frame: RESPONSE on stream 1 has an invalid header "ÿÿ.*…$/);
   assert.ok(Buffer.byteLength(reason) <= 123, `${Buffer.byteLength(reason)} bytes`);
   assert.match(t.relayClosed.reason ?? '', /ÿ{40}/, 'this side keeps the whole reason for its log');
-  t.done();
 });
 
 it.run();
