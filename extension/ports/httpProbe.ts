@@ -7,10 +7,11 @@ const PROBE_TIMEOUT_MS = 500;
 const PROBE_MAX_BYTES = 16 * 1024;
 
 /**
- * Sends `GET /` and reads at most 16 KiB for at most 500 ms: enough for the status line and, on most
- * pages, the <title>. Undefined when nothing answered HTTP (closed port, another protocol, silence).
+ * Sends `GET /` and reads at most 16 KiB for at most 500 ms (`timeoutMs`): enough for the status line
+ * and, on most pages, the <title>. Undefined when nothing answered HTTP (closed port, another
+ * protocol, silence).
  */
-export function probeHttp(port: number, host = '127.0.0.1'): Promise<HttpProbe | undefined> {
+export function probeHttp(port: number, host = '127.0.0.1', timeoutMs = PROBE_TIMEOUT_MS): Promise<HttpProbe | undefined> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let received = 0;
@@ -20,7 +21,7 @@ export function probeHttp(port: number, host = '127.0.0.1'): Promise<HttpProbe |
       socket.destroy();
       resolve(parseHttpResponseStart(Buffer.concat(chunks).toString('utf8')));
     };
-    const timer = setTimeout(finish, PROBE_TIMEOUT_MS);
+    const timer = setTimeout(finish, timeoutMs);
     const hostHeader = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     socket.once('connect', () =>
       socket.write(
@@ -38,10 +39,10 @@ export function probeHttp(port: number, host = '127.0.0.1'): Promise<HttpProbe |
 }
 
 /** Probes the given ports side by side and returns them with `http` set where they answered HTTP. */
-export async function labelHttp(ports: ListeningPort[]): Promise<ListeningPort[]> {
+export async function labelHttp(ports: ListeningPort[], timeoutMs = PROBE_TIMEOUT_MS): Promise<ListeningPort[]> {
   return Promise.all(
     ports.map(async (port) => {
-      const http = await probeHttp(port.port, port.host);
+      const http = await probeHttp(port.port, port.host, timeoutMs);
       return http ? { ...port, http } : port;
     }),
   );

@@ -1,12 +1,11 @@
-import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ListeningPort } from '../../extension/ports/portRanking.js';
 import { PortWatcher } from '../../extension/ports/portWatcher.js';
-import { waitFor } from '../wait.cjs';
-import { close, listen } from './portsSupport.js';
+import { exitWithin, run, waitFor } from '../helpers';
+import { ANSWER_MS, close, listen } from './portsSupport.js';
 
 test('PortWatcher: sees a new listener of this process, its removal, and offers it once', async () => {
   const earlier = net.createServer();
@@ -27,23 +26,22 @@ test('PortWatcher: sees a new listener of this process, its removal, and offers 
   const problems: string[] = [];
   watcher.on('problem', (message) => problems.push(message));
   const seen = (event: string, port: number, after = 0) => events.slice(after).find((e) => e.event === event && e.port.port === port)?.port;
-  const withinMs = 2 * PortWatcher.MIN_INTERVAL_MS + 1500;
   const server = net.createServer();
   try {
     const port = await listen(server, 0, '127.0.0.1');
-    const added = await waitFor(() => seen('added', port), withinMs, `added ${port}`);
+    const added = await waitFor(() => seen('added', port), ANSWER_MS, `added ${port}`);
     assert.is(added.pid, process.pid);
     assert.ok(watcher.ports.some((p) => p.port === port));
 
     let mark = events.length;
     await close(server);
-    const removed = await waitFor(() => seen('removed', port, mark), withinMs, `removed ${port}`);
+    const removed = await waitFor(() => seen('removed', port, mark), ANSWER_MS, `removed ${port}`);
     assert.is(removed.pid, process.pid);
     assert.not.ok(watcher.ports.some((p) => p.port === port));
 
     mark = events.length;
     await listen(server, port, '127.0.0.1');
-    await waitFor(() => seen('added', port, mark), withinMs, `added ${port} again`);
+    await waitFor(() => seen('added', port, mark), ANSWER_MS, `added ${port} again`);
     assert.is(events.filter((e) => e.event === 'likelyDevServer' && e.port.port === port).length, 1, 'offered once, not again on restart');
     assert.equal(problems, []);
   } finally {
@@ -55,18 +53,12 @@ test('PortWatcher: sees a new listener of this process, its removal, and offers 
 test('PortWatcher does not keep a process alive', async () => {
   const script = `const { PortWatcher } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'extension', 'ports', 'portWatcher.ts'))});
     new PortWatcher().on('added', () => {}); setTimeout(() => {}, 300);`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: 'inherit' });
-  const code = await new Promise<number | null>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill();
-      reject(new Error('still running after 8 s'));
-    }, 8000);
-    child.once('exit', (exitCode) => {
-      clearTimeout(timer);
-      resolve(exitCode);
-    });
-  });
-  assert.is(code, 0);
+  const child = run(['--import', 'tsx', '-e', script]);
+  try {
+    assert.is(await exitWithin(child, ANSWER_MS), 0, child.err);
+  } finally {
+    await child.stop('SIGKILL');
+  }
 });
 
 test.run();

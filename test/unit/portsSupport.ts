@@ -7,6 +7,9 @@ const fixtures = path.join(__dirname, '..', 'fixtures', 'ports');
 /** A recorded fixture (test/fixtures/ports), as text. */
 export const fixture = (name: string) => fs.readFileSync(path.join(fixtures, name), 'utf8');
 
+/** Long enough for anything that answers on a loaded machine; only silence waits this long. */
+export const ANSWER_MS = 30_000;
+
 const openSockets = new WeakMap<net.Server, Set<net.Socket>>();
 
 /** Listens on `host` (port 0: a free one) and resolves with the port. */
