@@ -26,6 +26,9 @@ const LINGER_MS = Number(process.env.PORTHOLE_LINGER_MS ?? 10_000);
 
 let running = 'loading the test files';
 const durations = [];
+/** The test or hook during which each open handle was first seen, to say who left it open. */
+const openedDuring = new WeakMap();
+const activeHandles = () => (typeof process._getActiveHandles === 'function' ? process._getActiveHandles() : []);
 
 const failAtAssert = Number(process.env.PORTHOLE_FAIL_AT_ASSERT ?? 0);
 let assertions = 0;
@@ -54,6 +57,7 @@ function bounded(label, fn) {
     } finally {
       clearTimeout(timer);
       durations.push([label, performance.now() - started]);
+      for (const handle of activeHandles()) if (!openedDuring.has(handle)) openedDuring.set(handle, label);
     }
   };
 }
@@ -84,8 +88,9 @@ function guarded(test, file, suiteName) {
 /** What keeps this process alive, in words: servers, sockets, child processes, timers. */
 function openHandles() {
   const stdio = new Set([process.stdin, process.stdout, process.stderr]);
-  const handles = typeof process._getActiveHandles === 'function' ? process._getActiveHandles() : [];
-  const described = handles.filter((h) => !stdio.has(h)).map(describe);
+  const described = activeHandles()
+    .filter((h) => !stdio.has(h))
+    .map((h) => `${describe(h)}${openedDuring.has(h) ? ` (opened in ${openedDuring.get(h)})` : ''}`);
   const timers = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
   if (timers > 0) described.push(`${timers} timer${timers === 1 ? '' : 's'}`);
   return described.length > 0 ? described : process.getActiveResourcesInfo();
