@@ -63,12 +63,15 @@ export async function exitWithin(child: Child, ms: number): Promise<number | nul
 export interface Origin {
   port: number;
   seen: http.IncomingHttpHeaders[];
+  /** Open /sse/held?id=… responses by id: the test writes each event after the first (stepEvents). */
+  heldEvents: Map<string, http.ServerResponse>;
   close(): Promise<void>;
 }
 
 /** The "local dev server": a plain Node server with the routes the tests need. */
 export async function startOrigin(): Promise<Origin> {
   const seen: http.IncomingHttpHeaders[] = [];
+  const heldEvents = new Map<string, http.ServerResponse>();
   const server = http.createServer((req, res) => {
     seen.push(req.headers);
     const url = new URL(req.url ?? '/', 'http://origin');
@@ -122,6 +125,14 @@ export async function startOrigin(): Promise<Origin> {
         }, 200);
         return void req.on('close', () => clearInterval(timer));
       }
+      case '/sse/held': {
+        // One event now; the next ones when the test writes them (stepEvents).
+        const id = url.searchParams.get('id') ?? '';
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        res.write('data: tick 0\n\n');
+        heldEvents.set(id, res);
+        return void req.on('close', () => heldEvents.get(id) === res && heldEvents.delete(id));
+      }
       case '/slow':
         return void setTimeout(() => res.end('slow done'), n || 500);
       default:
@@ -134,7 +145,21 @@ export async function startOrigin(): Promise<Origin> {
   const port = await new Promise<number>((resolve) =>
     server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)),
   );
-  return { port, seen, close: () => closeServer(server, wss) };
+  return { port, seen, heldEvents, close: () => closeServer(server, wss) };
+}
+
+/**
+ * Drives the origin's /sse/held?id=`id` response: event n+1 is sent only once the client has event
+ * n (`received()`: what it has so far), then the response ends. It passes only if every hop passes
+ * each event on as it comes, however fast or slow the machine; one that holds events back stalls it.
+ */
+export async function stepEvents(origin: Origin, id: string, received: () => string, count = 5): Promise<void> {
+  for (let n = 0; n < count; n++) {
+    await waitFor(() => received().includes(`data: tick ${n}\n\n`), 15_000, `event ${n} while the stream is still open`);
+    const response = await waitFor(() => origin.heldEvents.get(id), 15_000, `the held event stream "${id}"`);
+    if (n + 1 < count) response.write(`data: tick ${n + 1}\n\n`);
+    else response.end();
+  }
 }
 
 /** Stops a test server and its WebSocket server, ending every connection they still hold. */
