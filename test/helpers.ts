@@ -352,22 +352,41 @@ export interface Child {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Runs a built entry point (dist/relay.js, dist/cli.js) as a real process, or another program with `command`. */
+/** Every child process a test file started and that has not exited: killed when the file's process exits. */
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+/** The JSON values of the lines of `text` that hold one (the CLI's --json output, the relay's JSON log). */
+export function jsonLines<T = Record<string, unknown>>(text: string): T[] {
+  return text.split('\n').flatMap((line) => {
+    try {
+      return [JSON.parse(line) as T];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/**
+ * Runs a built entry point (dist/relay.js, dist/cli.js) as a real process, or another program with
+ * `command`. It is killed when the test process exits, if nothing stopped it before.
+ */
 export function run(args: string[], env: NodeJS.ProcessEnv = {}, command = process.execPath): Child {
   const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
   const handle: Child = {
     process: child,
     out: '',
     err: '',
-    exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
-    events: () =>
-      handle.out.split('\n').flatMap((line) => {
-        try {
-          return [JSON.parse(line)];
-        } catch {
-          return [];
-        }
+    exited: new Promise((resolve) =>
+      child.on('exit', (code) => {
+        children.delete(child);
+        resolve(code);
       }),
+    ),
+    events: () => jsonLines(handle.out),
     stop: async (signal = 'SIGTERM') => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill(signal);
@@ -388,26 +407,25 @@ export function run(args: string[], env: NodeJS.ProcessEnv = {}, command = proce
 export type RelayLogLine = { time: string; event: string; [field: string]: unknown };
 export type RelayProcess = Child & { log(): RelayLogLine[] };
 
-/** `node relay --log-format json` on `port` as a real process; resolves once it logged relay.listening. */
-export async function startRelayProcess(port: number, args: string[] = []): Promise<RelayProcess> {
-  const child = run(['relay', '--http-port', String(port), '--log-format', 'json', ...args]);
-  const log = () =>
-    child.err
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as RelayLogLine);
+/**
+ * `node relay --log-format json …args` as a real process; resolves once it logged relay.listening
+ * (which on TLS comes after its start-up certificate), or fails with what it printed.
+ */
+export async function startRelayProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RelayProcess> {
+  const child = run(['relay', ...args, '--log-format', 'json'], env);
+  const log = () => jsonLines<RelayLogLine>(child.err);
   try {
     await waitFor(
       () => {
-        if (child.process.exitCode !== null) throw new Error(`the relay exited ${child.process.exitCode}: ${child.err}`);
-        return child.err.includes('"relay.listening"');
+        if (child.process.exitCode !== null) throw new Error(`the relay exited ${child.process.exitCode}`);
+        return log().some((e) => e.event === 'relay.listening');
       },
-      10_000,
+      30_000,
       'the relay to listen',
     );
   } catch (error) {
     await child.stop('SIGKILL');
-    throw error;
+    throw new Error(`${(error as Error).message}: ${child.err.slice(-1500)}`);
   }
   return Object.assign(child, { log });
 }

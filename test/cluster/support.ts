@@ -10,23 +10,11 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { CONNECT_PATH, FrameType, PROTOCOL_VERSION, decodeFrames, encodeJson } from '../../core/protocol';
 import { ensureDebianPackages } from '../debian.cjs';
-import { type Child, type Reply, freePort, request, run, waitFor } from '../helpers';
+import { type Child, type RelayProcess, type Reply, freePort, request, run, startRelayProcess, waitFor } from '../helpers';
 
 ensureDebianPackages(['redis-server', 'haproxy']);
 
 export const SECRET = 'test-cluster-secret-0123456789';
-const started = new Set<Child>();
-process.on('exit', () => {
-  for (const child of started) child.process.kill('SIGKILL');
-});
-
-/** Runs `command` and stops it by PID when the test file exits, whatever happened. */
-function own(args: string[], command?: string, env: NodeJS.ProcessEnv = {}): Child {
-  const child = run(args, env, command);
-  started.add(child);
-  void child.exited.then(() => started.delete(child));
-  return child;
-}
 
 /** Sends one command to Redis (any bytes in its arguments) and resolves with its raw reply. */
 export function redisCommand(port: number, ...args: string[]): Promise<string> {
@@ -59,7 +47,7 @@ export interface RedisServer {
 export async function startRedis(port?: number): Promise<RedisServer> {
   const p = port ?? (await freePort());
   const args = ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'];
-  const child = own(args, 'redis-server');
+  const child = run(args, {}, 'redis-server');
   await waitFor(async () => (await redisCommand(p, 'PING')).startsWith('+PONG'), 10_000, `redis-server on ${p} (${child.err}${child.out})`);
   return { port: p, url: `redis://127.0.0.1:${p}`, child, stop: () => child.stop() };
 }
@@ -75,10 +63,9 @@ export async function health(port: number): Promise<Health> {
   return JSON.parse((await request(port, `localhost:${port}`, { path: '/_porthole/health', timeout: 3000 })).body.toString());
 }
 
-export interface Node extends Child {
+export interface Node extends RelayProcess {
+  /** The port it bound (its relay.listening line says which). */
   port: number;
-  /** The relay's JSON log lines so far. */
-  log(): { event: string; [field: string]: unknown }[];
 }
 
 /** `node relay --redis …` on `port` (a free one by default; 0 lets the relay pick); resolves once it is listening, in the cluster. */
@@ -87,36 +74,17 @@ export async function startNode(
   options: { port?: number; args?: string[]; env?: NodeJS.ProcessEnv } = {},
 ): Promise<Node> {
   const port = options.port ?? (await freePort());
-  const args = ['relay', '--http-port', String(port), '--redis', redis.url, '--cluster-secret', SECRET, '--log-format', 'json'];
-  const child = own([...args, '--grace', '30', ...(options.args ?? [])], undefined, options.env);
-  const node: Node = Object.assign(child, {
-    port,
-    log: () =>
-      child.err.split('\n').flatMap((line) => {
-        try {
-          return [JSON.parse(line)];
-        } catch {
-          return [];
-        }
-      }),
-  });
-  const listening = await waitFor(
-    async () => {
-      if (child.process.exitCode !== null) throw new Error(`the node exited ${child.process.exitCode}: ${child.err.slice(-1500)}`);
-      return node.log().find((e) => e.event === 'relay.listening');
-    },
-    30_000,
-    `node on ${port} to be healthy`,
-  );
-  node.port = Number(listening.httpPort);
-  return node;
+  const args = ['--http-port', String(port), '--redis', redis.url, '--cluster-secret', SECRET, '--grace', '30', ...(options.args ?? [])];
+  const child = await startRelayProcess(args, options.env);
+  const listening = child.log().find((e) => e.event === 'relay.listening');
+  return Object.assign(child, { port: Number(listening?.httpPort) });
 }
 
 /** `count` nodes on one Redis, each seeing all the others. */
 export async function startNodes(redis: RedisServer, count: number, args: string[] = []): Promise<Node[]> {
   const nodes: Node[] = [];
   for (let i = 0; i < count; i++) nodes.push(await startNode(redis, { args }));
-  await waitFor(async () => (await health(nodes[0].port)).cluster?.nodes === count, 5000, `${count} nodes in the cluster`);
+  await waitFor(async () => (await health(nodes[0].port)).cluster?.nodes === count, 15_000, `${count} nodes in the cluster`);
   return nodes;
 }
 
@@ -162,7 +130,7 @@ export async function startHaproxy(ports: number[], port?: number): Promise<Bala
     `global\n  maxconn 2000\ndefaults\n  mode tcp\n  retries 3\n  option redispatch\n  timeout connect 2s\n  timeout client 120s\n  timeout server 120s\n` +
       `frontend visitors\n  bind 127.0.0.1:${port}\n  default_backend relays\nbackend relays\n  balance roundrobin\n${servers}\n`,
   );
-  const child = own(['-db', '-f', config], 'haproxy');
+  const child = run(['-db', '-f', config], {}, 'haproxy');
   await waitFor(
     () =>
       new Promise<boolean>((resolve) => {

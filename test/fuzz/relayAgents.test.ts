@@ -41,7 +41,16 @@ it.after(async () => {
 });
 
 async function startRelayAndBystander(): Promise<void> {
-  ctx.relay = await startRelayProcess(ctx.port, ['--grace', '0', '--admin-token', ADMIN, '--max-tunnels-per-token', '100000']);
+  ctx.relay = await startRelayProcess([
+    '--http-port',
+    String(ctx.port),
+    '--grace',
+    '0',
+    '--admin-token',
+    ADMIN,
+    '--max-tunnels-per-token',
+    '100000',
+  ]);
   ctx.bystander = await agent(`http://localhost:${ctx.port}`, ctx.origin.port, { subdomain: 'bystander' });
 }
 

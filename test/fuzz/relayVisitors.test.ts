@@ -19,7 +19,7 @@ const ctx = {} as { relay: RelayProcess; port: number; origins: http.Server[]; a
 const it = suite('random visitors against a relay process', ctx);
 it.before(async () => {
   ctx.port = await freePort();
-  ctx.relay = await startRelayProcess(ctx.port);
+  ctx.relay = await startRelayProcess(['--http-port', String(ctx.port)]);
   ctx.origins = [];
   ctx.agents = [];
   for (const name of NAMES) {

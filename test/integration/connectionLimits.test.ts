@@ -5,8 +5,7 @@
  */
 import * as assert from 'uvu/assert';
 import http from 'node:http';
-import path from 'node:path';
-import { agent, freePort, originSuite, relay, request, root, run, waitFor } from '../helpers';
+import { agent, freePort, originSuite, relay, request, startRelayProcess, waitFor } from '../helpers';
 import { type BareAgent, bareAgent, metric, relayHolds, slowClients, statusVia, type SlowClient } from './limitsSupport';
 
 const { it, ctx, later } = originSuite('connection limits');
@@ -21,20 +20,9 @@ it('a flood from one address: another visitor is served while it holds, an agent
   // Head timeout and heartbeat long enough to outlast the test however slow the machine: the flood
   // must hold its slots throughout, and the agent must not reconnect (its retries would be refusals too).
   const relayProcess = later(
-    run([
-      path.join(root, 'dist/relay.js'),
-      '--http-port',
-      String(port),
-      '--admin-token',
-      'admin-secret',
-      '--head-timeout',
-      '300',
-      '--heartbeat',
-      '300',
-    ]),
+    await startRelayProcess(['--http-port', String(port), '--admin-token', 'admin-secret', '--head-timeout', '300', '--heartbeat', '300']),
     (child) => child.stop(),
   );
-  await waitFor(() => relayProcess.err.includes('relay.listening'), 30_000, 'the relay to listen');
   const apex = `localhost:${port}`;
   // A real agent from the address that will flood, registered before: agents do not count against their address.
   const shared = later(await agent(`http://localhost:${port}`, ctx.origin.port, { subdomain: 'victim' }), (a) => a.stop());
@@ -73,12 +61,13 @@ it('a flood from one address: another visitor is served while it holds, an agent
   assert.is(refusedTotal, FLOOD - PER_ADDRESS + 1, "every connection over the share, and the flooder's request");
   // One line per address per minute, however many refusals: one, unless this machine took minutes.
   const minutes = Math.floor((Date.now() - floodStarted) / 60_000);
-  const lines = relayProcess.err.split('\n').filter((line) => line.includes('connection.refused'));
+  const lines = relayProcess.log().filter((line) => line.event === 'connection.refused');
   assert.ok(
     lines.length >= 1 && lines.length <= 1 + minutes,
-    `${lines.length} log lines in ${minutes} min for ${refusedTotal} refusals:\n${lines.join('\n')}`,
+    `${lines.length} log lines in ${minutes} min for ${refusedTotal} refusals:\n${lines.map((line) => JSON.stringify(line)).join('\n')}`,
   );
-  assert.match(lines[0], 'address=127.0.0.1 reason=address');
+  assert.is(lines[0].address, '127.0.0.1');
+  assert.is(lines[0].reason, 'address');
 });
 
 it('the global cap keeps a reserve: health and agents get in while visitors are full; visitors get 503', async () => {

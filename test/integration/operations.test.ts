@@ -14,6 +14,7 @@ import { selfSignedCertificate } from '../selfSigned.cjs';
 import {
   agent,
   disposer,
+  exitWithin,
   freePort,
   relay,
   request,
@@ -44,7 +45,7 @@ it.after(async () => {
 
 /** `node relay --log-format json` on `port`, stopped after the test. */
 async function relayProcess(port: number, args: string[] = []): Promise<RelayProcess> {
-  return later(await startRelayProcess(port, args), (c) => c.stop('SIGKILL'));
+  return later(await startRelayProcess(['--http-port', String(port), ...args]), (c) => c.stop('SIGKILL'));
 }
 
 it('start-up mistakes get one line that says what to do and exit 2, with no stack trace', async () => {
@@ -69,7 +70,7 @@ it('start-up mistakes get one line that says what to do and exit 2, with no stac
   ];
   for (const [args, message] of cases) {
     const child = later(run(['relay', ...args]), (c) => c.stop('SIGKILL'));
-    assert.is(await withTimeout(child.exited, 30_000, `${args.join(' ')} to exit`), 2, `${args.join(' ')}: ${child.err}`);
+    assert.is(await exitWithin(child, 30_000), 2, `${args.join(' ')}: ${child.err}`);
     assert.match(child.err, /^porthole relay: /m, args.join(' '));
     assert.match(child.err, message, args.join(' '));
     assert.not.match(child.err, /\n\s+at /, `${args.join(' ')}: no stack trace\n${child.err}`);

@@ -7,7 +7,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type Child, freePort, startOrigin, waitFor as retry, type Origin } from '../helpers';
-import { acmeArgs, fetchTls, httpGet, type RelayProcess, shareTls, startRelayProcess, stopAll, stopProcesses } from './relayProcess.js';
+import { acmeArgs, fetchTls, httpGet, type TlsRelay, shareTls, startTlsRelay, stopAll, stopProcesses } from './relayProcess.js';
 import { acmeEnv, handshake, tempDir, timings, waitFor } from './support.js';
 
 const DOMAIN = 'tunnel.test';
@@ -17,7 +17,7 @@ const clock = timings('relay.test.ts');
 const dataDir = tempDir('relay-tls');
 let origin: Origin;
 let httpsPort: number;
-let relay: RelayProcess;
+let relay: TlsRelay;
 let agent: Child & { url: string };
 const serials: Record<string, string> = {};
 
@@ -35,7 +35,7 @@ test.after(async () => {
 test('the relay obtains the apex certificate at start-up and serves HTTPS with it', () =>
   clock.time('apex at start-up', async () => {
     const t0 = Date.now();
-    relay = await startRelayProcess(acmeArgs(DOMAIN, acmeEnv.directoryUrl(), dataDir, acmeEnv.http01Port(), httpsPort));
+    relay = await startTlsRelay(acmeArgs(DOMAIN, acmeEnv.directoryUrl(), dataDir, acmeEnv.http01Port(), httpsPort));
     console.log(`    relay process up with its certificate in ${Date.now() - t0} ms`);
     assert.equal(
       relay.orders().map((o) => [o.names, o.reason]),
@@ -119,7 +119,7 @@ test('a restart serves the same certificates and places no new order; the agent 
     const stopped = Date.now();
     await relay.stop('SIGTERM');
     assert.is(await relay.exited, 0, 'SIGTERM exits 0');
-    relay = await startRelayProcess(acmeArgs(DOMAIN, acmeEnv.directoryUrl(), dataDir, acmeEnv.http01Port(), httpsPort));
+    relay = await startTlsRelay(acmeArgs(DOMAIN, acmeEnv.directoryUrl(), dataDir, acmeEnv.http01Port(), httpsPort));
     try {
       const apex = await fetchTls(httpsPort, DOMAIN, acmeEnv.issuerRoot(), '/_porthole/health');
       assert.is(apex.serial, serials.apex, 'same apex serial');
@@ -150,7 +150,7 @@ test('a restart serves the same certificates and places no new order; the agent 
 test('a short-lived certificate is renewed by the running relay', () =>
   clock.time('renewal without restart', async () => {
     const domain = 'renew-relay.test';
-    const short = await startRelayProcess(
+    const short = await startTlsRelay(
       acmeArgs(domain, acmeEnv.shortDirectoryUrl(), tempDir('relay-renew'), acmeEnv.http01Port(), httpsPort),
     );
     try {

@@ -7,57 +7,32 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { root, run, type Child } from '../helpers';
+import { root, run, startRelayProcess, type Child, type RelayProcess } from '../helpers';
 import { waitFor, withTimeout } from './support.js';
 
 const SHIM = path.join(__dirname, 'resolve-test-names.cjs');
-const START_MS = 30_000;
 /** Every process started here, for stopProcesses. */
 const children: Child[] = [];
 
-/** One line of the relay's JSON log. */
-export type LogLine = { event: string; [field: string]: unknown };
-
-/** A `node relay` process, with what its JSON log says. */
-export interface RelayProcess extends Child {
-  /** The relay's JSON log lines so far (stderr with --log-format json). */
-  log(): LogLine[];
+/** A `node relay` process (test/helpers' startRelayProcess) that also says which certificates it ordered. */
+export interface TlsRelay extends RelayProcess {
   /** The ACME orders it logged so far: which names, and why (start-up, on demand, renewal). */
   orders(): { names: string; reason: string }[];
 }
 
 const withShim = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({ ...env, NODE_OPTIONS: `--require "${SHIM}"` });
 
-/** `node relay` with JSON logs; resolves once it logged relay.listening (after its start-up certificate). */
-export async function startRelayProcess(args: string[]): Promise<RelayProcess> {
-  const child = run(['relay', ...args, '--log-format', 'json'], withShim({}));
+/** `node relay` with `.test` names on 127.0.0.1; resolves once it logged relay.listening (after its start-up certificate). */
+export async function startTlsRelay(args: string[]): Promise<TlsRelay> {
+  const child = await startRelayProcess(args, withShim({}));
   children.push(child);
-  const log = () =>
-    child.err.split('\n').flatMap((line): LogLine[] => {
-      try {
-        return [JSON.parse(line) as LogLine];
-      } catch {
-        return [];
-      }
-    });
-  const handle: RelayProcess = Object.assign(child, {
-    log,
+  return Object.assign(child, {
     orders: () =>
-      log()
+      child
+        .log()
         .filter((e) => e.event === 'acme.order')
         .map((e) => ({ names: String(e.names), reason: String(e.reason) })),
   });
-  await waitFor(
-    async () => {
-      if (child.process.exitCode !== null) throw new Error(`the relay exited ${child.process.exitCode}: ${child.err.slice(-1500)}`);
-      return log().some((e) => e.event === 'relay.listening');
-    },
-    START_MS,
-    'the relay to listen',
-  ).catch((err: Error) => {
-    throw new Error(`${err.message}\n${child.err.slice(-1500)}`);
-  });
-  return handle;
 }
 
 /** The flags of a relay for `domain`, plain HTTP on `httpPort` and HTTPS on `httpsPort`. */

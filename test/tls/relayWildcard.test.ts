@@ -9,7 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { selfSignedCertificate } from '../selfSigned.cjs';
 import { freePort, startOrigin, type Origin } from '../helpers';
-import { acmeArgs, domainArgs, fetchTls, httpGet, shareTls, startRelayProcess, stopProcesses } from './relayProcess.js';
+import { acmeArgs, domainArgs, fetchTls, httpGet, shareTls, startTlsRelay, stopProcesses } from './relayProcess.js';
 import { acmeEnv, handshake, tempDir, timings } from './support.js';
 
 const HOOK = path.join(__dirname, 'challtestsrv-hook.mjs');
@@ -32,7 +32,7 @@ test('with --acme-dns-hook the relay holds one wildcard from DNS-01; a brand-new
   clock.time('DNS-01 wildcard through a hook module', async () => {
     const domain = 'wild-relay.test';
     const port = await freePort();
-    const wild = await startRelayProcess([
+    const wild = await startTlsRelay([
       ...acmeArgs(domain, acmeEnv.directoryUrl(), tempDir('relay-wild'), await freePort(), port),
       '--acme-dns-hook',
       HOOK,
@@ -82,7 +82,7 @@ test('--tls-cert/--tls-key: a wildcard of your own serves the tunnels over HTTPS
     const key = path.join(dir, 'privkey.pem');
     selfSignedCertificate({ cert, key, names: [domain, `*.${domain}`], days: 2 });
     const [httpPort, port] = [await freePort(), await freePort()];
-    const own = await startRelayProcess([...domainArgs(domain, httpPort, port), '--tls-cert', cert, '--tls-key', key]);
+    const own = await startTlsRelay([...domainArgs(domain, httpPort, port), '--tls-cert', cert, '--tls-key', key]);
     try {
       const tunnel = await shareTls(origin.port, `https://${domain}:${port}`, cert, ['--subdomain', 'mine']);
       assert.is(tunnel.url, `https://mine.${domain}:${port}`);
