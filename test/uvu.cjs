@@ -10,6 +10,7 @@
 // whether each suite cleans up after a test that fails midway (the run must end, naming nothing).
 // It wraps uvu's suite() as uvu 0.5 defines it, and says so if uvu changes under it.
 'use strict';
+const { AsyncLocalStorage } = require('node:async_hooks');
 const net = require('node:net');
 const { ChildProcess } = require('node:child_process');
 
@@ -29,6 +30,27 @@ const durations = [];
 /** The test or hook during which each open handle was first seen, to say who left it open. */
 const openedDuring = new WeakMap();
 const activeHandles = () => (typeof process._getActiveHandles === 'function' ? process._getActiveHandles() : []);
+
+/** The test (or hook) whose code is running, through its callbacks too: a timer an agent sets later is still its test's. */
+const testOfCode = new AsyncLocalStorage();
+/** Intervals, and timeouts long enough to outlive a test: who set them, for the lingering report. */
+const longTimers = new Map();
+for (const name of ['setTimeout', 'setInterval']) {
+  const original = globalThis[name];
+  const recording = function (callback, ms, ...args) {
+    const timer = original.call(this, callback, ms, ...args);
+    if (name === 'setInterval' || ms >= 5000) {
+      if (longTimers.size > 1000) for (const t of longTimers.keys()) if (t._destroyed) longTimers.delete(t);
+      longTimers.set(
+        timer,
+        `${name === 'setInterval' ? 'an interval' : 'a timeout'} of ${ms} ms set in ${testOfCode.getStore() ?? running}`,
+      );
+    }
+    return timer;
+  };
+  Object.defineProperties(recording, Object.getOwnPropertyDescriptors(original));
+  globalThis[name] = recording;
+}
 
 const failAtAssert = Number(process.env.PORTHOLE_FAIL_AT_ASSERT ?? 0);
 let assertions = 0;
@@ -53,7 +75,7 @@ function bounded(label, fn) {
       timer = setTimeout(() => reject(new Error(`${label}: not finished after ${TEST_LIMIT_MS / 1000} s`)), TEST_LIMIT_MS);
     });
     try {
-      return await Promise.race([fn(...args), limit]);
+      return await Promise.race([testOfCode.run(label, () => fn(...args)), limit]);
     } finally {
       clearTimeout(timer);
       durations.push([label, performance.now() - started]);
@@ -91,8 +113,10 @@ function openHandles() {
   const described = activeHandles()
     .filter((h) => !stdio.has(h))
     .map((h) => `${describe(h)}${openedDuring.has(h) ? ` (opened in ${openedDuring.get(h)})` : ''}`);
-  const timers = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-  if (timers > 0) described.push(`${timers} timer${timers === 1 ? '' : 's'}`);
+  const known = [...longTimers].filter(([t]) => !t._destroyed && t.hasRef()).map(([, what]) => what);
+  described.push(...known);
+  const timers = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length - known.length;
+  if (timers > 0) described.push(`${timers} other timer${timers === 1 ? '' : 's'}`);
   return described.length > 0 ? described : process.getActiveResourcesInfo();
 }
 
