@@ -12,7 +12,7 @@ import { Agent } from '../../extension/agent/agent';
 import { AgentError } from '../../extension/agent/relayConnection';
 import { CONNECT_PATH, FrameType, PROTOCOL_VERSION, encodeJson, type Refusal } from '../../core/protocol';
 import { encodeRequestHead } from '../../core/heads';
-import { agent, closeServer, freePort, relay, request, sleep, waitFor, type Reply } from '../helpers';
+import { agent, closeServer, disposeAfterEach, freePort, relay, request, sleep, waitFor, type Reply } from '../helpers';
 import type { Relay } from '../../relay/server';
 import { startRelay } from '../../relay/server';
 
@@ -57,9 +57,10 @@ it.before(async () => {
   });
 });
 it.after(async () => {
-  await ctx.relay.close(0);
-  await ctx.origin.close();
+  await ctx.relay?.close(0);
+  await ctx.origin?.close();
 });
+const later = disposeAfterEach(it);
 
 const get = (host: string, path: string, options: Parameters<typeof request>[2] = {}) =>
   request(ctx.relay.httpPort, host, { path, ...options });
@@ -75,8 +76,8 @@ function getV6(host: string, path: string): Promise<number> {
   });
 }
 const cookiePair = (reply: Reply) => String(reply.headers['set-cookie']?.[0] ?? '').split(';')[0];
-const share = (subdomain: string, options: ConstructorParameters<typeof Agent>[0] extends infer O ? Partial<O> : never) =>
-  agent(ctx.relay.url, ctx.origin.port, { subdomain, ...options });
+const share = async (subdomain: string, options: ConstructorParameters<typeof Agent>[0] extends infer O ? Partial<O> : never) =>
+  later(await agent(ctx.relay.url, ctx.origin.port, { subdomain, ...options }), (a) => a.stop());
 
 it('private link: refused without it; the link sets a cookie and redirects to the clean URL; neither reaches the local server', async () => {
   const a = await share('priv', { access: { privateLink: true } });
@@ -244,15 +245,15 @@ it('all rules at once: allow-list, then link, then password', async () => {
 
 it('the private link and its cookie outlive a relay restart: the agent keeps its key', async () => {
   const port = await freePort();
-  let r = await relay({ httpPort: port });
-  const a = await agent(r.url, ctx.origin.port, { subdomain: 'lasting', access: { privateLink: true } });
+  let r = later(await relay({ httpPort: port }), (x) => x.close(0));
+  const a = later(await agent(r.url, ctx.origin.port, { subdomain: 'lasting', access: { privateLink: true } }), (x) => x.stop());
   try {
     const link = a.link;
     const cookie = cookiePair(
       await request(port, a.host, { path: `/?porthole_key=${new URL(link ?? '').searchParams.get('porthole_key')}` }),
     );
     await r.close(0);
-    r = await relay({ httpPort: port });
+    r = later(await relay({ httpPort: port }), (x) => x.close(0));
     await waitFor(
       async () => (await request(port, a.host, { headers: { cookie } })).status === 200,
       15_000,
@@ -268,7 +269,10 @@ it('the private link and its cookie outlive a relay restart: the agent keeps its
 
 /** A hand-made agent's HELLO; resolves with the relay's REFUSE. */
 async function refusalFor(access: unknown): Promise<Refusal> {
-  const ws = new WebSocket(`ws://127.0.0.1:${ctx.relay.httpPort}${CONNECT_PATH}`, { headers: { host: `localhost:${ctx.relay.httpPort}` } });
+  const ws = later(
+    new WebSocket(`ws://127.0.0.1:${ctx.relay.httpPort}${CONNECT_PATH}`, { headers: { host: `localhost:${ctx.relay.httpPort}` } }),
+    (w) => w.terminate(),
+  );
   const refusal = new Promise<Refusal>((resolve, reject) => {
     ws.on('message', (data: Buffer) => {
       if (data[0] === FrameType.Refuse) resolve(JSON.parse(data.subarray(9).toString()) as Refusal);
@@ -300,7 +304,10 @@ it('the relay refuses a policy it cannot enforce, with a sentence; the CLI-side 
 it('a relay too old to enforce access rules: the agent serves nothing and says to update the relay', async () => {
   // A relay of protocol 2 as released before access rules: it ignores `access`, welcomes, and opens
   // streams at once, the first in the same message as WELCOME (frames of one turn leave together).
-  const old = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  const old = later(new WebSocketServer({ port: 0, host: '127.0.0.1' }), async (server) => {
+    for (const client of server.clients) client.terminate();
+    await new Promise((resolve) => server.close(resolve));
+  });
   const open = (id: number) => encodeRequestHead(id, { method: 'GET', path: '/leak', headers: ['Host', 'old.localhost'] });
   old.on('connection', (ws) =>
     ws.on('message', () => {
@@ -312,7 +319,9 @@ it('a relay too old to enforce access rules: the agent serves nothing and says t
   await new Promise((resolve) => old.once('listening', resolve));
   const port = (old.address() as AddressInfo).port;
   const before = ctx.origin.seen.length;
-  const a = new Agent({ target: String(ctx.origin.port), relay: `http://127.0.0.1:${port}`, access: { privateLink: true } });
+  const a = later(new Agent({ target: String(ctx.origin.port), relay: `http://127.0.0.1:${port}`, access: { privateLink: true } }), (x) =>
+    x.stop(),
+  );
   try {
     const error = await a.start().then(
       () => undefined,

@@ -1,5 +1,4 @@
 /** `porthole share` as a person runs it: a real process, its output, its exit codes. */
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -8,16 +7,13 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { selfSignedCertificate } from '../selfSigned.cjs';
-import { exitWithin, relay, request, run, share, startOrigin, waitFor, type Origin } from '../helpers';
+import { type Child, exitWithin, originSuite, relay as startRelay, request, run as start, share as startShare, waitFor } from '../helpers';
 
-const ctx = {} as { origin: Origin };
-const it = suite('porthole share', ctx);
-it.before(async () => {
-  ctx.origin = await startOrigin();
-});
-it.after(async () => {
-  await ctx.origin.close();
-});
+const { it, ctx, later } = originSuite('porthole share');
+// What each test starts is stopped after it, passed or failed.
+const relay = async () => later(await startRelay(), (r) => r.close(0));
+const share = async (args: string[]) => later(await startShare(args), (c) => c.stop());
+const run = (args: string[]) => later(start(args), (c: Child) => c.stop());
 
 it('without --relay it starts an embedded relay and prints the URL, then one line per request', async () => {
   const child = run(['dist/cli.js', 'share', String(ctx.origin.port), '--subdomain', 'solo']);
@@ -27,14 +23,14 @@ it('without --relay it starts an embedded relay and prints the URL, then one lin
     assert.is((await request(Number(port), host, { path: '/hello?from=test' })).status, 200);
     const line = await waitFor(
       () => child.out.split('\n').find((l) => l.startsWith('GET') && l.includes('/hello?from=test')),
-      5000,
+      15_000,
       'a request line',
     );
     assert.match(line, /GET\s+\/hello\?from=test\s+200\s+[\d.]+ ms\s+18 B/);
   } finally {
     await child.stop('SIGINT');
   }
-  assert.is(await child.exited, 0, 'Ctrl+C is a clean stop');
+  assert.is(await exitWithin(child, 30_000), 0, 'Ctrl+C is a clean stop');
 });
 
 it('--json prints a ready event and one request event per request', async () => {
@@ -43,7 +39,7 @@ it('--json prints a ready event and one request event per request', async () => 
   try {
     assert.is(child.url, `http://scripted.localhost:${r.httpPort}`);
     await request(r.httpPort, new URL(child.url).host, { path: '/echo', method: 'POST', body: 'ping' });
-    const event = await waitFor(() => child.events().find((e) => e.event === 'request'), 5000, 'a request event');
+    const event = await waitFor(() => child.events().find((e) => e.event === 'request'), 15_000, 'a request event');
     assert.is(event.method, 'POST');
     assert.is(event.path, '/echo');
     assert.is(event.status, 200);
@@ -76,6 +72,7 @@ it('an https:// local target with a self-signed certificate needs --insecure, an
     { key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(path.join(dir, 'cert.pem')) },
     (_req, res) => res.end('secure origin'),
   );
+  later(server, (s) => s.close());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const target = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const r = await relay();
@@ -101,6 +98,7 @@ it('pointed at http:// on a relay that serves HTTPS only, it says which URL to u
     res.writeHead(308, { location: `https://relay.example:8443${req.url}` });
     res.end();
   });
+  later(redirecting, (s) => s.close());
   await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
   const child = run([
     'dist/cli.js',
@@ -133,23 +131,23 @@ it('exit codes: a mistake on the command line exits 2 with one line and a hint; 
   ];
   for (const [args, message] of cases) {
     const child = run(['dist/cli.js', ...args]);
-    assert.is(await child.exited, 2, args.join(' '));
+    assert.is(await exitWithin(child, 30_000), 2, args.join(' '));
     assert.match(child.err, message, args.join(' '));
     assert.match(child.err, hint, args.join(' '));
     assert.not.match(child.err, /Usage:/, `${args.join(' ')}: one line, not the whole usage`);
   }
   const bare = run(['dist/cli.js']);
-  assert.is(await bare.exited, 2, 'porthole alone is an incomplete command');
+  assert.is(await exitWithin(bare, 30_000), 2, 'porthole alone is an incomplete command');
   assert.match(bare.err, /^Usage: porthole share <port\|url> \[options\]/);
   assert.is(bare.out, '');
   for (const args of [['--help'], ['share', '--help'], ['-h']]) {
     const help = run(['dist/cli.js', ...args]);
-    assert.is(await help.exited, 0, args.join(' '));
+    assert.is(await exitWithin(help, 30_000), 0, args.join(' '));
     assert.match(help.out, /^Usage: porthole share[\s\S]*--capture-bytes N[\s\S]*Exit status: 0 after Ctrl\+C/);
   }
   for (const args of [['--version'], ['share', '--version']]) {
     const version = run(['dist/cli.js', ...args]);
-    assert.is(await version.exited, 0, args.join(' '));
+    assert.is(await exitWithin(version, 30_000), 0, args.join(' '));
     assert.match(version.out, /^\d+\.\d+\.\d+\n$/);
   }
 });
@@ -234,7 +232,7 @@ it('access flags that cannot work exit with a sentence before connecting', async
   ];
   for (const [args, code, message] of cases) {
     const child = run(['dist/cli.js', 'share', '5173', '--relay', 'http://127.0.0.1:9', ...args]);
-    assert.is(await exitWithin(child, 10_000), code, args.join(' '));
+    assert.is(await exitWithin(child, 30_000), code, args.join(' '));
     assert.match(child.err, message, args.join(' '));
   }
 });

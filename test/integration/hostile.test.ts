@@ -5,7 +5,7 @@ import http from 'node:http';
 import WebSocket from 'ws';
 import { CONNECT_PATH, FrameType, MAX_FRAME_PAYLOAD, PROTOCOL_VERSION, decodeFrames, encodeFrame, encodeJson } from '../../core/protocol';
 import { decodeRequestHead, encodeResponseHead } from '../../core/heads';
-import { agent, rawRequest, relay, request, sleep, startOrigin, waitFor, type Origin } from '../helpers';
+import { agent, disposeAfterEach, rawRequest, relay, request, sleep, startOrigin, waitFor, type Origin } from '../helpers';
 import type { Relay } from '../../relay/server';
 
 const ctx = {} as { origin: Origin; relay: Relay };
@@ -15,13 +15,15 @@ it.before(async () => {
   ctx.relay = await relay({ maxStreamsPerTunnel: 400 });
 });
 it.after(async () => {
-  await ctx.relay.close(0);
-  await ctx.origin.close();
+  await ctx.relay?.close(0);
+  await ctx.origin?.close();
 });
+const later = disposeAfterEach(it);
+const stopAgent = (a: { stop(): Promise<void> }) => a.stop();
 
 /** A hand-made agent that registers `name` and answers the first OPEN with `answer(streamId)`. */
 async function rogueAgent(name: string, hello: Record<string, unknown>, answer?: (ws: WebSocket, stream: number) => void) {
-  const ws = new WebSocket(`ws://localhost:${ctx.relay.httpPort}${CONNECT_PATH}`);
+  const ws = later(new WebSocket(`ws://localhost:${ctx.relay.httpPort}${CONNECT_PATH}`), (w) => w.terminate());
   await new Promise((resolve, reject) => {
     ws.once('open', resolve);
     ws.once('error', reject);
@@ -37,7 +39,7 @@ async function rogueAgent(name: string, hello: Record<string, unknown>, answer?:
 }
 
 it('frames that once crashed the relay now close only the sender, with a reason', async () => {
-  const bystander = await agent(ctx.relay.url, ctx.origin.port, { subdomain: 'bystander' });
+  const bystander = later(await agent(ctx.relay.url, ctx.origin.port, { subdomain: 'bystander' }), stopAgent);
   // RESPONSE heads as a rogue agent could write them: LF-separated fields, latin1.
   const respond = (text: string) => (ws: WebSocket, stream: number) =>
     ws.send(encodeFrame(FrameType.Response, stream, Buffer.from(text, 'latin1')));
@@ -73,8 +75,8 @@ it('frames that once crashed the relay now close only the sender, with a reason'
     const name = `rogue-${cases.findIndex((c) => c[0] === label)}`;
     const rogue = await rogueAgent(name, hello, answer);
     if (answer) {
-      await waitFor(() => ctx.relay.registry.lookup(name)?.tunnel, 2000, `${label}: registration`);
-      request(ctx.relay.httpPort, `${name}.localhost:${ctx.relay.httpPort}`, { timeout: 3000 }).catch(() => undefined);
+      await waitFor(() => ctx.relay.registry.lookup(name)?.tunnel, 10_000, `${label}: registration`);
+      request(ctx.relay.httpPort, `${name}.localhost:${ctx.relay.httpPort}`, { timeout: 30_000 }).catch(() => undefined);
     }
     const { code, reason: text } = await rogue.closed;
     assert.is(code, 1002, label);
@@ -86,41 +88,33 @@ it('frames that once crashed the relay now close only the sender, with a reason'
     );
   }
   assert.equal(ctx.relay.metrics.faults, { protocol: cases.length, exception: 0 }, 'each counted, as a protocol error');
-  await bystander.stop();
 });
 
 it('a request naming two hosts is refused; an absolute-form target goes where it names; CONNECT is refused; HTTP/2.0 in a request line is HTTP/1.1', async () => {
   // Preserve: the local server sees the host the request named as its Host.
-  const a = await agent(ctx.relay.url, ctx.origin.port, { subdomain: 'named', hostHeader: 'preserve' });
-  try {
-    const port = ctx.relay.httpPort;
-    const statusLine = (answer: Buffer) => answer.toString('latin1').split('\r\n')[0];
-    const twoHosts = await rawRequest(port, `GET /hello HTTP/1.1\r\nHost: ${a.host}\r\nHost: other.localhost\r\nConnection: close\r\n\r\n`);
-    assert.is(statusLine(twoHosts), 'HTTP/1.1 400 Bad Request');
-    assert.match(twoHosts.toString(), /more than one Host header/);
+  const a = later(await agent(ctx.relay.url, ctx.origin.port, { subdomain: 'named', hostHeader: 'preserve' }), stopAgent);
+  const port = ctx.relay.httpPort;
+  const statusLine = (answer: Buffer) => answer.toString('latin1').split('\r\n')[0];
+  const twoHosts = await rawRequest(port, `GET /hello HTTP/1.1\r\nHost: ${a.host}\r\nHost: other.localhost\r\nConnection: close\r\n\r\n`);
+  assert.is(statusLine(twoHosts), 'HTTP/1.1 400 Bad Request');
+  assert.match(twoHosts.toString(), /more than one Host header/);
 
-    const before = ctx.origin.seen.length;
-    const absolute = await rawRequest(
-      port,
-      `GET http://${a.host}/hello?x=1 HTTP/1.1\r\nHost: nosuch.localhost\r\nConnection: close\r\n\r\n`,
-    );
-    assert.is(statusLine(absolute), 'HTTP/1.1 200 OK');
-    assert.match(absolute.toString(), /hello from origin/);
-    assert.is(ctx.origin.seen.length, before + 1);
-    assert.is(ctx.origin.seen[before].host, a.host, 'the host the request named, not its Host header');
+  const before = ctx.origin.seen.length;
+  const absolute = await rawRequest(port, `GET http://${a.host}/hello?x=1 HTTP/1.1\r\nHost: nosuch.localhost\r\nConnection: close\r\n\r\n`);
+  assert.is(statusLine(absolute), 'HTTP/1.1 200 OK');
+  assert.match(absolute.toString(), /hello from origin/);
+  assert.is(ctx.origin.seen.length, before + 1);
+  assert.is(ctx.origin.seen[before].host, a.host, 'the host the request named, not its Host header');
 
-    const userinfo = await rawRequest(port, `GET http://me@${a.host}/hello HTTP/1.1\r\nHost: ${a.host}\r\nConnection: close\r\n\r\n`);
-    assert.is(statusLine(userinfo), 'HTTP/1.1 400 Bad Request');
-    const connect = await rawRequest(port, `CONNECT ${a.host} HTTP/1.1\r\nHost: ${a.host}\r\n\r\n`);
-    assert.is(statusLine(connect), 'HTTP/1.1 405 Method Not Allowed');
-    // Found by the visitor fuzz: a request line claiming HTTP/2.0 on the HTTP/1.1 listener was taken for an HTTP/2 stream.
-    const claims2 = await rawRequest(port, `GET /hello HTTP/2.0\r\nHost: ${a.host}\r\nConnection: close\r\n\r\n`);
-    assert.is(statusLine(claims2), 'HTTP/1.1 200 OK');
-    assert.match(claims2.toString(), /hello from origin/);
-    assert.is((await request(port, a.host, { path: '/hello' })).status, 200);
-  } finally {
-    await a.stop();
-  }
+  const userinfo = await rawRequest(port, `GET http://me@${a.host}/hello HTTP/1.1\r\nHost: ${a.host}\r\nConnection: close\r\n\r\n`);
+  assert.is(statusLine(userinfo), 'HTTP/1.1 400 Bad Request');
+  const connect = await rawRequest(port, `CONNECT ${a.host} HTTP/1.1\r\nHost: ${a.host}\r\n\r\n`);
+  assert.is(statusLine(connect), 'HTTP/1.1 405 Method Not Allowed');
+  // Found by the visitor fuzz: a request line claiming HTTP/2.0 on the HTTP/1.1 listener was taken for an HTTP/2 stream.
+  const claims2 = await rawRequest(port, `GET /hello HTTP/2.0\r\nHost: ${a.host}\r\nConnection: close\r\n\r\n`);
+  assert.is(statusLine(claims2), 'HTTP/1.1 200 OK');
+  assert.match(claims2.toString(), /hello from origin/);
+  assert.is((await request(port, a.host, { path: '/hello' })).status, 200);
 });
 
 it('a page answering an upgrade request made with HEAD has no body (it would be read as the next response)', async () => {
@@ -135,7 +129,7 @@ it('a page answering an upgrade request made with HEAD has no body (it would be 
 });
 
 it('response heads a library could refuse reach the visitor intact: latin1 values, odd cookies, a status past 599', async () => {
-  const rogue = await rogueAgent('odd-heads', {}, (ws, stream) => {
+  await rogueAgent('odd-heads', {}, (ws, stream) => {
     ws.send(
       Buffer.concat([
         encodeResponseHead(stream, {
@@ -147,16 +141,12 @@ it('response heads a library could refuse reach the visitor intact: latin1 value
       ]),
     );
   });
-  try {
-    await waitFor(() => ctx.relay.registry.lookup('odd-heads')?.tunnel, 2000, 'registration');
-    const reply = await request(ctx.relay.httpPort, `odd-heads.localhost:${ctx.relay.httpPort}`, { timeout: 3000 });
-    assert.is(reply.status, 599);
-    assert.is(reply.headers['x-latin'], 'caf\xe9 \xff');
-    assert.equal(reply.headers['set-cookie'], ['\xff=\xff; domain', 'a=1; Path=/']);
-    assert.equal(ctx.relay.metrics.faults.exception, 0);
-  } finally {
-    rogue.ws.terminate();
-  }
+  await waitFor(() => ctx.relay.registry.lookup('odd-heads')?.tunnel, 10_000, 'registration');
+  const reply = await request(ctx.relay.httpPort, `odd-heads.localhost:${ctx.relay.httpPort}`, { timeout: 30_000 });
+  assert.is(reply.status, 599);
+  assert.is(reply.headers['x-latin'], 'caf\xe9 \xff');
+  assert.equal(reply.headers['set-cookie'], ['\xff=\xff; domain', 'a=1; Path=/']);
+  assert.equal(ctx.relay.metrics.faults.exception, 0);
 });
 
 it("a body longer or shorter than the agent's own Content-Length cuts that visitor's connection, never garbles its next response", async () => {
@@ -176,42 +166,37 @@ it("a body longer or shorter than the agent's own Content-Length cuts that visit
       );
     }
   });
-  try {
-    await waitFor(() => ctx.relay.registry.lookup('lengths')?.tunnel, 2000, 'registration');
-    const before = ctx.relay.metrics.faults.protocol;
-    for (const path of Object.keys(bodies)) {
-      // Keep-alive, with a second request right behind the first: it must never get the agent's extra bytes as its answer.
-      const host = `lengths.localhost:${ctx.relay.httpPort}`;
-      const answer = (
-        await rawRequest(ctx.relay.httpPort, `GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\nGET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`)
-      ).toString('latin1');
-      assert.not.match(answer, /forged/, `${path}: ${JSON.stringify(answer)}`);
-      assert.ok(
-        (answer.match(/HTTP\/1\.1 /g)?.length ?? 0) <= 1,
-        `${path}: the connection ends after the first answer: ${JSON.stringify(answer)}`,
-      );
-      if (answer) assert.match(answer, /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n(hel|hello)?$/, `${path}: ${JSON.stringify(answer)}`);
-    }
-    // Node may have taken the second request of each pair before the first cut the connection: 2 to 4.
-    assert.ok(ctx.relay.metrics.faults.protocol >= before + 2, "each counted as the agent's protocol error");
-    assert.is(rogue.ws.readyState, WebSocket.OPEN, 'the tunnel serves on');
-    assert.equal(ctx.relay.metrics.faults.exception, 0);
-  } finally {
-    rogue.ws.terminate();
+  await waitFor(() => ctx.relay.registry.lookup('lengths')?.tunnel, 10_000, 'registration');
+  const before = ctx.relay.metrics.faults.protocol;
+  for (const path of Object.keys(bodies)) {
+    // Keep-alive, with a second request right behind the first: it must never get the agent's extra bytes as its answer.
+    const host = `lengths.localhost:${ctx.relay.httpPort}`;
+    const answer = (
+      await rawRequest(ctx.relay.httpPort, `GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\nGET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`)
+    ).toString('latin1');
+    assert.not.match(answer, /forged/, `${path}: ${JSON.stringify(answer)}`);
+    assert.ok(
+      (answer.match(/HTTP\/1\.1 /g)?.length ?? 0) <= 1,
+      `${path}: the connection ends after the first answer: ${JSON.stringify(answer)}`,
+    );
+    if (answer) assert.match(answer, /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n(hel|hello)?$/, `${path}: ${JSON.stringify(answer)}`);
   }
+  // Node may have taken the second request of each pair before the first cut the connection: 2 to 4.
+  assert.ok(ctx.relay.metrics.faults.protocol >= before + 2, "each counted as the agent's protocol error");
+  assert.is(rogue.ws.readyState, WebSocket.OPEN, 'the tunnel serves on');
+  assert.equal(ctx.relay.metrics.faults.exception, 0);
 });
 
 it('an agent that ends a stream without a response gives the visitor a 502 that says so', async () => {
-  const rogue = await rogueAgent('silent-answer', {}, (ws, stream) => ws.send(encodeFrame(FrameType.End, stream)));
-  await waitFor(() => ctx.relay.registry.lookup('silent-answer')?.tunnel, 2000, 'registration');
-  const reply = await request(ctx.relay.httpPort, `silent-answer.localhost:${ctx.relay.httpPort}`, { timeout: 3000 });
+  await rogueAgent('silent-answer', {}, (ws, stream) => ws.send(encodeFrame(FrameType.End, stream)));
+  await waitFor(() => ctx.relay.registry.lookup('silent-answer')?.tunnel, 10_000, 'registration');
+  const reply = await request(ctx.relay.httpPort, `silent-answer.localhost:${ctx.relay.httpPort}`, { timeout: 30_000 });
   assert.is(reply.status, 502);
   assert.match(reply.body.toString(), /without sending a response/);
-  rogue.ws.terminate();
 });
 
 it('a cookie scoped to the relay domain cannot reach other tunnels: Domain is dropped', async () => {
-  const rogue = await rogueAgent('cookie-jar', {}, (ws, stream) => {
+  await rogueAgent('cookie-jar', {}, (ws, stream) => {
     ws.send(
       Buffer.concat([
         encodeResponseHead(stream, {
@@ -222,14 +207,13 @@ it('a cookie scoped to the relay domain cannot reach other tunnels: Domain is dr
       ]),
     );
   });
-  await waitFor(() => ctx.relay.registry.lookup('cookie-jar')?.tunnel, 2000, 'registration');
-  const reply = await request(ctx.relay.httpPort, `cookie-jar.localhost:${ctx.relay.httpPort}`, { timeout: 3000 });
+  await waitFor(() => ctx.relay.registry.lookup('cookie-jar')?.tunnel, 10_000, 'registration');
+  const reply = await request(ctx.relay.httpPort, `cookie-jar.localhost:${ctx.relay.httpPort}`, { timeout: 30_000 });
   assert.equal(reply.headers['set-cookie'], ['sid=1; Path=/', 'theme=dark; path=/; HttpOnly']);
-  rogue.ws.terminate();
 });
 
 it('visitors who give up while their request waits for a local connection do not hold one', async () => {
-  const a = await agent(ctx.relay.url, ctx.origin.port, { subdomain: 'queue' });
+  const a = later(await agent(ctx.relay.url, ctx.origin.port, { subdomain: 'queue' }), stopAgent);
   // 128 slow requests take every kept-alive connection; 64 more wait in the agent's pool and are abandoned.
   const slow = Array.from({ length: 128 }, () => request(ctx.relay.httpPort, a.host, { path: '/slow?n=1500', timeout: 15_000 }));
   await sleep(300);
@@ -242,14 +226,13 @@ it('visitors who give up while their request waits for a local connection do not
     setTimeout(() => req.destroy(), 200);
   }
   assert.ok((await Promise.all(slow)).every((r) => r.status === 200));
-  const after = await request(ctx.relay.httpPort, a.host, { path: '/hello', timeout: 5000 });
+  const after = await request(ctx.relay.httpPort, a.host, { path: '/hello', timeout: 30_000 });
   assert.is(after.status, 200, 'the tunnel still has connections to its local server');
-  await waitFor(() => ctx.relay.registry.lookup('queue')?.tunnel?.streams.size === 0, 5000, 'every relay stream released');
-  await a.stop();
+  await waitFor(() => ctx.relay.registry.lookup('queue')?.tunnel?.streams.size === 0, 15_000, 'every relay stream released');
 });
 
 it('a client that leaves mid-upload after its response releases the stream on both sides', async () => {
-  const a = await agent(ctx.relay.url, ctx.origin.port, { subdomain: 'halfway' });
+  const a = later(await agent(ctx.relay.url, ctx.origin.port, { subdomain: 'halfway' }), stopAgent);
   for (let i = 0; i < 3; i++) {
     await new Promise<void>((resolve) => {
       const req = http.request(
@@ -276,30 +259,24 @@ it('a client that leaves mid-upload after its response releases the stream on bo
   const agentStreams = (a as unknown as { tunnel: { streams: Map<number, unknown> } }).tunnel.streams;
   await waitFor(
     () => ctx.relay.registry.lookup('halfway')?.tunnel?.streams.size === 0 && agentStreams.size === 0,
-    5000,
+    15_000,
     'both ends to forget the streams',
   );
-  await a.stop();
 });
 
 it.run();
 
 const frames = suite('--max-frame-size');
+const dispose = disposeAfterEach(frames);
 frames('a relay with small frames still carries large bodies both ways; the agent learns the limit', async () => {
-  const origin = await startOrigin();
-  const r = await relay({ maxFramePayload: 16 * 1024 });
-  const a = await agent(r.url, origin.port, { subdomain: 'small-frames' });
-  try {
-    const down = await request(r.httpPort, a.host, { path: `/bytes?n=${1024 * 1024}` });
-    assert.is(down.status, 200);
-    assert.is(down.body.length, 1024 * 1024);
-    const up = await request(r.httpPort, a.host, { path: '/sha', method: 'POST', body: Buffer.alloc(1024 * 1024, 7) });
-    assert.is(JSON.parse(up.body.toString()).bytes, 1024 * 1024);
-    assert.is((a as unknown as { tunnel: { sendFrameLimit: number } }).tunnel.sendFrameLimit, 16 * 1024);
-  } finally {
-    await a.stop();
-    await r.close(0);
-    await origin.close();
-  }
+  const origin = dispose(await startOrigin(), (o) => o.close());
+  const r = dispose(await relay({ maxFramePayload: 16 * 1024 }), (x) => x.close(0));
+  const a = dispose(await agent(r.url, origin.port, { subdomain: 'small-frames' }), stopAgent);
+  const down = await request(r.httpPort, a.host, { path: `/bytes?n=${1024 * 1024}` });
+  assert.is(down.status, 200);
+  assert.is(down.body.length, 1024 * 1024);
+  const up = await request(r.httpPort, a.host, { path: '/sha', method: 'POST', body: Buffer.alloc(1024 * 1024, 7) });
+  assert.is(JSON.parse(up.body.toString()).bytes, 1024 * 1024);
+  assert.is((a as unknown as { tunnel: { sendFrameLimit: number } }).tunnel.sendFrameLimit, 16 * 1024);
 });
 frames.run();
