@@ -60,7 +60,7 @@ test('health names the node and counts the cluster', async () => {
       const answer = await health(ctx.owner.port);
       return answer.cluster?.tunnels === 2 && answer;
     },
-    5000,
+    15_000,
     'both tunnels counted cluster-wide',
   );
   assert.equal(h.cluster, { nodes: 3, tunnels: 2 });
@@ -225,7 +225,7 @@ test('an agent coming back to another node gets its name back; the old node lets
       if (greeting.type === 'welcome') return greeting;
       greeting.ws.close();
     },
-    5000,
+    15_000,
     'the name freed cluster-wide by a clean close',
   );
   next.ws.close(1000);

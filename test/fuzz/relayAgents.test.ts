@@ -174,7 +174,7 @@ it('the relay lives, the bystander answers, and every visitor of a hostile tunne
           (error: Error) => error.message,
         ),
       );
-      await waitFor(() => rogue.opens.length >= visitors.length, 5000, `${visitors.length} streams opened`);
+      await waitFor(() => rogue.opens.length >= visitors.length, 15_000, `${visitors.length} streams opened`);
       for (const a of actions) {
         if (rogue.ws.readyState !== WebSocket.OPEN) break;
         if ('text' in a) rogue.ws.send(a.text);

@@ -192,7 +192,7 @@ test('a streamed page is flushed as it comes: its first part reaches the visitor
     text += d;
   });
   stream.pipe(decoder);
-  await waitFor(() => text.includes('first part'), 5000, 'the first part, decoded, before the server has finished');
+  await waitFor(() => text.includes('first part'), 15_000, 'the first part, decoded, before the server has finished');
   assert.not.ok(text.includes('second part'));
   ctx.release?.();
   await new Promise((resolve) => decoder.on('end', resolve));
@@ -225,7 +225,7 @@ test('the request log shows the size before and after; --no-compress sends answe
   await get(ctx, '/app.js', 'br');
   const logged = await waitFor(
     () => ctx.agent.events().find((e) => e.event === 'request' && e.path === '/app.js' && e.encoding === 'br'),
-    5000,
+    15_000,
     'the request line of a compressed answer',
   );
   assert.is(logged.responseBytes, JS.length);

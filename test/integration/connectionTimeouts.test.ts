@@ -93,7 +93,7 @@ it('HTTPS: a stalled TLS handshake is cut, and a refused connection is closed wi
     const stalled = [net.connect(port, '127.0.0.1'), net.connect(port, '127.0.0.1')];
     sockets.push(...stalled);
     const stalledClosed = stalled.map(closedAfter);
-    await waitFor(() => metric(secure as Relay, 'porthole_connections{slots="all"}') === 2, 5000, 'both stalled connections');
+    await waitFor(() => metric(secure as Relay, 'porthole_connections{slots="all"}') === 2, 15_000, 'both stalled connections');
 
     const refused = tls.connect({ port, host: '127.0.0.1', servername: 'localhost', rejectUnauthorized: false });
     sockets.push(refused);

@@ -82,7 +82,7 @@ it('a WELCOME whose URL, heartbeat or frame size could misdirect the agent or sp
     const relay = await fakeRelay((ws) => ws.send(encodeJson(FrameType.Welcome, 0, { ...WELCOME, ...override })));
     const agent = sharing(relay.url);
     try {
-      await waitFor(() => relay.closes.length > 0, 5000, `${label}: the agent to close`);
+      await waitFor(() => relay.closes.length > 0, 15_000, `${label}: the agent to close`);
       assert.is(relay.closes[0].code, 1002, label);
       assert.match(relay.closes[0].reason, reason, label);
       assert.is(agent.url, undefined, `${label}: the agent never went live`);
@@ -105,10 +105,10 @@ it('a second WELCOME, a malformed REFUSE or a frame only agents send cut the con
     const relay = await fakeRelay((ws) => ws.send(Buffer.concat([encodeJson(FrameType.Welcome, 0, WELCOME), frame])));
     const agent = sharing(relay.url);
     try {
-      await waitFor(() => relay.closes.length > 0, 5000, `${label}: the agent to close`);
+      await waitFor(() => relay.closes.length > 0, 15_000, `${label}: the agent to close`);
       assert.is(relay.closes[0].code, 1002, label);
       assert.match(relay.closes[0].reason, reason, label);
-      await waitFor(() => relay.sockets.length > 1, 5000, `${label}: the agent to connect again`);
+      await waitFor(() => relay.sockets.length > 1, 15_000, `${label}: the agent to connect again`);
       assert.not.equal(agent.state.status, 'failed', label);
     } finally {
       await agent.stop();
@@ -121,7 +121,7 @@ it('requests the local server cannot be sent are answered with RESET internal, a
   const relay = await fakeRelay((ws) => ws.send(encodeJson(FrameType.Welcome, 0, WELCOME)));
   const agent = sharing(relay.url);
   try {
-    await waitFor(() => agent.url, 5000, 'the agent to go live');
+    await waitFor(() => agent.url, 15_000, 'the agent to go live');
     const [ws] = relay.sockets;
     // Fields as a hostile relay could write them: method, path, remote, flags, then header names and values.
     const open = (stream: number, fields: string[]) => encodeFrame(FrameType.Open, stream, Buffer.from(fields.join('\n'), 'latin1'));
@@ -155,7 +155,7 @@ it('requests the local server cannot be sent are answered with RESET internal, a
       assert.match(message, /The agent cannot send this request to the local server/, label);
     }
     ws.send(Buffer.concat([encodeRequestHead(99, { method: 'GET', path: '/hello', headers: [] }), encodeFrame(FrameType.End, 99)]));
-    const response = await waitFor(() => relay.frames.find((f) => f.stream === 99 && f.type === FrameType.Response), 5000, 'an answer');
+    const response = await waitFor(() => relay.frames.find((f) => f.stream === 99 && f.type === FrameType.Response), 15_000, 'an answer');
     assert.is(decodeResponseHead(response).status, 200, 'the same tunnel still carries requests');
     assert.is(relay.closes.length, 0);
   } finally {
@@ -173,7 +173,7 @@ it('a relay answering the WebSocket upgrade with a Location that is no URL is re
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const agent = sharing(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     try {
-      const state = await waitFor(() => (agent.state.status === 'failed' ? agent.state : undefined), 5000, 'the agent to stop');
+      const state = await waitFor(() => (agent.state.status === 'failed' ? agent.state : undefined), 15_000, 'the agent to stop');
       if (location.endsWith('/x'))
         assert.match(state.error.message, /serves HTTPS only: use https:\/\/relay\.example:8443 as the relay URL\.$/);
       else

@@ -111,7 +111,7 @@ test('bodies stream both ways at once: each chunk comes back before the next is 
     stream.on('data', (d: Buffer) => received.push(d.toString()));
     for (const part of ['one', 'two', 'three']) {
       stream.write(part);
-      await waitFor(() => received.join('').endsWith(part), 5000, `the echo of "${part}" before the body ends`);
+      await waitFor(() => received.join('').endsWith(part), 15_000, `the echo of "${part}" before the body ends`);
     }
     stream.end();
     await new Promise((resolve) => stream.on('end', resolve));
@@ -136,7 +136,7 @@ test('the relay’s pages over HTTP/2: unknown tunnel 404, nothing listening 502
   assert.is(unreachable.status, 502);
   assert.match(unreachable.body.toString(), 'Nothing is listening');
   await dead.stop('SIGKILL');
-  await waitFor(() => !ctx.relay.registry.lookup('hdead')?.tunnel, 5000, 'the relay to see the agent gone');
+  await waitFor(() => !ctx.relay.registry.lookup('hdead')?.tunnel, 15_000, 'the relay to see the agent gone');
   const reconnecting = await h2Request(deadSession, { ':path': '/' });
   deadSession.close();
   assert.is(reconnecting.status, 503);

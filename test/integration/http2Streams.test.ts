@@ -163,7 +163,7 @@ test('a visitor that resets its upload stream makes the local server see an abor
     conn.data(upload, Buffer.alloc(16 * 1024));
     await new Promise((resolve) => setTimeout(resolve, 200));
     conn.cancel(upload);
-    await waitFor(() => seen.length > 0, 5000, 'the local server to hear of the upload');
+    await waitFor(() => seen.length > 0, 15_000, 'the local server to hear of the upload');
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal(seen, ['aborted']);
   } finally {

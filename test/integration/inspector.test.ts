@@ -111,7 +111,7 @@ it('Copy as cURL: the command, run by curl against the public URL, gets the same
     assert.is(rest.join('\r\n\r\n'), record.responseBody.toString());
     const again = await waitFor(
       () => [...ctx.origin.seen].reverse().find((h) => h['x-signature'] === "t=1,v1='abc'" && h['user-agent'] === 'Stripe/1.0'),
-      5000,
+      15_000,
       'curl at the origin',
     );
     assert.is(again['content-type'], 'application/json');

@@ -82,7 +82,7 @@ it('metrics count tunnels by state, requests by status class, bytes in and out, 
   );
   await waitFor(() => r.registry.lookup('killed')?.tunnel, 10_000, 'the agent that will be killed');
   killed.process.kill('SIGKILL');
-  await waitFor(() => r.registry.lookup('killed')?.reconnectingUntil, 5000, "the killed agent's name to wait for it");
+  await waitFor(() => r.registry.lookup('killed')?.reconnectingUntil, 15_000, "the killed agent's name to wait for it");
 
   for (let i = 0; i < 3; i++) assert.is((await request(r.httpPort, counted.host, { path: '/hello' })).status, 200);
   assert.is((await request(r.httpPort, counted.host, { path: '/missing' })).status, 404);

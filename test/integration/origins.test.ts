@@ -162,7 +162,7 @@ test('the request log keeps both sides: as the visitor sent and got it, and as t
     path: `/respond?${new URLSearchParams({ status: '303', Location: `http://localhost:${ctx.origin.port}/done` })}`,
     headers: { origin: publicOrigin(ctx.rewrite) },
   });
-  const [record] = await waitFor(() => ctx.records.length > 0 && ctx.records, 5000, 'the request record');
+  const [record] = await waitFor(() => ctx.records.length > 0 && ctx.records, 15_000, 'the request record');
   const header = (raw: string[], name: string) => raw[raw.findIndex((h, i) => i % 2 === 0 && h.toLowerCase() === name) + 1];
   assert.is(header(record.requestHeaders, 'origin'), publicOrigin(ctx.rewrite));
   assert.is(header(record.localRequestHeaders, 'origin'), `http://localhost:${ctx.origin.port}`);

@@ -49,7 +49,7 @@ it('an agent killed outright: 503 during the grace period, nobody else takes the
   const host = new URL(killed.url).host;
   assert.is((await request(r.httpPort, host, { path: '/hello' })).status, 200);
   killed.process.kill('SIGKILL');
-  await waitFor(async () => (await request(r.httpPort, host, { path: '/hello' })).status === 503, 5000, 'the reconnecting page');
+  await waitFor(async () => (await request(r.httpPort, host, { path: '/hello' })).status === 503, 15_000, 'the reconnecting page');
   const page = await request(r.httpPort, host, { path: '/hello' });
   assert.match(page.body.toString(), /waiting up to 60 s for it to reconnect/);
   const thief = later(new Agent({ target: String(ctx.origin.port), relay: r.url, subdomain: 'doomed' }), stopAgent);
@@ -116,7 +116,7 @@ it('an agent turned away before it registers leaves a line saying why, at most o
   const cut = closeOf(silent);
   clock.advance(10_000);
   await cut;
-  await waitFor(() => rejected().length === 1, 2000, 'the line for an agent without HELLO');
+  await waitFor(() => rejected().length === 1, 15_000, 'the line for an agent without HELLO');
   assert.equal(rejected()[0], {
     event: 'agent.rejected',
     code: 1002,
@@ -132,14 +132,14 @@ it('an agent turned away before it registers leaves a line saying why, at most o
   assert.is((await tooBig).code, 1009);
   // Its line is due only once the relay has seen it go: its connection's slot is free by then.
   const open = () => /porthole_connections\{slots="all"\} (\d+)/.exec(r.metrics.render(r.registry, []))?.[1];
-  await waitFor(() => open() === '0', 2000, 'the relay to see the connection go');
+  await waitFor(() => open() === '0', 15_000, 'the relay to see the connection go');
   assert.is(rejected().length, 1, 'a second rejection within the minute is counted, not written');
   clock.advance(60_000);
   const quitter = await rawAgent(r.httpPort);
   const quit = closeOf(quitter);
   quitter.close();
   await quit;
-  await waitFor(() => rejected().length === 2, 2000, 'the next line, a minute later');
+  await waitFor(() => rejected().length === 2, 15_000, 'the next line, a minute later');
   assert.equal(rejected()[1], { event: 'agent.rejected', code: 1005, greeted: false, remote: '127.0.0.1', times: 2 });
 });
 
@@ -161,7 +161,7 @@ it('the agent detects a silent relay after two heartbeat intervals and reconnect
   clock.advance(15_000);
   assert.ok(tunnel()?.isOpen, 'one interval without a word is allowed');
   clock.advance(15_000);
-  const reconnecting = await waitFor(() => (a.state.status === 'reconnecting' ? a.state : undefined), 5000, 'reconnecting state');
+  const reconnecting = await waitFor(() => (a.state.status === 'reconnecting' ? a.state : undefined), 15_000, 'reconnecting state');
   assert.match(reconnecting.reason, /stopped answering heartbeats/);
 });
 
@@ -176,11 +176,11 @@ it('the agent gives up on a relay that accepts the WebSocket but never answers H
     stopAgent,
   );
   void a.start().catch(() => undefined);
-  await waitFor(() => connections.length === 1 && a.state.status === 'connecting', 5000, 'the first connection');
-  await waitFor(() => clock.pending > 0, 5000, 'the agent to wait for WELCOME');
+  await waitFor(() => connections.length === 1 && a.state.status === 'connecting', 15_000, 'the first connection');
+  await waitFor(() => clock.pending > 0, 15_000, 'the agent to wait for WELCOME');
   clock.advance(10_000);
   // Never live, so it is still connecting: the try failed and the next one waits.
-  const retry = await waitFor(() => (a.state.status === 'connecting' ? a.state.retry : undefined), 5000, 'a retry');
+  const retry = await waitFor(() => (a.state.status === 'connecting' ? a.state.retry : undefined), 15_000, 'a retry');
   assert.match(retry.reason, /did not answer within 10 s/);
 });
 
@@ -230,7 +230,7 @@ it('per-tunnel stream limit: the busy tunnel answers 503, others are untouched',
   const busy = later(await agent(r.url, ctx.origin.port, { subdomain: 'busy' }), stopAgent);
   const calm = later(await agent(r.url, ctx.origin.port, { subdomain: 'calm' }), stopAgent);
   const slow = [request(r.httpPort, busy.host, { path: '/slow?n=800' }), request(r.httpPort, busy.host, { path: '/slow?n=800' })];
-  await waitFor(() => r.registry.lookup('busy')?.activeStreams === 2, 5000, 'two requests in flight');
+  await waitFor(() => r.registry.lookup('busy')?.activeStreams === 2, 15_000, 'two requests in flight');
   const third = await request(r.httpPort, busy.host, { path: '/hello' });
   assert.is(third.status, 503);
   assert.match(third.body.toString(), /already has 2 requests in flight/);

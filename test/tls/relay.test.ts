@@ -69,7 +69,7 @@ test('an agent connects over wss:// and its tunnel answers over HTTPS with a cer
     // The CLI prints request lines once per event-loop turn: the line may follow the response.
     await retry(
       () => agent.events().some((e) => e.event === 'request' && e.path === '/hello' && e.status === 200),
-      5000,
+      15_000,
       'the agent to log the request',
     );
     serials.bartls = reply.serial;
@@ -107,7 +107,7 @@ test('a name with no live tunnel gets no certificate of its own and no order', (
       assert.is(h.serial, serials.apex, `${name} gets the apex certificate`);
       await waitFor(
         async () => relay.log().some((e) => e.event === 'tls.no-tunnel' && e.servername === name),
-        2000,
+        15_000,
         `tls.no-tunnel for ${name} in the log`,
       );
     }

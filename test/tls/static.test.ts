@@ -42,7 +42,7 @@ test('serves the files for every name and picks up replaced files without a rest
           const h = await handshake(server.port, 'own.test', ca());
           return h.serial !== first.serial && h;
         },
-        5000,
+        15_000,
         'the replaced certificate',
       );
       assert.ok(second.authorized);
