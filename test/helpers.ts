@@ -20,6 +20,31 @@ export { harProblems } from './har.cjs';
 export const root = path.join(__dirname, '..');
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Milliseconds this process could not run its timers (load, GC, being descheduled) between the call
+ * and `stop()`, sampled every 10 ms: every timer in it, an in-process relay's too, was held up as long.
+ * A test that bounds how late something may happen allows this much more, so load cannot fail it.
+ */
+export function stalls(): { stop(): number } {
+  const sampleMs = 10;
+  let last = performance.now();
+  let stalled = 0;
+  const sample = () => {
+    const now = performance.now();
+    stalled += Math.max(0, now - last - sampleMs);
+    last = now;
+  };
+  // Unref'd: a test that fails before stop() leaves nothing that keeps the process alive.
+  const timer = setInterval(sample, sampleMs).unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      return stalled;
+    },
+  };
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer().listen(0, '127.0.0.1', () => {

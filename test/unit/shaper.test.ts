@@ -9,36 +9,13 @@ import { performance } from 'node:perf_hooks';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startShaper, type Shaper } from '../bench/page/shaper';
-import { disposeAfterEach } from '../helpers';
+import { disposeAfterEach, stalls } from '../helpers';
 
 const it = suite('link shaper');
 const later = disposeAfterEach(it);
 /** Timers and the clock both count whole milliseconds somewhere along the way. */
 const CLOCK_SLACK_MS = 2;
 const LATE_MS = 50;
-const STALL_SAMPLE_MS = 10;
-
-/**
- * Milliseconds this process could not run its timers (load, GC, being descheduled) between the call
- * and `stop()`: the shaper's timers were held up as long.
- */
-function stalls(): { stop(): number } {
-  let last = performance.now();
-  let stalled = 0;
-  const sample = () => {
-    const now = performance.now();
-    stalled += Math.max(0, now - last - STALL_SAMPLE_MS);
-    last = now;
-  };
-  const timer = setInterval(sample, STALL_SAMPLE_MS);
-  return {
-    stop() {
-      clearInterval(timer);
-      sample();
-      return stalled;
-    },
-  };
-}
 
 /** A server on a free loopback port; `onConnection` decides what it does with each connection. */
 async function server(onConnection: (socket: net.Socket) => void) {
