@@ -12,9 +12,10 @@ import type { Clock } from '../core/clock';
 import { Agent, type AgentOptions } from '../extension/agent/agent';
 import type { RequestRecord } from '../extension/agent/requestRecord';
 
+import { jsonLines } from './jsonLines.cjs';
 import { waitFor, withTimeout } from './wait.cjs';
 
-export { waitFor, withTimeout };
+export { jsonLines, waitFor, withTimeout };
 export { harProblems } from './har.cjs';
 
 export const root = path.join(__dirname, '..');
@@ -382,17 +383,6 @@ const children = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
-
-/** The JSON values of the lines of `text` that hold one (the CLI's --json output, the relay's JSON log). */
-export function jsonLines<T = Record<string, unknown>>(text: string): T[] {
-  return text.split('\n').flatMap((line) => {
-    try {
-      return [JSON.parse(line) as T];
-    } catch {
-      return [];
-    }
-  });
-}
 
 /**
  * Runs a built entry point (dist/relay.js, dist/cli.js) as a real process, or another program with

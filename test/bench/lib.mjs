@@ -7,6 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { ensureDebianPackages } from '../debian.cjs';
 
+export { jsonLine } from '../jsonLines.cjs';
+
 /** Bytes of the bulk-transfer pattern: byte i is i % 251, so any chunk can be checked against its offset. */
 export const PATTERN_PERIOD = 251;
 export const PATTERN = Buffer.allocUnsafe(PATTERN_PERIOD * 1024);
@@ -100,14 +102,6 @@ export async function waitForLine(proc, parse, timeoutMs, what) {
   throw new Error(
     `${proc.name} never reported ${what} (exit ${proc.child.exitCode}).\nstdout: ${tail(proc.stdout)}\nstderr: ${tail(proc.stderr)}`,
   );
-}
-
-export function jsonLine(line) {
-  try {
-    return JSON.parse(line);
-  } catch {
-    return undefined;
-  }
 }
 
 /** Polls a URL (with the given Host header) until it answers 200. */

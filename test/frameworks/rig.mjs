@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { jsonLines } from '../jsonLines.cjs';
 import { selfSignedCertificate } from '../selfSigned.cjs';
 import { CHROMIUM, CHROMIUM_FLAGS } from '../chromium.mjs';
 import { ensureDebianPackages } from '../debian.cjs';
@@ -266,12 +267,7 @@ export async function share(relay, certificate, port, subdomain, dir) {
  * said; a process that never says it is stopped before the failure goes on, so none outlives the run.
  */
 async function jsonEvent(proc, event, what) {
-  const found = () =>
-    proc
-      .output()
-      .split('\n')
-      .map(parseJson)
-      .find((e) => e?.event === event);
+  const found = () => jsonLines(proc.output()).find((e) => e?.event === event);
   try {
     return await Promise.race([
       waitFor(async () => found(), 20_000, what),
@@ -282,14 +278,6 @@ async function jsonEvent(proc, event, what) {
   } catch (error) {
     await proc.stop();
     throw error;
-  }
-}
-
-function parseJson(line) {
-  try {
-    return JSON.parse(line);
-  } catch {
-    return undefined;
   }
 }
 
