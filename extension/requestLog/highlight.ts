@@ -74,7 +74,8 @@ export function markupTokens(text: string): Token[] {
 
 function tagTokens(tag: string): Token[] {
   const name = /^<[!?/]?[^\s<>/]*/.exec(tag)?.[0] ?? '<';
-  const end = /\/?[?]?>$/.exec(tag)?.[0] ?? '';
+  // Looked for after the name only: in `<a?>` the name's last character is not the end's too.
+  const end = /\/?[?]?>$/.exec(tag.slice(name.length))?.[0] ?? '';
   const inner = tag.slice(name.length, tag.length - end.length);
   const tokens: Token[] = [['tag', name]];
   let at = 0;

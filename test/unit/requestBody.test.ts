@@ -133,7 +133,8 @@ test('property: every tokenizer returns tokens that join back into its input, fo
         }
         return true;
       }),
-      { numRuns: 300 },
+      // Found by this property: a tag name ending in "?" read the "?" twice, as name and as end.
+      { numRuns: 300, examples: [['<a?>'], ['<a/>'], ['<?xml ?>']] },
     );
   }
 });
