@@ -56,23 +56,6 @@ export function freePort(): Promise<number> {
   });
 }
 
-/**
- * What a test started, stopped after it whether it passed or not: `later(value, stop)` hands `value`
- * back and remembers to stop it; `disposeAll` (a suite's after.each) stops them, newest first.
- */
-export function disposer() {
-  const pending: (() => Promise<unknown>)[] = [];
-  return {
-    later<T>(value: T, dispose: (value: T) => Promise<unknown>): T {
-      pending.push(() => dispose(value));
-      return value;
-    },
-    async disposeAll(): Promise<void> {
-      for (const dispose of pending.splice(0).reverse()) await dispose().catch(() => undefined);
-    },
-  };
-}
-
 /** The child's exit code, or 'timeout' if it is still running after `ms` (the timer never outlives the wait). */
 export async function exitWithin(child: Child, ms: number): Promise<number | null | 'timeout'> {
   let timer: NodeJS.Timeout | undefined;

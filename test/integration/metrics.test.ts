@@ -13,19 +13,17 @@ import type { AgentState } from '../../extension/agent/agent';
 import { staticCertificate } from '../../relay/tls/staticCertificate';
 import { startRelay } from '../../relay/server';
 import { selfSignedCertificate } from '../selfSigned.cjs';
-import { agent, disposer, freePort, quietLog, relay, request, run, startOrigin, waitFor, type Origin } from '../helpers';
+import { agent, disposeAfterEach, freePort, quietLog, relay, request, run, startOrigin, waitFor, type Origin } from '../helpers';
 
 const ADMIN = 'admin-token-0123456789';
 const ctx = {} as { origin: Origin; dir: string };
 const it = suite('metrics', ctx);
-const cleanups = disposer();
-const later = cleanups.later;
+const later = disposeAfterEach(it);
 
 it.before(async () => {
   ctx.origin = await startOrigin();
   ctx.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porthole-metrics-'));
 });
-it.after.each(() => cleanups.disposeAll());
 it.after(async () => {
   await ctx.origin.close();
   fs.rmSync(ctx.dir, { recursive: true, force: true });

@@ -13,7 +13,7 @@ import type { AgentError } from '../../extension/agent/relayConnection';
 import { selfSignedCertificate } from '../selfSigned.cjs';
 import {
   agent,
-  disposer,
+  disposeAfterEach,
   exitWithin,
   freePort,
   relay,
@@ -30,14 +30,12 @@ import {
 
 const ctx = {} as { origin: Origin; dir: string };
 const it = suite('operations', ctx);
-const cleanups = disposer();
-const later = cleanups.later;
+const later = disposeAfterEach(it);
 
 it.before(async () => {
   ctx.origin = await startOrigin();
   ctx.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porthole-ops-'));
 });
-it.after.each(() => cleanups.disposeAll());
 it.after(async () => {
   await ctx.origin.close();
   fs.rmSync(ctx.dir, { recursive: true, force: true });
