@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // `npm run test:frameworks`: real dev servers shared through a real relay over HTTPS, driven by
 // headless Chromium at the public URL, one row per framework (rows.mjs) and one column per check
-// (checks.mjs). Prints the matrix; a run of every row also writes it to test/frameworks/last-results.md,
-// which the README quotes. Exits non-zero when any check fails.
+// (checks.mjs). Prints the matrix; a run of every row also writes it into the README between the
+// `frameworks-matrix` markers, the table users read (commit it with the change it measures). Exits
+// non-zero when any check fails.
 //
 //   node test/frameworks/run.mjs [--only vite,sveltekit] [--keep] [--direct] [--limit SECONDS]
 //
@@ -35,8 +36,9 @@ import { ROWS, rowVersion } from './rows.mjs';
 
 const CHECK_TIMEOUT_MS = 120_000;
 const DEV_SERVER_START_MS = 180_000;
-/** The last run of every row: committed, quoted by the README; a run of some rows leaves it alone. */
-const RESULTS = path.join(ROOT, 'test', 'frameworks', 'last-results.md');
+const README = path.join(ROOT, 'README.md');
+const MARK_BEGIN = '<!-- frameworks-matrix:begin (written by npm run test:frameworks) -->';
+const MARK_END = '<!-- frameworks-matrix:end -->';
 
 const { values } = parseArgs({
   options: { only: { type: 'string' }, keep: { type: 'boolean' }, direct: { type: 'boolean' }, limit: { type: 'string', default: '3600' } },
@@ -93,7 +95,7 @@ async function main() {
   const seconds = Math.round((Date.now() - started) / 1000);
   const table = matrix(results, { seconds, nodeVersion: tools.nodeVersion, chromium: browser.version() });
   console.log(`\n${table}\n`);
-  if (!only && !values.direct) writeResults(table);
+  if (!only && !values.direct) writeReadme(table);
 
   const ran = results.flatMap((r) => Object.values(r.cells)).filter((c) => c.status !== 'n/a');
   const passed = ran.filter((c) => c.status === 'pass').length;
@@ -206,9 +208,17 @@ function matrix(results, { seconds, nodeVersion, chromium }) {
   ].join('\n');
 }
 
-function writeResults(table) {
-  fs.writeFileSync(RESULTS, `# The framework matrix: the last run of every row\n\nWritten by \`npm run test:frameworks\`.\n\n${table}\n`);
-  console.log(`${path.relative(ROOT, RESULTS)}: the matrix is updated.`);
+/** A run of every row replaces the README's table; a run of some rows leaves it alone. */
+function writeReadme(table) {
+  const readme = fs.readFileSync(README, 'utf8');
+  const begin = readme.indexOf(MARK_BEGIN);
+  const end = readme.indexOf(MARK_END);
+  if (begin < 0 || end < begin) {
+    console.log(`README.md has no ${MARK_BEGIN} … ${MARK_END} section; the matrix is printed above only.`);
+    return;
+  }
+  fs.writeFileSync(README, `${readme.slice(0, begin + MARK_BEGIN.length)}\n${table}\n${readme.slice(end)}`);
+  console.log('README.md: the matrix section is updated.');
 }
 
 main()
