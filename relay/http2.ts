@@ -147,14 +147,18 @@ export function hasBody(req: PublicRequest): boolean {
 }
 
 /**
- * Streams an HTTP/2 request body into a tunnel stream. Node ends the body of a stream the visitor
- * reset, and may do so before it reports the reset (they come from separate callbacks): the tunnel
- * stream ends only if the next turn of the event loop finds the stream not reset, and resets otherwise.
+ * Streams an HTTP/2 request body into a tunnel stream, ending it only if the visitor ended the body.
+ * Node ends a request's body both on the visitor's END_STREAM and when the stream closes without it
+ * (RST_STREAM, a connection gone), and says 'aborted' only while the response is unfinished, with an
+ * rstCode of 0 for RST_STREAM(NO_ERROR): neither tells a cut body from a whole one. The stream's
+ * `closed` does: Node marks the stream closed before every end it makes up, so a body that ends while
+ * its stream is open ended with END_STREAM (on DATA, or on trailers). One that ends on a closed stream
+ * was cut, or outlived a complete response, which abandons an upload anyway (proxy.ts).
  */
 export function pipeHttp2Body(req: Http2ServerRequest, stream: TunnelStream): void {
   const abandon = () => stream.reset('cancelled', 'the public client went away');
   req.once('aborted', stream.guard(abandon));
-  pipeReadable(req, stream, () => setImmediate(stream.guard(() => (req.aborted || req.stream.rstCode ? abandon() : stream.end()))));
+  pipeReadable(req, stream, () => (req.stream.closed ? abandon() : stream.end()));
 }
 
 /** The host a visitor asked for: HTTP/1.1's Host; HTTP/2's :authority, for which a Host field may stand in. */

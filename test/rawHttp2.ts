@@ -15,6 +15,8 @@ enum Type {
 const END_STREAM = 0x1;
 const END_HEADERS = 0x4;
 const ACK = 0x1;
+/** RST_STREAM's error code for a stream the client no longer wants (RFC 9113 §7). */
+const CANCEL = 0x8;
 
 /** How the server answered one stream: a response status, a stream reset, or the connection closed. */
 export type RawOutcome = { kind: 'response' } | { kind: 'reset'; code: number } | { kind: 'goaway'; code: number } | { kind: 'closed' };
@@ -58,9 +60,12 @@ export interface RawConnection {
   send(block: Buffer, timeoutMs?: number): Promise<RawOutcome>;
   /** A request whose body follows: HEADERS without END_STREAM; returns the stream id. */
   open(block: Buffer): number;
-  data(stream: number, payload: Buffer): void;
-  /** RST_STREAM CANCEL, as a browser sends it for an upload it gives up (no END_STREAM before it). */
-  cancel(stream: number): void;
+  /** What came back for a stream `open` started (a response that came before the call counts). */
+  answer(stream: number, timeoutMs?: number): Promise<RawOutcome>;
+  /** A DATA frame; `last` sets END_STREAM on it. */
+  data(stream: number, payload: Buffer, last?: boolean): void;
+  /** RST_STREAM, CANCEL unless `code` says otherwise, as a browser sends it for an upload it gives up (no END_STREAM before it). */
+  cancel(stream: number, code?: number): void;
   close(): void;
 }
 
@@ -70,10 +75,28 @@ export function rawHttp2(port: number, servername: string, ca: Buffer): Promise<
     let nextStream = 1;
     let buffered = Buffer.alloc(0);
     const waiting = new Map<number, (outcome: RawOutcome) => void>();
+    /** Outcomes of streams nobody was waiting on yet. */
+    const arrived = new Map<number, RawOutcome>();
     const finishAll = (outcome: RawOutcome) => {
       for (const done of waiting.values()) done(outcome);
       waiting.clear();
     };
+    const settle = (stream: number, outcome: RawOutcome) => {
+      const done = waiting.get(stream);
+      waiting.delete(stream);
+      if (done) done(outcome);
+      else if (!arrived.has(stream)) arrived.set(stream, outcome);
+    };
+    const answer = (id: number, timeoutMs = 5000) =>
+      new Promise<RawOutcome>((done) => {
+        const early = arrived.get(id);
+        if (early) return done(early);
+        const timer = setTimeout(() => done({ kind: 'closed' }), timeoutMs);
+        waiting.set(id, (outcome) => {
+          clearTimeout(timer);
+          done(outcome);
+        });
+      });
     const socket = tls.connect({ host: '127.0.0.1', port, servername, ca, ALPNProtocols: ['h2'] }, () => {
       if (socket.alpnProtocol !== 'h2') return reject(new Error(`ALPN chose ${socket.alpnProtocol}`));
       socket.write(Buffer.concat([PREFACE, frame(Type.Settings, 0, 0)]));
@@ -81,23 +104,23 @@ export function rawHttp2(port: number, servername: string, ca: Buffer): Promise<
         send(block, timeoutMs = 5000) {
           const id = nextStream;
           nextStream += 2;
-          return new Promise((done) => {
-            const timer = setTimeout(() => done({ kind: 'closed' }), timeoutMs);
-            waiting.set(id, (outcome) => {
-              clearTimeout(timer);
-              done(outcome);
-            });
-            socket.write(frame(Type.Headers, END_HEADERS | END_STREAM, id, block));
-          });
+          const outcome = answer(id, timeoutMs);
+          socket.write(frame(Type.Headers, END_HEADERS | END_STREAM, id, block));
+          return outcome;
         },
+        answer,
         open(block) {
           const id = nextStream;
           nextStream += 2;
           socket.write(frame(Type.Headers, END_HEADERS, id, block));
           return id;
         },
-        data: (stream, payload) => socket.write(frame(Type.Data, 0, stream, payload)),
-        cancel: (stream) => socket.write(frame(Type.RstStream, 0, stream, Buffer.from([0, 0, 0, 8]))),
+        data: (stream, payload, last = false) => socket.write(frame(Type.Data, last ? END_STREAM : 0, stream, payload)),
+        cancel: (stream, code = CANCEL) => {
+          const payload = Buffer.alloc(4);
+          payload.writeUInt32BE(code);
+          socket.write(frame(Type.RstStream, 0, stream, payload));
+        },
         close: () => socket.destroy(),
       });
     });
@@ -115,10 +138,9 @@ export function rawHttp2(port: number, servername: string, ca: Buffer): Promise<
         const payload = buffered.subarray(9, 9 + length);
         buffered = buffered.subarray(9 + length);
         if (type === Type.Settings && !(flags & ACK)) socket.write(frame(Type.Settings, ACK, 0));
-        else if (type === Type.RstStream) waiting.get(stream)?.({ kind: 'reset', code: payload.readUInt32BE(0) });
+        else if (type === Type.RstStream) settle(stream, { kind: 'reset', code: payload.readUInt32BE(0) });
         else if (type === Type.GoAway) finishAll({ kind: 'goaway', code: payload.readUInt32BE(4) });
-        else if (type === Type.Headers) waiting.get(stream)?.({ kind: 'response' });
-        if (type === Type.Headers || type === Type.RstStream) waiting.delete(stream);
+        else if (type === Type.Headers) settle(stream, { kind: 'response' });
       }
     });
   });
